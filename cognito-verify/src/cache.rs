@@ -1,0 +1,74 @@
+//! The verified-token cache: a token that verified is remembered until its
+//! `exp`, keyed by the SHA-256 of the whole token, so a repeated token skips
+//! the signature check. A hit still re-runs the claim checks, and is only
+//! trusted while the key that verified it is still in its JWKS.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::digest::{SHA256, digest};
+use moka::Expiry;
+use moka::sync::Cache;
+
+use crate::claims::CognitoClaims;
+use crate::jwks::RsaKey;
+
+/// What a successful verification leaves behind.
+pub(crate) struct CachedToken {
+    pub claims: Arc<CognitoClaims>,
+    pub pool: usize,
+    pub jwks: usize,
+    pub kid: String,
+    pub key: Arc<RsaKey>,
+    /// Time left until `exp` (plus leeway) when the token was verified.
+    pub ttl: Duration,
+}
+
+type Key = [u8; 32];
+
+struct UntilExp;
+
+impl Expiry<Key, Arc<CachedToken>> for UntilExp {
+    fn expire_after_create(
+        &self,
+        _key: &Key,
+        value: &Arc<CachedToken>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// Bounded by entry count; entries expire at their token's `exp`.
+pub(crate) struct TokenCache {
+    cache: Cache<Key, Arc<CachedToken>>,
+}
+
+impl TokenCache {
+    pub(crate) fn new(capacity: u64) -> Self {
+        TokenCache {
+            cache: Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(UntilExp)
+                .build(),
+        }
+    }
+
+    fn key(token: &str) -> Key {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+        key
+    }
+
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedToken>> {
+        self.cache.get(&Self::key(token))
+    }
+
+    pub(crate) fn insert(&self, token: &str, entry: CachedToken) {
+        self.cache.insert(Self::key(token), Arc::new(entry));
+    }
+
+    pub(crate) fn remove(&self, token: &str) {
+        self.cache.invalidate(&Self::key(token));
+    }
+}

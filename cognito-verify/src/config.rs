@@ -1,0 +1,476 @@
+//! Configuration: [`PoolConfig`] per issuer and the [`VerifierBuilder`].
+//! Everything is validated in [`VerifierBuilder::build`], so a mistake stops
+//! start-up instead of failing the first request.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::claims::{CognitoClaims, TokenUse};
+use crate::pool::{UserPoolId, jwks_url_of};
+use crate::verify::Verifier;
+use crate::Error;
+
+/// A check of your own, run on the claims after every built-in check has
+/// passed. Return `Err(reason)` to refuse the token (`custom_check_failed`).
+pub type CustomCheck = Arc<dyn Fn(&CognitoClaims) -> Result<(), String> + Send + Sync>;
+
+#[derive(Clone, Debug)]
+enum Source {
+    Cognito(String),
+    Issuer(String),
+}
+
+#[derive(Clone, Debug)]
+enum Clients {
+    Unset,
+    Any,
+    List(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+enum Use {
+    Unset,
+    Any,
+    One(TokenUse),
+}
+
+/// What one issuer (a Cognito user pool, or a Cognito-compatible emulator)
+/// must satisfy: which app clients and token use are accepted, which groups
+/// or scopes are required, and where its keys are.
+///
+/// The client ids and the token use have no default: leaving either unset is
+/// a build error, and accepting any client takes an explicit
+/// [`any_client`](Self::any_client).
+///
+/// ```
+/// use cognito_verify::{PoolConfig, TokenUse};
+///
+/// let pool = PoolConfig::new("us-east-1_Ynsi6EIT0")
+///     .client_id("4kq1s3m5example")
+///     .token_use(TokenUse::Access)
+///     .scope("videos/read");
+/// # let _ = pool;
+/// ```
+#[derive(Clone)]
+pub struct PoolConfig {
+    source: Source,
+    clients: Clients,
+    token_use: Use,
+    groups: Vec<String>,
+    scopes: Vec<String>,
+    jwks_url: Option<String>,
+    custom_check: Option<CustomCheck>,
+}
+
+impl fmt::Debug for PoolConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolConfig")
+            .field("source", &self.source)
+            .field("clients", &self.clients)
+            .field("token_use", &self.token_use)
+            .field("groups", &self.groups)
+            .field("scopes", &self.scopes)
+            .field("jwks_url", &self.jwks_url)
+            .field("custom_check", &self.custom_check.is_some())
+            .finish()
+    }
+}
+
+impl PoolConfig {
+    fn with_source(source: Source) -> Self {
+        PoolConfig {
+            source,
+            clients: Clients::Unset,
+            token_use: Use::Unset,
+            groups: Vec::new(),
+            scopes: Vec::new(),
+            jwks_url: None,
+            custom_check: None,
+        }
+    }
+
+    /// A Cognito user pool by id, e.g. `us-east-1_Ynsi6EIT0`.
+    ///
+    /// Tokens are accepted from both issuers of the pool,
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>` and, for pools
+    /// with multi-region replication,
+    /// `https://issuer-cognito-idp.<region>.amazonaws.com/<pool id>`; each
+    /// issuer's keys come from its own `/.well-known/jwks.json`. The id is
+    /// validated at build time.
+    pub fn new(user_pool_id: impl Into<String>) -> Self {
+        Self::with_source(Source::Cognito(user_pool_id.into()))
+    }
+
+    /// An issuer given by URL instead of a user pool id: for emulators such
+    /// as cognito-local (`http://127.0.0.1:9229/local_abc12345`) or other
+    /// Cognito-shaped OIDC issuers. The token's `iss` must equal it exactly.
+    /// Keys come from `<issuer>/.well-known/jwks.json` unless
+    /// [`jwks_url`](Self::jwks_url) says otherwise. `http://` is allowed
+    /// because you chose the URL.
+    pub fn issuer(issuer_url: impl Into<String>) -> Self {
+        Self::with_source(Source::Issuer(issuer_url.into()))
+    }
+
+    /// Accepts tokens issued to this app client (call again to accept
+    /// several: any of them suffices). Read from `aud` in id tokens and from
+    /// `client_id` in access tokens.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        match &mut self.clients {
+            Clients::List(list) => list.push(client_id.into()),
+            _ => self.clients = Clients::List(vec![client_id.into()]),
+        }
+        self
+    }
+
+    /// Accepts tokens issued to any of these app clients.
+    pub fn client_ids<I, S>(mut self, client_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for id in client_ids {
+            self = self.client_id(id);
+        }
+        self
+    }
+
+    /// Accepts tokens issued to any app client of the pool. Explicit on
+    /// purpose: a pool can have clients you do not control.
+    pub fn any_client(mut self) -> Self {
+        self.clients = Clients::Any;
+        self
+    }
+
+    /// Accepts only id tokens or only access tokens. APIs usually want
+    /// [`TokenUse::Access`].
+    pub fn token_use(mut self, token_use: TokenUse) -> Self {
+        self.token_use = Use::One(token_use);
+        self
+    }
+
+    /// Accepts both id and access tokens.
+    pub fn any_token_use(mut self) -> Self {
+        self.token_use = Use::Any;
+        self
+    }
+
+    /// Requires the user to be in this group (`cognito:groups`); call again
+    /// to require any of several.
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.groups.push(group.into());
+        self
+    }
+
+    /// Requires the user to be in any of these groups.
+    pub fn groups<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups.extend(groups.into_iter().map(Into::into));
+        self
+    }
+
+    /// Requires this scope in `scope`; call again to require any of several.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scopes.push(scope.into());
+        self
+    }
+
+    /// Requires any of these scopes.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Fetches keys from this URL instead of the issuer's own, while the
+    /// `iss` check stays as it is. For emulators: moto serves a pool's keys
+    /// at `http://127.0.0.1:<port>/<pool id>/.well-known/jwks.json` while its
+    /// tokens carry the real AWS issuer.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Runs `check` on the claims after every built-in check passed.
+    ///
+    /// ```
+    /// use cognito_verify::{PoolConfig, TokenUse};
+    ///
+    /// let pool = PoolConfig::new("us-east-1_Ynsi6EIT0")
+    ///     .client_id("4kq1s3m5example")
+    ///     .token_use(TokenUse::Id)
+    ///     .custom_check(|claims| match claims.email_verified() {
+    ///         Some(true) => Ok(()),
+    ///         _ => Err("e-mail address not verified".into()),
+    ///     });
+    /// # let _ = pool;
+    /// ```
+    pub fn custom_check<F>(mut self, check: F) -> Self
+    where
+        F: Fn(&CognitoClaims) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.custom_check = Some(Arc::new(check));
+        self
+    }
+
+    fn resolve(self) -> Result<ResolvedPool, Error> {
+        let (name, issuers) = match &self.source {
+            Source::Cognito(id) => {
+                let pool = UserPoolId::new(id)?;
+                let default_jwks = |issuer: String| {
+                    let jwks = jwks_url_of(&issuer);
+                    (issuer, jwks)
+                };
+                let mut issuers = vec![
+                    default_jwks(pool.issuer()),
+                    default_jwks(pool.multi_region_issuer()),
+                ];
+                if let Some(url) = &self.jwks_url {
+                    let url = check_url(url, "jwks_url")?;
+                    for pair in &mut issuers {
+                        pair.1 = url.clone();
+                    }
+                }
+                (pool.to_string(), issuers)
+            }
+            Source::Issuer(issuer) => {
+                let issuer = check_url(issuer, "issuer")?;
+                let jwks = match &self.jwks_url {
+                    Some(url) => check_url(url, "jwks_url")?,
+                    None => jwks_url_of(&issuer),
+                };
+                (issuer.clone(), vec![(issuer, jwks)])
+            }
+        };
+        let bad = |what: String| Error::InvalidConfig(format!("pool {name}: {what}"));
+        let client_ids = match self.clients {
+            Clients::Unset => {
+                return Err(bad(
+                    "no client id: call client_id(..) with your app client id, \
+                     or any_client() to accept every client of the pool"
+                        .into(),
+                ));
+            }
+            Clients::Any => None,
+            Clients::List(list) => {
+                check_names(&list, "client id", false).map_err(bad)?;
+                Some(list)
+            }
+        };
+        let token_use = match self.token_use {
+            Use::Unset => {
+                return Err(bad(
+                    "no token use: call token_use(TokenUse::Access) (usual for APIs), \
+                     token_use(TokenUse::Id), or any_token_use()"
+                        .into(),
+                ));
+            }
+            Use::Any => None,
+            Use::One(one) => Some(one),
+        };
+        check_names(&self.groups, "group", false).map_err(bad)?;
+        check_names(&self.scopes, "scope", true).map_err(bad)?;
+        Ok(ResolvedPool {
+            name,
+            issuers,
+            client_ids,
+            token_use,
+            groups: self.groups,
+            scopes: self.scopes,
+            custom_check: self.custom_check,
+        })
+    }
+}
+
+/// A URL the user configured: `https://` or `http://`, with a host, no
+/// credentials, query or fragment.
+fn check_url(raw: &str, what: &str) -> Result<String, Error> {
+    let bad = |why: &str| Error::InvalidConfig(format!("{what} {raw:?} is not usable: {why}"));
+    let url = reqwest::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(bad("the scheme must be https or http"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it must not carry credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    // Keep the user's spelling: `iss` is compared to it byte for byte.
+    Ok(raw.to_owned())
+}
+
+fn check_names(names: &[String], what: &str, no_spaces: bool) -> Result<(), String> {
+    if names.is_empty() && what == "client id" {
+        return Err("the client id list is empty".into());
+    }
+    for name in names {
+        if name.is_empty() {
+            return Err(format!("an empty {what}"));
+        }
+        if no_spaces && name.chars().any(char::is_whitespace) {
+            return Err(format!("the {what} {name:?} contains white space"));
+        }
+    }
+    Ok(())
+}
+
+/// A pool after validation.
+pub(crate) struct ResolvedPool {
+    pub name: String,
+    /// `(issuer, jwks url)` pairs.
+    pub issuers: Vec<(String, String)>,
+    /// `None`: any client.
+    pub client_ids: Option<Vec<String>>,
+    /// `None`: id or access.
+    pub token_use: Option<TokenUse>,
+    pub groups: Vec<String>,
+    pub scopes: Vec<String>,
+    pub custom_check: Option<CustomCheck>,
+}
+
+/// Limits and defaults shared by all pools of a verifier.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub leeway: Duration,
+    pub max_token_bytes: usize,
+    pub jwks_connect_timeout: Duration,
+    pub jwks_timeout: Duration,
+    pub jwks_max_bytes: usize,
+    pub min_refetch_interval: Duration,
+    pub token_cache_capacity: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            leeway: Duration::ZERO,
+            max_token_bytes: 16 * 1024,
+            jwks_connect_timeout: Duration::from_secs(2),
+            jwks_timeout: Duration::from_secs(5),
+            jwks_max_bytes: 64 * 1024,
+            min_refetch_interval: Duration::from_secs(10),
+            token_cache_capacity: 10_000,
+        }
+    }
+}
+
+/// Builds a [`Verifier`]: one or more pools plus shared limits. Every
+/// setting has a documented default except what must be chosen (client ids
+/// and token use, on each [`PoolConfig`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use cognito_verify::{PoolConfig, TokenUse, Verifier};
+///
+/// let verifier = Verifier::builder()
+///     .pool(
+///         PoolConfig::new("us-east-1_Ynsi6EIT0")
+///             .client_id("4kq1s3m5example")
+///             .token_use(TokenUse::Access),
+///     )
+///     .leeway(Duration::from_secs(5))
+///     .build()?;
+/// # let _ = verifier;
+/// # Ok::<(), cognito_verify::Error>(())
+/// ```
+#[derive(Debug, Default)]
+#[must_use]
+pub struct VerifierBuilder {
+    pools: Vec<PoolConfig>,
+    settings: Settings,
+}
+
+impl VerifierBuilder {
+    /// Adds a pool. A token is checked against the pool whose issuer equals
+    /// its `iss`; two pools may not share an issuer.
+    pub fn pool(mut self, pool: PoolConfig) -> Self {
+        self.pools.push(pool);
+        self
+    }
+
+    /// Clock skew tolerated by the `exp`, `nbf` and `iat` checks.
+    /// Default: 0 seconds.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.settings.leeway = leeway;
+        self
+    }
+
+    /// Tokens longer than this are refused before any parsing
+    /// (`token_too_large`). Default: 16 KiB (Cognito tokens are 1–4 KB).
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.settings.max_token_bytes = bytes;
+        self
+    }
+
+    /// Time allowed to connect to a JWKS endpoint. Default: 2 seconds.
+    pub fn jwks_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.jwks_connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole JWKS request, body included.
+    /// Default: 5 seconds.
+    pub fn jwks_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.jwks_timeout = timeout;
+        self
+    }
+
+    /// Largest JWKS body accepted, enforced while it streams in
+    /// (`invalid_jwks` past it). Default: 64 KiB.
+    pub fn jwks_max_bytes(mut self, bytes: usize) -> Self {
+        self.settings.jwks_max_bytes = bytes;
+        self
+    }
+
+    /// After a token with an unknown `kid` caused a refetch of a JWKS, no
+    /// further refetch of that JWKS happens for this long; such tokens fail
+    /// at once with `unknown_kid`. Default: 10 seconds.
+    pub fn min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.settings.min_refetch_interval = interval;
+        self
+    }
+
+    /// How many verified tokens to remember (until their `exp`), so that a
+    /// repeated token skips the signature check. `0` turns the cache off.
+    /// Default: 10,000.
+    pub fn token_cache_capacity(mut self, capacity: u64) -> Self {
+        self.settings.token_cache_capacity = capacity;
+        self
+    }
+
+    /// Validates everything and builds the verifier. Fetches nothing: call
+    /// [`Verifier::hydrate`] to load keys before the first request.
+    pub fn build(self) -> Result<Verifier, Error> {
+        let s = &self.settings;
+        if self.pools.is_empty() {
+            return Err(Error::InvalidConfig(
+                "no pool: add one with .pool(PoolConfig::new(\"<user pool id>\")…)".into(),
+            ));
+        }
+        let positive = [
+            (s.max_token_bytes == 0, "max_token_bytes"),
+            (s.jwks_max_bytes == 0, "jwks_max_bytes"),
+            (s.jwks_connect_timeout.is_zero(), "jwks_connect_timeout"),
+            (s.jwks_timeout.is_zero(), "jwks_timeout"),
+        ];
+        if let Some((_, name)) = positive.iter().find(|(zero, _)| *zero) {
+            return Err(Error::InvalidConfig(format!("{name} must be greater than zero")));
+        }
+        let pools = self
+            .pools
+            .into_iter()
+            .map(PoolConfig::resolve)
+            .collect::<Result<Vec<_>, _>>()?;
+        Verifier::from_parts(pools, self.settings)
+    }
+}

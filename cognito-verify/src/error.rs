@@ -1,0 +1,370 @@
+//! The one error type of the crate, with a stable machine-readable [`Error::kind`].
+
+use std::fmt;
+
+/// Longest piece of a token's own content (an `iss`, a `kid`, a client id…)
+/// that an error message repeats. Token content is attacker-controlled; a
+/// message never grows with it.
+const MAX_ECHO: usize = 80;
+
+/// A value taken from the token, shortened for messages and logs.
+///
+/// Displays as a quoted, escaped string of at most 80 characters, or `none`
+/// when the token did not carry the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Echo(Option<String>);
+
+impl Echo {
+    pub(crate) fn of(value: Option<&str>) -> Self {
+        Echo(value.map(|v| {
+            if v.chars().count() <= MAX_ECHO {
+                v.to_owned()
+            } else {
+                let mut s: String = v.chars().take(MAX_ECHO).collect();
+                s.push('…');
+                s
+            }
+        }))
+    }
+
+    pub(crate) fn some(value: &str) -> Self {
+        Echo::of(Some(value))
+    }
+
+    /// The (possibly shortened) value, if the token carried one.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl fmt::Display for Echo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(v) => write!(f, "{v:?}"),
+            None => f.write_str("none"),
+        }
+    }
+}
+
+impl fmt::Debug for Echo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A list of configured values, displayed as `["a", "b"]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Expected(pub(crate) Vec<String>);
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Debug for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A Unix time in seconds, displayed as RFC 3339 (`2026-11-21T10:00:00Z`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Time(pub i64);
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let formatted = u64::try_from(self.0).ok().and_then(|secs| {
+            std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
+        });
+        match formatted {
+            // humantime formats years up to 9999; beyond that it would panic,
+            // so larger values are shown as plain seconds.
+            Some(t) if self.0 < 253_402_300_800 => {
+                write!(f, "{}", humantime::format_rfc3339_seconds(t))
+            }
+            _ => write!(f, "{}s since the Unix epoch", self.0),
+        }
+    }
+}
+
+impl fmt::Debug for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Everything that can go wrong while building a verifier or verifying a token.
+///
+/// Each variant's message says what was expected and what was found, in words
+/// a user can act on; no message contains the token. [`Error::kind`] gives a
+/// stable snake_case code for logs, metrics and HTTP responses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The verifier's configuration is invalid (returned by `build()` only).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+
+    /// The token is longer than the configured maximum.
+    #[error("token is {size} bytes, more than the maximum of {max} bytes")]
+    TokenTooLarge {
+        /// The token's length in bytes.
+        size: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+
+    /// The token is not a well-formed JWS compact serialization with JSON
+    /// header and claims of the right types.
+    #[error("malformed token: {0}")]
+    MalformedToken(String),
+
+    /// The header's `alg` is not the algorithm this verifier accepts.
+    #[error("unsupported algorithm {actual} in the token header; only \"RS256\" is accepted")]
+    UnsupportedAlgorithm {
+        /// The token's `alg`.
+        actual: Echo,
+    },
+
+    /// The header has no string `kid`.
+    #[error("the token header has no string \"kid\" (key id)")]
+    MissingKid,
+
+    /// The token's `iss` is none of the configured issuers.
+    #[error("token issuer {actual} is not one of the configured issuers {expected}")]
+    InvalidIssuer {
+        /// The configured issuers.
+        expected: Expected,
+        /// The token's `iss`.
+        actual: Echo,
+    },
+
+    /// No key with the token's `kid` is in the issuer's JWKS.
+    #[error("no key with kid {kid} in the JWKS at {jwks_url}")]
+    UnknownKid {
+        /// The token's `kid`.
+        kid: Echo,
+        /// Where the keys were fetched from.
+        jwks_url: String,
+    },
+
+    /// The JWKS entry for the token's `kid` cannot be used to verify RS256.
+    #[error("the JWKS key with kid {kid} cannot verify RS256 signatures: {reason}")]
+    InvalidKey {
+        /// The token's `kid`.
+        kid: Echo,
+        /// Why the key was refused.
+        reason: String,
+    },
+
+    /// The signature does not match the header and claims.
+    #[error("invalid signature: the token was not signed by the key with kid {kid}")]
+    InvalidSignature {
+        /// The token's `kid`.
+        kid: Echo,
+    },
+
+    /// The token's `exp` has passed.
+    #[error("token expired at {exp} (now {now}, leeway {leeway_secs}s)")]
+    Expired {
+        /// The token's `exp`.
+        exp: Time,
+        /// The verifier's clock.
+        now: Time,
+        /// The configured leeway in seconds.
+        leeway_secs: u64,
+    },
+
+    /// The token's `nbf` is in the future.
+    #[error("token not valid before {nbf} (now {now}, leeway {leeway_secs}s)")]
+    NotYetValid {
+        /// The token's `nbf`.
+        nbf: Time,
+        /// The verifier's clock.
+        now: Time,
+        /// The configured leeway in seconds.
+        leeway_secs: u64,
+    },
+
+    /// The token's `iat` is in the future.
+    #[error("token issued in the future at {iat} (now {now}, leeway {leeway_secs}s)")]
+    IssuedInFuture {
+        /// The token's `iat`.
+        iat: Time,
+        /// The verifier's clock.
+        now: Time,
+        /// The configured leeway in seconds.
+        leeway_secs: u64,
+    },
+
+    /// The token's `token_use` is missing, not `id`/`access`, or not the one
+    /// the pool accepts.
+    #[error("token_use {actual} is not accepted; expected {expected}")]
+    InvalidTokenUse {
+        /// What the pool accepts (`"id"`, `"access"` or `"id" or "access"`).
+        expected: String,
+        /// The token's `token_use`.
+        actual: Echo,
+    },
+
+    /// The token's client id (`aud` for id tokens, `client_id` for access
+    /// tokens) is none of the configured ones.
+    #[error("{claim} {actual} is not one of the configured client ids {expected}")]
+    InvalidClientId {
+        /// The claim that was read: `aud` or `client_id`.
+        claim: &'static str,
+        /// The configured client ids.
+        expected: Expected,
+        /// The token's value.
+        actual: Echo,
+    },
+
+    /// The token's `cognito:groups` contains none of the required groups.
+    #[error("the token's groups {actual} include none of the required groups {expected}")]
+    MissingGroup {
+        /// The required groups (any of them suffices).
+        expected: Expected,
+        /// The token's groups.
+        actual: Expected,
+    },
+
+    /// The token's `scope` contains none of the required scopes.
+    #[error("the token's scopes {actual} include none of the required scopes {expected}")]
+    MissingScope {
+        /// The required scopes (any of them suffices).
+        expected: Expected,
+        /// The token's scopes.
+        actual: Expected,
+    },
+
+    /// The configured custom check refused the claims.
+    #[error("custom check failed: {0}")]
+    CustomCheckFailed(String),
+
+    /// The JWKS could not be fetched (connection, timeout, HTTP status).
+    #[error("JWKS unavailable from {url}: {reason}")]
+    JwksUnavailable {
+        /// The JWKS URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// The JWKS response is not a usable key set (bad JSON, no `keys` array,
+    /// too large).
+    #[error("invalid JWKS from {url}: {reason}")]
+    InvalidJwks {
+        /// The JWKS URL.
+        url: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// `verify_cached` was called before the issuer's JWKS was fetched.
+    #[error("the JWKS at {url} has not been fetched yet; call hydrate() or verify() first")]
+    JwksNotCached {
+        /// The JWKS URL.
+        url: String,
+    },
+}
+
+impl Error {
+    /// A stable snake_case code for this error, for logs, metrics and HTTP
+    /// responses. These strings never change meaning.
+    ///
+    /// ```
+    /// use cognito_verify::Error;
+    /// assert_eq!(Error::MissingKid.kind(), "missing_kid");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidConfig(_) => "invalid_config",
+            Error::TokenTooLarge { .. } => "token_too_large",
+            Error::MalformedToken(_) => "malformed_token",
+            Error::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
+            Error::MissingKid => "missing_kid",
+            Error::InvalidIssuer { .. } => "invalid_issuer",
+            Error::UnknownKid { .. } => "unknown_kid",
+            Error::InvalidKey { .. } => "invalid_key",
+            Error::InvalidSignature { .. } => "invalid_signature",
+            Error::Expired { .. } => "expired",
+            Error::NotYetValid { .. } => "not_yet_valid",
+            Error::IssuedInFuture { .. } => "issued_in_future",
+            Error::InvalidTokenUse { .. } => "invalid_token_use",
+            Error::InvalidClientId { .. } => "invalid_client_id",
+            Error::MissingGroup { .. } => "missing_group",
+            Error::MissingScope { .. } => "missing_scope",
+            Error::CustomCheckFailed(_) => "custom_check_failed",
+            Error::JwksUnavailable { .. } => "jwks_unavailable",
+            Error::InvalidJwks { .. } => "invalid_jwks",
+            Error::JwksNotCached { .. } => "jwks_not_cached",
+        }
+    }
+
+    /// True when the failure is the key source's, not the token's: the
+    /// client did nothing wrong and may retry (`jwks_unavailable`,
+    /// `invalid_jwks`, `jwks_not_cached`). An HTTP layer answers these
+    /// with 503 rather than 401.
+    pub fn is_key_source_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::JwksUnavailable { .. } | Error::InvalidJwks { .. } | Error::JwksNotCached { .. }
+        )
+    }
+
+    /// True when the token is authentic but lacks a required group or scope
+    /// (`missing_group`, `missing_scope`): HTTP 403 rather than 401.
+    pub fn is_insufficient_permission(&self) -> bool {
+        matches!(self, Error::MissingGroup { .. } | Error::MissingScope { .. })
+    }
+
+    pub(crate) fn malformed(reason: impl Into<String>) -> Self {
+        Error::MalformedToken(reason.into())
+    }
+}
+
+/// Every stable error code, in the order of the checks.
+pub const ERROR_KINDS: &[&str] = &[
+    "invalid_config",
+    "token_too_large",
+    "malformed_token",
+    "unsupported_algorithm",
+    "missing_kid",
+    "invalid_issuer",
+    "unknown_kid",
+    "invalid_key",
+    "invalid_signature",
+    "expired",
+    "not_yet_valid",
+    "issued_in_future",
+    "invalid_token_use",
+    "invalid_client_id",
+    "missing_group",
+    "missing_scope",
+    "custom_check_failed",
+    "jwks_unavailable",
+    "invalid_jwks",
+    "jwks_not_cached",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_shortens_long_values_and_escapes() {
+        let long = "a".repeat(10_000);
+        let shown = Echo::some(&long).to_string();
+        assert!(shown.len() < 100, "{shown}");
+        assert_eq!(Echo::some("x\"y").to_string(), r#""x\"y""#);
+        assert_eq!(Echo::of(None).to_string(), "none");
+    }
+
+    #[test]
+    fn time_formats_rfc3339_and_never_panics() {
+        assert_eq!(Time(1_700_000_000).to_string(), "2023-11-14T22:13:20Z");
+        assert!(Time(-5).to_string().contains("-5s"));
+        assert!(Time(i64::MAX).to_string().contains("s since"));
+    }
+}

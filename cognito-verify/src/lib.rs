@@ -1,0 +1,110 @@
+//! Verify Amazon Cognito id and access tokens (and tokens of Cognito-shaped
+//! OIDC issuers): RS256 signatures against the pool's JWKS, fetched and
+//! cached for you, then `iss`, `exp`/`nbf`/`iat`, `token_use`, the client id,
+//! groups and scopes. What comes back is typed [`CognitoClaims`]; what goes
+//! wrong is one [`Error`] with a stable [`Error::kind`] code.
+//!
+//! # Verify a token
+//!
+//! Build a [`Verifier`] once, at start-up, and share it (it is cheap to
+//! clone). The client ids and the token use must be chosen: there is no
+//! default that accepts everything.
+//!
+//! ```
+//! use cognito_verify::{PoolConfig, TokenUse, Verifier};
+//!
+//! let verifier = Verifier::builder()
+//!     .pool(
+//!         PoolConfig::new("us-east-1_Ynsi6EIT0")
+//!             .client_id("4kq1s3m5example")
+//!             .token_use(TokenUse::Access),
+//!     )
+//!     .build()?;
+//! assert_eq!(
+//!     verifier.issuers()[0],
+//!     "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Ynsi6EIT0"
+//! );
+//! # Ok::<(), cognito_verify::Error>(())
+//! ```
+//!
+//! Then, for each request, `verifier.verify(token).await` returns the
+//! verified claims or the reason the token was refused. This example runs
+//! against the crate's own [`testing::LocalIssuer`] (feature `testing`),
+//! which serves a JWKS on 127.0.0.1 and mints Cognito-shaped tokens, so it
+//! needs no AWS account:
+//!
+//! ```
+//! # #[cfg(feature = "testing")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use cognito_verify::{testing::LocalIssuer, TokenUse, Verifier};
+//!
+//! let issuer = LocalIssuer::start().await?;
+//! let verifier = Verifier::builder()
+//!     .pool(issuer.pool_config().client_id("my-app").token_use(TokenUse::Access))
+//!     .build()?;
+//!
+//! let token = issuer.access_token("my-app").sub("user-1").scopes(["videos/read"]).sign();
+//! let claims = verifier.verify(&token).await?;
+//! assert_eq!(claims.sub(), "user-1");
+//! assert!(claims.has_scope("videos/read"));
+//!
+//! let expired = issuer.access_token("my-app").expires_in(-60).sign();
+//! let err = verifier.verify(&expired).await.unwrap_err();
+//! assert_eq!(err.kind(), "expired");
+//!
+//! let other_app = issuer.access_token("another-app").sign();
+//! assert_eq!(verifier.verify(&other_app).await.unwrap_err().kind(), "invalid_client_id");
+//! # Ok(()) }
+//! # #[cfg(not(feature = "testing"))]
+//! # fn main() {}
+//! ```
+//!
+//! # What is checked, in order
+//!
+//! | step | check | error kind |
+//! |---|---|---|
+//! | 1 | size cap | `token_too_large` |
+//! | 1 | three base64url segments, JSON objects without duplicate keys, claims of the right types | `malformed_token` |
+//! | 2 | header `alg` is `RS256` (never taken from the token to choose an algorithm) | `unsupported_algorithm` |
+//! | 2 | header `kid` is a string | `missing_kid` |
+//! | 3 | `iss` is a configured issuer (exact match) | `invalid_issuer` |
+//! | 4 | the JWKS has the `kid` (one rate-limited refetch if not) | `unknown_kid` |
+//! | 4 | that key is `kty: RSA`, `use: sig`/absent, `alg: RS256`/absent, 2048–8192 bits | `invalid_key` |
+//! | 5 | RS256 signature | `invalid_signature` |
+//! | 6 | `exp` present and not past, `nbf` and `iat` not in the future (with leeway) | `malformed_token`, `expired`, `not_yet_valid`, `issued_in_future` |
+//! | 7 | `token_use` is `id`/`access` and the one configured | `invalid_token_use` |
+//! | 8 | client id: `aud` (id tokens), `client_id` (access tokens) | `invalid_client_id` |
+//! | 9 | groups, scopes, your custom check | `missing_group`, `missing_scope`, `custom_check_failed` |
+//!
+//! Fetching keys can fail with `jwks_unavailable` (network, timeout, HTTP
+//! status) or `invalid_jwks` (not a key set, too large);
+//! [`Verifier::verify_cached`] fails with `jwks_not_cached` before the keys
+//! were fetched. See [`ERROR_KINDS`].
+//!
+//! # Emulators and other issuers
+//!
+//! [`PoolConfig::jwks_url`] fetches keys from elsewhere while the `iss`
+//! check stays (moto serves the JWKS of a pool whose tokens carry the real
+//! AWS issuer); [`PoolConfig::issuer`] accepts an issuer that is not a
+//! Cognito pool URL (cognito-local).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cache;
+mod claims;
+mod config;
+mod error;
+mod jwks;
+mod pool;
+mod token;
+mod verify;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use claims::{CognitoClaims, TokenUse};
+pub use config::{CustomCheck, PoolConfig, VerifierBuilder};
+pub use error::{ERROR_KINDS, Echo, Error, Expected, Time};
+pub use pool::UserPoolId;
+pub use verify::{JwksStatus, Verifier};

@@ -1,0 +1,518 @@
+//! A local token issuer for tests and local development. **Test-only.**
+//!
+//! [`LocalIssuer`] generates RSA-2048 key pairs in memory, serves their JWKS
+//! over HTTP on `127.0.0.1` (an ephemeral port), and mints id and access
+//! tokens shaped like Cognito's, with any claims you like. Point a
+//! [`Verifier`](crate::Verifier) at it with [`LocalIssuer::pool_config`] and
+//! your tests exercise the real verification path, HTTP fetch included, with
+//! no AWS account.
+//!
+//! Enable it only where tests need it:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! cognito-verify = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! Anyone who can reach a local issuer can mint tokens it signs: never
+//! configure one in production.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use cognito_verify::{testing::LocalIssuer, TokenUse, Verifier};
+//!
+//! let issuer = LocalIssuer::start().await?;
+//! let verifier = Verifier::builder()
+//!     .pool(issuer.pool_config().client_id("app").token_use(TokenUse::Id))
+//!     .build()?;
+//! let token = issuer.id_token("app").username("alice").groups(["admin"]).sign();
+//! let claims = verifier.verify(&token).await?;
+//! assert_eq!(claims.username(), Some("alice"));
+//! assert!(claims.in_group("admin"));
+//! assert_eq!(issuer.jwks_requests(), 1);
+//! # Ok(()) }
+//! ```
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+use tokio::task::AbortHandle;
+
+use crate::claims::TokenUse;
+use crate::config::PoolConfig;
+
+struct SigningKey {
+    kid: String,
+    pair: RsaKeyPair,
+}
+
+impl SigningKey {
+    fn generate() -> Self {
+        // Generation fails only if the system RNG does; tests cannot go on then.
+        #[allow(clippy::expect_used)]
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key generation");
+        SigningKey {
+            kid: random_id(),
+            pair,
+        }
+    }
+
+    fn jwk(&self) -> Value {
+        let public = self.pair.public_key();
+        json!({
+            "alg": "RS256",
+            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+            "kid": self.kid,
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            "use": "sig",
+        })
+    }
+
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let mut signature = vec![0; self.pair.public_modulus_len()];
+        // Signing with a key we generated fails only on RNG failure.
+        #[allow(clippy::expect_used)]
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
+            .expect("RS256 signing");
+        signature
+    }
+}
+
+struct Shared {
+    jwks_path: String,
+    /// The signing keys; the last one signs new tokens.
+    keys: Mutex<Vec<SigningKey>>,
+    /// Keys removed from the JWKS, kept so tests can still sign with them.
+    removed: Mutex<Vec<SigningKey>>,
+    /// Extra JWKS entries served as given.
+    extra: Mutex<Vec<Value>>,
+    requests: AtomicUsize,
+    connections: Mutex<Vec<AbortHandle>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A token issuer on `127.0.0.1` for tests: RSA keys, a JWKS endpoint and a
+/// token minter. See the [module docs](self). Test-only.
+///
+/// The server runs on the Tokio runtime that started it and stops when the
+/// issuer is dropped or [`shutdown`](Self::shutdown) is called.
+pub struct LocalIssuer {
+    issuer: String,
+    jwks_url: String,
+    pool_id: Option<String>,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: AbortHandle,
+}
+
+impl LocalIssuer {
+    /// Starts an issuer whose `iss` is its own URL,
+    /// `http://127.0.0.1:<port>/local_<random>`, with its JWKS at
+    /// `<iss>/.well-known/jwks.json` (the shape of cognito-local).
+    pub async fn start() -> io::Result<Self> {
+        let pool = format!("local_{}", &random_id()[..8]);
+        Self::start_inner(None, pool).await
+    }
+
+    /// Starts an issuer that stands in for the Cognito user pool `user_pool_id`:
+    /// tokens carry the real issuer
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>`, while the keys
+    /// are served at `http://127.0.0.1:<port>/<pool id>/.well-known/jwks.json`
+    /// (the shape of the moto emulator). [`pool_config`](Self::pool_config)
+    /// points the JWKS URL there.
+    pub async fn start_for_pool(user_pool_id: &str) -> io::Result<Self> {
+        let pool = crate::UserPoolId::new(user_pool_id)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        Self::start_inner(Some(pool), user_pool_id.to_owned()).await
+    }
+
+    async fn start_inner(pool: Option<crate::UserPoolId>, path: String) -> io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let base = format!("http://{addr}/{path}");
+        let jwks_url = crate::pool::jwks_url_of(&base);
+        let issuer = pool.as_ref().map_or(base, crate::UserPoolId::issuer);
+        let shared = Arc::new(Shared {
+            jwks_path: format!("/{path}/.well-known/jwks.json"),
+            keys: Mutex::new(vec![SigningKey::generate()]),
+            removed: Mutex::new(Vec::new()),
+            extra: Mutex::new(Vec::new()),
+            requests: AtomicUsize::new(0),
+            connections: Mutex::new(Vec::new()),
+        });
+        let accept = tokio::spawn(serve(listener, shared.clone())).abort_handle();
+        Ok(LocalIssuer {
+            issuer,
+            jwks_url,
+            pool_id: pool.map(|p| p.to_string()),
+            addr,
+            shared,
+            accept,
+        })
+    }
+
+    /// The `iss` of the tokens this issuer mints.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Where the JWKS is served.
+    pub fn jwks_url(&self) -> &str {
+        &self.jwks_url
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A [`PoolConfig`] for this issuer (issuer and JWKS URL set). Add the
+    /// client ids and token use your code expects.
+    pub fn pool_config(&self) -> PoolConfig {
+        match &self.pool_id {
+            Some(pool) => PoolConfig::new(pool.clone()).jwks_url(self.jwks_url.clone()),
+            None => PoolConfig::issuer(self.issuer.clone()),
+        }
+    }
+
+    /// How many JWKS requests the server has answered.
+    pub fn jwks_requests(&self) -> usize {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// The `kid` that signs new tokens.
+    pub fn current_kid(&self) -> String {
+        lock(&self.shared.keys)
+            .last()
+            .map(|k| k.kid.clone())
+            .unwrap_or_default()
+    }
+
+    /// Generates a new key that signs new tokens from now on; the older keys
+    /// stay in the JWKS until [`remove_key`](Self::remove_key). Returns the
+    /// new `kid`.
+    pub fn rotate_key(&self) -> String {
+        let key = SigningKey::generate();
+        let kid = key.kid.clone();
+        lock(&self.shared.keys).push(key);
+        kid
+    }
+
+    /// Removes a key from the JWKS (tokens can still be signed with it via
+    /// [`TokenBuilder::signed_by`], to show they are refused).
+    pub fn remove_key(&self, kid: &str) {
+        let mut keys = lock(&self.shared.keys);
+        if let Some(pos) = keys.iter().position(|k| k.kid == kid) {
+            // Out of the JWKS, still able to sign.
+            let key = keys.remove(pos);
+            lock(&self.shared.removed).push(key);
+        }
+    }
+
+    /// Adds a JWKS entry served exactly as given (an `enc` key, an RSA-1024
+    /// key, an `oct` key…), for tests of hostile key sets.
+    pub fn add_jwk(&self, jwk: Value) {
+        lock(&self.shared.extra).push(jwk);
+    }
+
+    /// The JWKS document the server currently serves.
+    pub fn jwks(&self) -> Value {
+        jwks_document(&self.shared)
+    }
+
+    /// The public key of the current signing key, as a JWK.
+    pub fn current_jwk(&self) -> Value {
+        lock(&self.shared.keys)
+            .last()
+            .map(SigningKey::jwk)
+            .unwrap_or(Value::Null)
+    }
+
+    /// Stops the server: the listener closes and open connections are cut,
+    /// so JWKS fetches fail from now on.
+    pub fn shutdown(&self) {
+        self.accept.abort();
+        for conn in lock(&self.shared.connections).drain(..) {
+            conn.abort();
+        }
+    }
+
+    /// Starts minting an access token for `client_id`, with Cognito's
+    /// claims: `sub`, `iss`, `client_id`, `token_use: "access"`, `scope`,
+    /// `auth_time`, `iat`, `exp` (in one hour), `jti`, `origin_jti`,
+    /// `event_id`, `username`.
+    pub fn access_token(&self, client_id: &str) -> TokenBuilder<'_> {
+        let mut b = self.base_token(TokenUse::Access);
+        b.claims.insert("client_id".into(), json!(client_id));
+        b.claims
+            .insert("scope".into(), json!("aws.cognito.signin.user.admin"));
+        b.claims.insert("username".into(), json!("test-user"));
+        b
+    }
+
+    /// Starts minting an id token for `client_id`, with Cognito's claims:
+    /// `sub`, `iss`, `aud`, `token_use: "id"`, `auth_time`, `iat`, `exp` (in
+    /// one hour), `jti`, `origin_jti`, `event_id`, `cognito:username`,
+    /// `email`, `email_verified`.
+    pub fn id_token(&self, client_id: &str) -> TokenBuilder<'_> {
+        let mut b = self.base_token(TokenUse::Id);
+        b.claims.insert("aud".into(), json!(client_id));
+        b.claims
+            .insert("cognito:username".into(), json!("test-user"));
+        b.claims
+            .insert("email".into(), json!("test-user@example.com"));
+        b.claims.insert("email_verified".into(), json!(true));
+        b
+    }
+
+    fn base_token(&self, token_use: TokenUse) -> TokenBuilder<'_> {
+        let now = unix_now();
+        let mut header = Map::new();
+        header.insert("kid".into(), json!(self.current_kid()));
+        header.insert("alg".into(), json!("RS256"));
+        let mut claims = Map::new();
+        for (k, v) in [
+            ("sub", json!(random_uuid())),
+            ("iss", json!(self.issuer)),
+            ("token_use", json!(token_use.as_str())),
+            ("auth_time", json!(now)),
+            ("iat", json!(now)),
+            ("exp", json!(now + 3600)),
+            ("jti", json!(random_uuid())),
+            ("origin_jti", json!(random_uuid())),
+            ("event_id", json!(random_uuid())),
+        ] {
+            claims.insert(k.into(), v);
+        }
+        TokenBuilder {
+            issuer: self,
+            header,
+            claims,
+            signer: None,
+        }
+    }
+
+    /// Signs any header and payload with the current key (or `kid`'s, if
+    /// given), for tests of tokens no builder would make.
+    pub fn sign_raw(&self, header: &[u8], payload: &[u8], kid: Option<&str>) -> String {
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = self.sign_with(kid, signing_input.as_bytes());
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn sign_with(&self, kid: Option<&str>, message: &[u8]) -> Vec<u8> {
+        let keys = lock(&self.shared.keys);
+        let key = match kid {
+            None => keys.last(),
+            Some(kid) => keys.iter().find(|k| k.kid == kid),
+        };
+        if let Some(key) = key {
+            return key.sign(message);
+        }
+        drop(keys);
+        let removed = lock(&self.shared.removed);
+        match removed.iter().find(|k| Some(k.kid.as_str()) == kid) {
+            Some(key) => key.sign(message),
+            // No such key: a signature of the right size that verifies under none.
+            None => vec![0x5a; 256],
+        }
+    }
+}
+
+impl Drop for LocalIssuer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl std::fmt::Debug for LocalIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalIssuer")
+            .field("issuer", &self.issuer)
+            .field("jwks_url", &self.jwks_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token being minted by a [`LocalIssuer`]. Every setter replaces a claim;
+/// [`sign`](Self::sign) produces the compact JWS.
+#[must_use]
+pub struct TokenBuilder<'a> {
+    issuer: &'a LocalIssuer,
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+    signer: Option<String>,
+}
+
+impl TokenBuilder<'_> {
+    /// Sets `sub`.
+    pub fn sub(self, sub: &str) -> Self {
+        self.claim("sub", json!(sub))
+    }
+
+    /// Sets the user name (`username` in access tokens, `cognito:username`
+    /// in id tokens).
+    pub fn username(self, username: &str) -> Self {
+        let name = if self.claims.contains_key("cognito:username") {
+            "cognito:username"
+        } else {
+            "username"
+        };
+        self.claim(name, json!(username))
+    }
+
+    /// Sets `cognito:groups`.
+    pub fn groups<I: IntoIterator<Item = S>, S: Into<String>>(self, groups: I) -> Self {
+        let groups: Vec<String> = groups.into_iter().map(Into::into).collect();
+        self.claim("cognito:groups", json!(groups))
+    }
+
+    /// Sets `scope` (joined with spaces).
+    pub fn scopes<I: IntoIterator<Item = S>, S: Into<String>>(self, scopes: I) -> Self {
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        self.claim("scope", json!(scopes.join(" ")))
+    }
+
+    /// Sets `exp` to now plus `seconds` (negative for an expired token).
+    pub fn expires_in(self, seconds: i64) -> Self {
+        self.claim("exp", json!(unix_now().saturating_add(seconds)))
+    }
+
+    /// Sets any claim.
+    pub fn claim(mut self, name: &str, value: Value) -> Self {
+        self.claims.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Removes a claim.
+    pub fn without(mut self, name: &str) -> Self {
+        self.claims.remove(name);
+        self
+    }
+
+    /// Sets any header field (`alg`, `kid`, `typ`…). The token is still
+    /// signed with RS256; only the header says otherwise.
+    pub fn header(mut self, name: &str, value: Value) -> Self {
+        self.header.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Removes a header field.
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.header.remove(name);
+        self
+    }
+
+    /// Signs with the key `kid` (current or removed) and names it in the
+    /// header.
+    pub fn signed_by(mut self, kid: &str) -> Self {
+        self.header.insert("kid".into(), json!(kid));
+        self.signer = Some(kid.to_owned());
+        self
+    }
+
+    /// The claims as they stand.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// Signs and returns the compact token.
+    pub fn sign(self) -> String {
+        let header = Value::Object(self.header).to_string();
+        let claims = Value::Object(self.claims).to_string();
+        self.issuer
+            .sign_raw(header.as_bytes(), claims.as_bytes(), self.signer.as_deref())
+    }
+}
+
+fn jwks_document(shared: &Shared) -> Value {
+    let mut keys: Vec<Value> = lock(&shared.keys).iter().map(SigningKey::jwk).collect();
+    keys.extend(lock(&shared.extra).iter().cloned());
+    json!({ "keys": keys })
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let conn_shared = shared.clone();
+        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+            let shared = conn_shared.clone();
+            async move { Ok::<_, Infallible>(respond(&shared, &req)) }
+        });
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let task = tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+        let mut conns = lock(&shared.connections);
+        conns.retain(|c| !c.is_finished());
+        conns.push(task.abort_handle());
+    }
+}
+
+fn respond<B>(shared: &Shared, req: &Request<B>) -> Response<Full<Bytes>> {
+    let (status, body) = if req.uri().path() == shared.jwks_path {
+        shared.requests.fetch_add(1, Ordering::SeqCst);
+        (StatusCode::OK, jwks_document(shared).to_string())
+    } else {
+        (StatusCode::NOT_FOUND, r#"{"error":"not found"}"#.to_owned())
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The system RNG does not fail on supported platforms; if it did, an
+    // all-zero id still works for a test issuer.
+    let _ = SystemRandom::new().fill(&mut bytes);
+    bytes
+}
+
+fn random_id() -> String {
+    random_bytes::<16>().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_uuid() -> String {
+    let h = random_id();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}

@@ -1,0 +1,233 @@
+//! Compact JWS: split, base64url-decode, strict JSON, header fields.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::Error;
+use crate::claims::CognitoClaims;
+
+/// A token split and decoded, not yet verified.
+pub(crate) struct Parsed<'a> {
+    /// `<header>.<payload>`: the bytes the signature covers.
+    pub signing_input: &'a str,
+    pub signature: Vec<u8>,
+    /// The header's `alg`, if it is present (it is a string when present).
+    pub alg: Option<String>,
+    /// The header's `kid`, if it is a string.
+    pub kid: Option<String>,
+    pub claims: CognitoClaims,
+}
+
+/// Splits and decodes a compact JWS. Every failure is `malformed_token`;
+/// the size cap is the caller's, checked before.
+pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Error> {
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::malformed(
+            "a token is three base64url segments separated by '.'",
+        ));
+    };
+    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+
+    let header = decode_object(header_b64, "header")?;
+    let payload = decode_object(payload_b64, "payload")?;
+    let signature = decode_segment(signature_b64, "signature")?;
+    if signature.is_empty() {
+        return Err(Error::malformed("the signature segment is empty"));
+    }
+
+    let alg = match header.get("alg") {
+        None => None,
+        Some(Value::String(a)) => Some(a.clone()),
+        Some(_) => return Err(Error::malformed("the header's \"alg\" must be a string")),
+    };
+    if header.contains_key("crit") {
+        // RFC 7515 §4.1.11: a recipient must refuse critical extensions it
+        // does not understand, and this verifier understands none.
+        return Err(Error::malformed(
+            "the header has \"crit\" extensions, which this verifier does not support",
+        ));
+    }
+    let kid = match header.get("kid") {
+        Some(Value::String(k)) => Some(k.clone()),
+        _ => None,
+    };
+    let claims = CognitoClaims::from_payload(payload)?;
+
+    Ok(Parsed {
+        signing_input,
+        signature,
+        alg,
+        kid,
+        claims,
+    })
+}
+
+fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, Error> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|e| Error::malformed(format!("the {what} is not unpadded base64url: {e}")))
+}
+
+fn decode_object(segment: &str, what: &str) -> Result<Map<String, Value>, Error> {
+    let bytes = decode_segment(segment, what)?;
+    match strict_json(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::malformed(format!("the {what} is not a JSON object"))),
+        Err(e) => Err(Error::malformed(format!("the {what} is not valid JSON: {e}"))),
+    }
+}
+
+/// Parses JSON into a [`Value`], refusing duplicate object keys at any depth.
+///
+/// Parsers disagree on which of two duplicate keys wins (`{"sub":"a","sub":"b"}`),
+/// which lets a token mean one thing to a gateway and another to a service.
+/// Depth is bounded by serde_json's recursion limit (128).
+pub(crate) fn strict_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let value: StrictValue = serde_json::from_slice(bytes)?;
+    Ok(value.0)
+}
+
+struct StrictValue(Value);
+
+impl<'de> de::Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // serde_json never yields a non-finite float, so this is never Null.
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key {:?}",
+                    crate::error::Echo::some(&key).as_deref().unwrap_or_default()
+                )));
+            }
+            let StrictValue(v) = access.next_value()?;
+            map.insert(key, v);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.{}", b64(header), b64(payload), b64("sig"))
+    }
+
+    #[test]
+    fn splits_and_decodes_a_well_formed_token() {
+        let t = token(r#"{"alg":"RS256","kid":"k1"}"#, r#"{"sub":"u","exp":5}"#);
+        let p = parse(&t).unwrap();
+        assert_eq!(p.alg.as_deref(), Some("RS256"));
+        assert_eq!(p.kid.as_deref(), Some("k1"));
+        assert_eq!(p.claims.sub(), "u");
+        assert_eq!(p.signature, b"sig");
+        assert_eq!(p.signing_input, t.rsplit_once('.').unwrap().0);
+    }
+
+    #[test]
+    fn refuses_wrong_segment_counts_and_encodings() {
+        let good = token(r#"{"alg":"RS256"}"#, r#"{"sub":"u"}"#);
+        let (h, rest) = good.split_once('.').unwrap();
+        let (p, s) = rest.split_once('.').unwrap();
+        for bad in [
+            String::new(),
+            "a.b".to_owned(),
+            format!("{good}.x"),
+            format!("{h}.{p}."),
+            format!("{h}=.{p}.{s}"),
+            format!("{h}.{p}.{s}=="),
+            format!("{h}.{p}.{}", "+/+/"),
+            format!(" {good}"),
+            format!("{h}.{}.{s}", b64("[1]")),
+            format!("{}.{p}.{s}", b64("\"s\"")),
+            format!("{h}.{}.{s}", b64("{\"sub\":\"u\"} trailing")),
+            format!("{h}.{}.{s}", URL_SAFE_NO_PAD.encode([0xff, 0xfe])),
+        ] {
+            let err = parse(&bad).err().map(|e| e.kind());
+            assert_eq!(err, Some("malformed_token"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_duplicate_keys_at_any_depth() {
+        for (h, p) in [
+            (r#"{"alg":"RS256","alg":"none"}"#, r#"{"sub":"u"}"#),
+            (r#"{"alg":"RS256"}"#, r#"{"sub":"a","sub":"b"}"#),
+            (r#"{"alg":"RS256"}"#, r#"{"sub":"a","x":{"y":1,"y":2}}"#),
+            (r#"{"alg":"RS256"}"#, r#"{"sub":"a","x":[{"y":1,"y":1}]}"#),
+        ] {
+            let err = parse(&token(h, p)).err().unwrap();
+            assert_eq!(err.kind(), "malformed_token");
+            assert!(err.to_string().contains("duplicate key"), "{err}");
+        }
+    }
+
+    #[test]
+    fn refuses_deep_nesting_without_overflowing_the_stack() {
+        let deep = format!(r#"{{"sub":"u","x":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse(&token(r#"{"alg":"RS256"}"#, &deep)).err().unwrap();
+        assert_eq!(err.kind(), "malformed_token");
+    }
+
+    #[test]
+    fn refuses_crit_and_non_string_alg() {
+        for h in [r#"{"alg":"RS256","crit":["exp"]}"#, r#"{"alg":256}"#] {
+            let err = parse(&token(h, r#"{"sub":"u"}"#)).err().unwrap();
+            assert_eq!(err.kind(), "malformed_token");
+        }
+    }
+}

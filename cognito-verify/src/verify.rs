@@ -1,0 +1,418 @@
+//! The [`Verifier`]: from a token string to verified claims.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::cache::{CachedToken, TokenCache};
+use crate::claims::{CognitoClaims, TokenUse};
+use crate::config::{ResolvedPool, Settings, VerifierBuilder};
+use crate::error::{Echo, Expected, Time};
+use crate::jwks::{JwksCache, JwksLimits, RsaKey};
+use crate::token::{self, Parsed};
+use crate::Error;
+
+/// Verifies Cognito id and access tokens and returns their claims.
+///
+/// Build it once at start-up with [`Verifier::builder`] and share it: it is
+/// cheap to [`Clone`] (an [`Arc`] inside), and every clone shares the key
+/// and token caches. Besides the HTTP layer of `cognito-verify-axum`, it is
+/// the entry point for code outside any HTTP stack: a queue worker, a Lambda
+/// handler, a gRPC interceptor.
+///
+/// Checks, in order, each failure with its own [`Error::kind`]: size,
+/// structure and claim types; `alg` is RS256 and `kid` is present; `iss` is
+/// a configured issuer; the key for `kid` is in that issuer's JWKS and
+/// usable; the signature; `exp`, `nbf`, `iat`; `token_use`; the client id;
+/// groups, scopes and the custom check.
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pools: Vec<ResolvedPool>,
+    /// `iss` → (pool, JWKS cache).
+    by_issuer: HashMap<String, (usize, usize)>,
+    issuers: Expected,
+    jwks: Vec<JwksCache>,
+    cache: Option<TokenCache>,
+    settings: Settings,
+}
+
+/// A token that passed the checks before the key lookup.
+struct Pending<'a> {
+    parsed: Parsed<'a>,
+    kid: String,
+    pool: usize,
+    jwks: usize,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuers", &self.inner.issuers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// Starts a [`VerifierBuilder`].
+    pub fn builder() -> VerifierBuilder {
+        VerifierBuilder::default()
+    }
+
+    pub(crate) fn from_parts(pools: Vec<ResolvedPool>, settings: Settings) -> Result<Self, Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.jwks_connect_timeout)
+            .timeout(settings.jwks_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cognito-verify/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        let limits = JwksLimits {
+            max_body_bytes: settings.jwks_max_bytes,
+            min_refetch_interval: settings.min_refetch_interval,
+        };
+        let mut by_issuer = HashMap::new();
+        let mut by_url: HashMap<String, usize> = HashMap::new();
+        let mut jwks = Vec::new();
+        for (index, pool) in pools.iter().enumerate() {
+            for (issuer, url) in &pool.issuers {
+                let cache = *by_url.entry(url.clone()).or_insert_with(|| {
+                    jwks.push(JwksCache::new(url.clone(), client.clone(), limits.clone()));
+                    jwks.len() - 1
+                });
+                if by_issuer.insert(issuer.clone(), (index, cache)).is_some() {
+                    return Err(Error::InvalidConfig(format!(
+                        "two pools have the issuer {issuer:?}; each issuer may be configured once"
+                    )));
+                }
+            }
+        }
+        let mut issuers: Vec<String> = by_issuer.keys().cloned().collect();
+        issuers.sort();
+        let cache = (settings.token_cache_capacity > 0)
+            .then(|| TokenCache::new(settings.token_cache_capacity));
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                pools,
+                by_issuer,
+                issuers: Expected(issuers),
+                jwks,
+                cache,
+                settings,
+            }),
+        })
+    }
+
+    /// Verifies `token` and returns its claims, fetching the issuer's keys
+    /// when they are not cached yet (or when the token names an unknown
+    /// `kid`, rate limited).
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cognito_verify::{testing::LocalIssuer, TokenUse, Verifier};
+    ///
+    /// let issuer = LocalIssuer::start().await?;
+    /// let verifier = Verifier::builder()
+    ///     .pool(issuer.pool_config().client_id("my-app").token_use(TokenUse::Access))
+    ///     .build()?;
+    ///
+    /// let token = issuer.access_token("my-app").sub("user-1").sign();
+    /// let claims = verifier.verify(&token).await?;
+    /// assert_eq!(claims.sub(), "user-1");
+    ///
+    /// let err = verifier.verify("not a token").await.unwrap_err();
+    /// assert_eq!(err.kind(), "malformed_token");
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))]
+    /// # fn main() {}
+    /// ```
+    pub async fn verify(&self, token: &str) -> Result<Arc<CognitoClaims>, Error> {
+        let result = match self.begin(token) {
+            Ok(Ok(claims)) => Ok(claims),
+            Ok(Err(pending)) => {
+                let key = self.inner.jwks[pending.jwks].key(&pending.kid).await;
+                self.finish(token, pending, key)
+            }
+            Err(e) => Err(e),
+        };
+        self.trace(&result);
+        result
+    }
+
+    /// Verifies `token` with the keys already cached, never touching the
+    /// network: for synchronous code paths. Fails with `jwks_not_cached`
+    /// until the issuer's keys were fetched (by [`hydrate`](Self::hydrate)
+    /// or an earlier [`verify`](Self::verify)), and with `unknown_kid` when
+    /// the cached set lacks the token's key.
+    pub fn verify_cached(&self, token: &str) -> Result<Arc<CognitoClaims>, Error> {
+        let result = match self.begin(token) {
+            Ok(Ok(claims)) => Ok(claims),
+            Ok(Err(pending)) => {
+                let key = self.inner.jwks[pending.jwks].cached_key(&pending.kid);
+                self.finish(token, pending, key)
+            }
+            Err(e) => Err(e),
+        };
+        self.trace(&result);
+        result
+    }
+
+    /// Fetches every configured JWKS now, so that the first requests do not
+    /// wait for keys and [`verify_cached`](Self::verify_cached) works. Call it
+    /// at start-up; it fails with the first fetch error.
+    pub async fn hydrate(&self) -> Result<(), Error> {
+        for cache in &self.inner.jwks {
+            cache.refresh().await?;
+        }
+        Ok(())
+    }
+
+    /// The issuers this verifier accepts, sorted.
+    pub fn issuers(&self) -> &[String] {
+        &self.inner.issuers.0
+    }
+
+    /// The JWKS URLs this verifier fetches keys from, with the key ids held
+    /// and how long ago they were fetched (`None` before the first fetch).
+    pub fn jwks_status(&self) -> Vec<JwksStatus> {
+        self.inner
+            .jwks
+            .iter()
+            .map(|cache| {
+                let snapshot = cache.snapshot();
+                JwksStatus {
+                    url: cache.url().to_owned(),
+                    kids: snapshot.as_ref().map(|(k, _)| k.kids()).unwrap_or_default(),
+                    fetched_ago: snapshot.map(|(_, at)| at.elapsed()),
+                }
+            })
+            .collect()
+    }
+
+    /// Steps before the key lookup: size, cache, structure, `alg`, `kid`,
+    /// issuer. `Ok(Ok(claims))` is a token-cache hit.
+    #[allow(clippy::type_complexity)]
+    fn begin<'a>(&self, token: &'a str) -> Result<Result<Arc<CognitoClaims>, Pending<'a>>, Error> {
+        let inner = &*self.inner;
+        let max = inner.settings.max_token_bytes;
+        if token.len() > max {
+            return Err(Error::TokenTooLarge {
+                size: token.len(),
+                max,
+            });
+        }
+        if let Some(cache) = &inner.cache {
+            if let Some(hit) = cache.get(token) {
+                if inner.jwks[hit.jwks].still_holds(&hit.kid, &hit.key) {
+                    self.check_claims(&inner.pools[hit.pool], &hit.claims)?;
+                    return Ok(Ok(hit.claims.clone()));
+                }
+                // The key is gone or replaced upstream: verify from scratch.
+                cache.remove(token);
+            }
+        }
+        let parsed = token::parse(token)?;
+        if parsed.alg.as_deref() != Some("RS256") {
+            return Err(Error::UnsupportedAlgorithm {
+                actual: Echo::of(parsed.alg.as_deref()),
+            });
+        }
+        let kid = parsed.kid.clone().ok_or(Error::MissingKid)?;
+        let iss = parsed.claims.iss.as_deref();
+        let &(pool, jwks) = iss
+            .and_then(|iss| inner.by_issuer.get(iss))
+            .ok_or_else(|| Error::InvalidIssuer {
+                expected: inner.issuers.clone(),
+                actual: Echo::of(iss),
+            })?;
+        Ok(Err(Pending {
+            parsed,
+            kid,
+            pool,
+            jwks,
+        }))
+    }
+
+    /// Steps after the key lookup: signature, claims, then the token cache.
+    fn finish(
+        &self,
+        token: &str,
+        pending: Pending<'_>,
+        key: Result<Arc<RsaKey>, Error>,
+    ) -> Result<Arc<CognitoClaims>, Error> {
+        let key = key?;
+        let Pending {
+            parsed,
+            kid,
+            pool,
+            jwks,
+        } = pending;
+        if !key.verify(parsed.signing_input.as_bytes(), &parsed.signature) {
+            return Err(Error::InvalidSignature {
+                kid: Echo::some(&kid),
+            });
+        }
+        self.check_claims(&self.inner.pools[pool], &parsed.claims)?;
+        let claims = Arc::new(parsed.claims);
+        if let Some(cache) = &self.inner.cache {
+            let leeway = self.inner.settings.leeway.as_secs();
+            let remaining = i128::from(claims.exp()) + i128::from(leeway) - i128::from(now());
+            let ttl = Duration::from_secs(u64::try_from(remaining.max(0)).unwrap_or(u64::MAX));
+            cache.insert(
+                token,
+                CachedToken {
+                    claims: claims.clone(),
+                    pool,
+                    jwks,
+                    kid,
+                    key,
+                    ttl,
+                },
+            );
+        }
+        Ok(claims)
+    }
+
+    /// The claim checks, run on every verification and every cache hit.
+    fn check_claims(&self, pool: &ResolvedPool, claims: &CognitoClaims) -> Result<(), Error> {
+        let leeway_secs = self.inner.settings.leeway.as_secs();
+        let now = now();
+        let (now_l, leeway) = (i128::from(now), i128::from(leeway_secs));
+
+        let exp = claims
+            .exp
+            .ok_or_else(|| Error::malformed("the claim \"exp\" is required"))?;
+        // RFC 7519 §4.1.4: the token is valid only *before* exp.
+        if now_l >= i128::from(exp) + leeway {
+            return Err(Error::Expired {
+                exp: Time(exp),
+                now: Time(now),
+                leeway_secs,
+            });
+        }
+        if let Some(nbf) = claims.nbf {
+            if i128::from(nbf) > now_l + leeway {
+                return Err(Error::NotYetValid {
+                    nbf: Time(nbf),
+                    now: Time(now),
+                    leeway_secs,
+                });
+            }
+        }
+        if let Some(iat) = claims.iat {
+            if i128::from(iat) > now_l + leeway {
+                return Err(Error::IssuedInFuture {
+                    iat: Time(iat),
+                    now: Time(now),
+                    leeway_secs,
+                });
+            }
+        }
+
+        let token_use = match claims.token_use.as_deref() {
+            Some("id") => Some(TokenUse::Id),
+            Some("access") => Some(TokenUse::Access),
+            _ => None,
+        };
+        let token_use = match (token_use, pool.token_use) {
+            (Some(actual), None) => actual,
+            (Some(actual), Some(expected)) if actual == expected => actual,
+            _ => {
+                return Err(Error::InvalidTokenUse {
+                    expected: match pool.token_use {
+                        Some(one) => format!("{:?}", one.as_str()),
+                        None => "\"id\" or \"access\"".into(),
+                    },
+                    actual: Echo::of(claims.token_use.as_deref()),
+                });
+            }
+        };
+
+        if let Some(allowed) = &pool.client_ids {
+            let (claim, ok, actual) = match token_use {
+                TokenUse::Id => (
+                    "aud",
+                    claims.aud.iter().any(|a| allowed.contains(a)),
+                    Echo::of(claims.aud.first().map(String::as_str)),
+                ),
+                TokenUse::Access => (
+                    "client_id",
+                    claims.client_id.as_ref().is_some_and(|c| allowed.contains(c)),
+                    Echo::of(claims.client_id.as_deref()),
+                ),
+            };
+            if !ok {
+                return Err(Error::InvalidClientId {
+                    claim,
+                    expected: Expected(allowed.clone()),
+                    actual,
+                });
+            }
+        }
+
+        if !pool.groups.is_empty() && !claims.groups.iter().any(|g| pool.groups.contains(g)) {
+            return Err(Error::MissingGroup {
+                expected: Expected(pool.groups.clone()),
+                actual: echo_list(&claims.groups),
+            });
+        }
+        if !pool.scopes.is_empty() && !claims.scopes.iter().any(|s| pool.scopes.contains(s)) {
+            return Err(Error::MissingScope {
+                expected: Expected(pool.scopes.clone()),
+                actual: echo_list(&claims.scopes),
+            });
+        }
+        if let Some(check) = &pool.custom_check {
+            check(claims).map_err(Error::CustomCheckFailed)?;
+        }
+        Ok(())
+    }
+
+    fn trace(&self, result: &Result<Arc<CognitoClaims>, Error>) {
+        match result {
+            Ok(claims) => {
+                let pool = self.inner.by_issuer.get(claims.iss()).map(|&(p, _)| &self.inner.pools[p].name);
+                tracing::debug!(pool = pool.map(String::as_str), sub = claims.sub(), "token verified");
+            }
+            Err(e) => tracing::debug!(error.kind = e.kind(), error = %e, "token rejected"),
+        }
+    }
+}
+
+/// At most 20 of a token's list values, each shortened, for an error message.
+fn echo_list(values: &[String]) -> Expected {
+    let mut shown: Vec<String> = values
+        .iter()
+        .take(20)
+        .map(|v| Echo::some(v).as_deref().unwrap_or_default().to_owned())
+        .collect();
+    if values.len() > 20 {
+        shown.push(format!("… {} more", values.len() - 20));
+    }
+    Expected(shown)
+}
+
+/// Seconds since the Unix epoch; a clock before 1970 reads as 0.
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// What a verifier holds for one JWKS URL, for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwksStatus {
+    /// The JWKS URL.
+    pub url: String,
+    /// The key ids of the cached set, sorted; empty before the first fetch.
+    pub kids: Vec<String>,
+    /// How long ago the cached set was fetched.
+    pub fetched_ago: Option<Duration>,
+}
