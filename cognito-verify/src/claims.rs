@@ -283,9 +283,8 @@ impl CognitoClaims {
     /// # Ok(()) }
     /// ```
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        T::deserialize(&Value::Object(self.all.clone())).map_err(|e| {
-            Error::malformed(format!("claims do not fit the requested type: {e}"))
-        })
+        T::deserialize(&Value::Object(self.all.clone()))
+            .map_err(|e| Error::malformed(format!("claims do not fit the requested type: {e}")))
     }
 }
 

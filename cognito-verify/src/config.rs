@@ -6,10 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Error;
 use crate::claims::{CognitoClaims, TokenUse};
 use crate::pool::{UserPoolId, jwks_url_of};
 use crate::verify::Verifier;
-use crate::Error;
 
 /// A check of your own, run on the claims after every built-in check has
 /// passed. Return `Err(reason)` to refuse the token (`custom_check_failed`).
@@ -464,7 +464,9 @@ impl VerifierBuilder {
             (s.jwks_timeout.is_zero(), "jwks_timeout"),
         ];
         if let Some((_, name)) = positive.iter().find(|(zero, _)| *zero) {
-            return Err(Error::InvalidConfig(format!("{name} must be greater than zero")));
+            return Err(Error::InvalidConfig(format!(
+                "{name} must be greater than zero"
+            )));
         }
         let pools = self
             .pools

@@ -316,7 +316,10 @@ impl Error {
     /// True when the token is authentic but lacks a required group or scope
     /// (`missing_group`, `missing_scope`): HTTP 403 rather than 401.
     pub fn is_insufficient_permission(&self) -> bool {
-        matches!(self, Error::MissingGroup { .. } | Error::MissingScope { .. })
+        matches!(
+            self,
+            Error::MissingGroup { .. } | Error::MissingScope { .. }
+        )
     }
 
     pub(crate) fn malformed(reason: impl Into<String>) -> Self {

@@ -60,7 +60,9 @@ impl KeySet {
         let doc = crate::token::strict_json(body)
             .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
         let Some(Value::Array(keys)) = doc.get("keys") else {
-            return Err(invalid("the body is not a JSON object with a \"keys\" array".into()));
+            return Err(invalid(
+                "the body is not a JSON object with a \"keys\" array".into(),
+            ));
         };
         let mut entries = HashMap::with_capacity(keys.len());
         for raw in keys {
@@ -71,13 +73,11 @@ impl KeySet {
                 Ok(key) => Entry::Usable(Arc::new(key)),
                 Err(reason) => Entry::Unusable(reason),
             };
-            if entries.insert(kid.to_owned(), entry).is_some() {
-                // Two keys under one kid: which one signed is ambiguous, so neither is used.
-                entries.insert(
-                    kid.to_owned(),
-                    Entry::Unusable("the kid appears more than once in the JWKS".into()),
-                );
-            }
+            let merged = match entries.remove(kid) {
+                None => entry,
+                Some(previous) => merge(previous, entry),
+            };
+            entries.insert(kid.to_owned(), merged);
         }
         Ok(KeySet { entries })
     }
@@ -100,13 +100,35 @@ impl KeySet {
     }
 }
 
+/// Two entries under one `kid`. An entry that cannot verify RS256 (an `enc`
+/// key, an `oct` key) never displaces one that can; two different RS256
+/// keys make the kid ambiguous, so neither is used.
+fn merge(previous: Entry, next: Entry) -> Entry {
+    match (previous, next) {
+        (Entry::Usable(a), Entry::Usable(b)) if a.key.as_ref() == b.key.as_ref() => {
+            Entry::Usable(a)
+        }
+        (Entry::Usable(_), Entry::Usable(_)) => Entry::Unusable(
+            "the kid names two different RSA keys in the JWKS, so which one signed is ambiguous"
+                .into(),
+        ),
+        (Entry::Usable(key), Entry::Unusable(_)) | (Entry::Unusable(_), Entry::Usable(key)) => {
+            Entry::Usable(key)
+        }
+        (unusable @ Entry::Unusable(_), Entry::Unusable(_)) => unusable,
+    }
+}
+
 /// Turns one JWKS entry into an RS256 key, or says why it is not one.
 /// Only `kty: RSA` entries become keys: an `oct` entry is never an HMAC
 /// secret here, whatever `kid` it carries.
 fn parse_entry(raw: &Value) -> Result<RsaKey, String> {
     let kty = raw.get("kty").and_then(Value::as_str).unwrap_or("none");
     if kty != "RSA" {
-        return Err(format!("kty is {:?}, not \"RSA\"", Echo::some(kty).as_deref().unwrap_or_default()));
+        return Err(format!(
+            "kty is {:?}, not \"RSA\"",
+            Echo::some(kty).as_deref().unwrap_or_default()
+        ));
     }
     let jwk: Jwk = serde_json::from_value(raw.clone())
         .map_err(|e| format!("the entry is not a valid JWK: {e}"))?;
@@ -131,10 +153,14 @@ fn parse_entry(raw: &Value) -> Result<RsaKey, String> {
     let e = strip_leading_zeros(&e);
     let bits = bit_length(n);
     if bits < MIN_RSA_BITS {
-        return Err(format!("the modulus has {bits} bits, fewer than {MIN_RSA_BITS}"));
+        return Err(format!(
+            "the modulus has {bits} bits, fewer than {MIN_RSA_BITS}"
+        ));
     }
     if bits > MAX_RSA_BITS {
-        return Err(format!("the modulus has {bits} bits, more than {MAX_RSA_BITS}"));
+        return Err(format!(
+            "the modulus has {bits} bits, more than {MAX_RSA_BITS}"
+        ));
     }
     if e.is_empty() || e.len() > 4 {
         return Err("the exponent \"e\" is not a 1 to 32 bit number".into());
@@ -213,9 +239,13 @@ impl JwksCache {
 
     /// The key for `kid` from the cached set only: never touches the network.
     pub(crate) fn cached_key(&self, kid: &str) -> Result<Arc<RsaKey>, Error> {
-        let keys = self.lock().keys.clone().ok_or_else(|| Error::JwksNotCached {
-            url: self.url.clone(),
-        })?;
+        let keys = self
+            .lock()
+            .keys
+            .clone()
+            .ok_or_else(|| Error::JwksNotCached {
+                url: self.url.clone(),
+            })?;
         keys.get(kid).unwrap_or_else(|| Err(self.unknown_kid(kid)))
     }
 
@@ -300,7 +330,10 @@ impl JwksCache {
         };
         let too_big = || Error::InvalidJwks {
             url: self.url.clone(),
-            reason: format!("the body is larger than {} bytes", self.limits.max_body_bytes),
+            reason: format!(
+                "the body is larger than {} bytes",
+                self.limits.max_body_bytes
+            ),
         };
         tracing::debug!(jwks_url = %self.url, "fetching JWKS");
         let mut response = self
@@ -410,6 +443,11 @@ mod tests {
             {"kid": "bad-e", "kty": "RSA", "n": modulus(2048), "e": "AQABAQAB"},
             {"kid": "dup", "kty": "RSA", "n": modulus(2048), "e": "AQAB"},
             {"kid": "dup", "kty": "RSA", "n": modulus(4096), "e": "AQAB"},
+            {"kid": "same", "kty": "RSA", "n": modulus(2048), "e": "AQAB"},
+            {"kid": "same", "kty": "RSA", "n": modulus(2048), "e": "AQAB"},
+            {"kid": "shadowed", "kty": "oct", "k": "c2VjcmV0"},
+            {"kid": "shadowed", "kty": "RSA", "n": modulus(2048), "e": "AQAB"},
+            {"kid": "shadowed", "kty": "RSA", "use": "enc", "n": modulus(3072), "e": "AQAB"},
             {"kty": "RSA", "n": modulus(2048), "e": "AQAB"},
             "not an object",
         ]));
@@ -423,8 +461,16 @@ mod tests {
         assert!(reason(&s, "no-n").contains("modulus"));
         assert!(reason(&s, "bad-n").contains("base64url"));
         assert!(reason(&s, "bad-e").contains("exponent"));
-        assert!(reason(&s, "dup").contains("more than once"));
-        assert_eq!(s.kids().len(), 11, "entries without a kid are dropped");
+        assert!(reason(&s, "dup").contains("ambiguous"));
+        assert!(
+            matches!(s.get("same"), Some(Ok(_))),
+            "the same key twice is not ambiguous"
+        );
+        assert!(
+            matches!(s.get("shadowed"), Some(Ok(_))),
+            "oct and enc entries never displace an RS256 key"
+        );
+        assert_eq!(s.kids().len(), 13, "entries without a kid are dropped");
     }
 
     #[test]
@@ -438,7 +484,9 @@ mod tests {
             r#"{"nokeys": []}"#,
             r#"{"keys": [], "keys": []}"#,
         ] {
-            let err = KeySet::parse(body.as_bytes(), "http://x/jwks").err().unwrap();
+            let err = KeySet::parse(body.as_bytes(), "http://x/jwks")
+                .err()
+                .unwrap();
             assert_eq!(err.kind(), "invalid_jwks", "{body}");
             assert!(err.to_string().contains("http://x/jwks"));
         }

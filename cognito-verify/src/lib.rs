@@ -90,6 +90,7 @@
 //! Cognito pool URL (cognito-local).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod cache;
 mod claims;
@@ -108,3 +109,8 @@ pub use config::{CustomCheck, PoolConfig, VerifierBuilder};
 pub use error::{ERROR_KINDS, Echo, Error, Expected, Time};
 pub use pool::UserPoolId;
 pub use verify::{JwksStatus, Verifier};
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

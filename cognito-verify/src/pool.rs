@@ -44,7 +44,9 @@ impl UserPoolId {
         };
         let (region, local) = id.split_once('_').ok_or_else(|| bad("no '_'"))?;
         if !is_region(region) {
-            return Err(bad("the part before '_' is not an AWS region such as us-east-1"));
+            return Err(bad(
+                "the part before '_' is not an AWS region such as us-east-1",
+            ));
         }
         if local.is_empty() || local.len() > 64 || !local.bytes().all(|b| b.is_ascii_alphanumeric())
         {
@@ -69,7 +71,11 @@ impl UserPoolId {
     /// The issuer Cognito puts in `iss`:
     /// `https://cognito-idp.<region>.amazonaws.com/<pool id>`.
     pub fn issuer(&self) -> String {
-        format!("https://cognito-idp.{}.amazonaws.com/{}", self.region(), self.id)
+        format!(
+            "https://cognito-idp.{}.amazonaws.com/{}",
+            self.region(),
+            self.id
+        )
     }
 
     /// The issuer of pools with multi-region replication:
@@ -183,7 +189,13 @@ mod tests {
 
     #[test]
     fn jwks_url_never_doubles_the_slash() {
-        assert_eq!(jwks_url_of("http://h/p/"), "http://h/p/.well-known/jwks.json");
-        assert_eq!(jwks_url_of("http://h/p"), "http://h/p/.well-known/jwks.json");
+        assert_eq!(
+            jwks_url_of("http://h/p/"),
+            "http://h/p/.well-known/jwks.json"
+        );
+        assert_eq!(
+            jwks_url_of("http://h/p"),
+            "http://h/p/.well-known/jwks.json"
+        );
     }
 }

@@ -89,7 +89,12 @@ impl SigningKey {
         // Signing with a key we generated fails only on RNG failure.
         #[allow(clippy::expect_used)]
         self.pair
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                message,
+                &mut signature,
+            )
             .expect("RS256 signing");
         signature
     }
@@ -370,6 +375,7 @@ pub struct TokenBuilder<'a> {
 
 impl TokenBuilder<'_> {
     /// Sets `sub`.
+    #[allow(clippy::should_implement_trait)]
     pub fn sub(self, sub: &str) -> Self {
         self.claim("sub", json!(sub))
     }
@@ -509,10 +515,20 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 fn random_id() -> String {
-    random_bytes::<16>().iter().map(|b| format!("{b:02x}")).collect()
+    random_bytes::<16>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn random_uuid() -> String {
     let h = random_id();
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }

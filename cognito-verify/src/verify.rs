@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::Error;
 use crate::cache::{CachedToken, TokenCache};
 use crate::claims::{CognitoClaims, TokenUse};
 use crate::config::{ResolvedPool, Settings, VerifierBuilder};
 use crate::error::{Echo, Expected, Time};
 use crate::jwks::{JwksCache, JwksLimits, RsaKey};
 use crate::token::{self, Parsed};
-use crate::Error;
 
 /// Verifies Cognito id and access tokens and returns their claims.
 ///
@@ -206,15 +206,15 @@ impl Verifier {
                 max,
             });
         }
-        if let Some(cache) = &inner.cache {
-            if let Some(hit) = cache.get(token) {
-                if inner.jwks[hit.jwks].still_holds(&hit.kid, &hit.key) {
-                    self.check_claims(&inner.pools[hit.pool], &hit.claims)?;
-                    return Ok(Ok(hit.claims.clone()));
-                }
-                // The key is gone or replaced upstream: verify from scratch.
-                cache.remove(token);
+        if let Some(cache) = &inner.cache
+            && let Some(hit) = cache.get(token)
+        {
+            if inner.jwks[hit.jwks].still_holds(&hit.kid, &hit.key) {
+                self.check_claims(&inner.pools[hit.pool], &hit.claims)?;
+                return Ok(Ok(hit.claims.clone()));
             }
+            // The key is gone or replaced upstream: verify from scratch.
+            cache.remove(token);
         }
         let parsed = token::parse(token)?;
         if parsed.alg.as_deref() != Some("RS256") {
@@ -295,23 +295,23 @@ impl Verifier {
                 leeway_secs,
             });
         }
-        if let Some(nbf) = claims.nbf {
-            if i128::from(nbf) > now_l + leeway {
-                return Err(Error::NotYetValid {
-                    nbf: Time(nbf),
-                    now: Time(now),
-                    leeway_secs,
-                });
-            }
+        if let Some(nbf) = claims.nbf
+            && i128::from(nbf) > now_l + leeway
+        {
+            return Err(Error::NotYetValid {
+                nbf: Time(nbf),
+                now: Time(now),
+                leeway_secs,
+            });
         }
-        if let Some(iat) = claims.iat {
-            if i128::from(iat) > now_l + leeway {
-                return Err(Error::IssuedInFuture {
-                    iat: Time(iat),
-                    now: Time(now),
-                    leeway_secs,
-                });
-            }
+        if let Some(iat) = claims.iat
+            && i128::from(iat) > now_l + leeway
+        {
+            return Err(Error::IssuedInFuture {
+                iat: Time(iat),
+                now: Time(now),
+                leeway_secs,
+            });
         }
 
         let token_use = match claims.token_use.as_deref() {
@@ -342,7 +342,10 @@ impl Verifier {
                 ),
                 TokenUse::Access => (
                     "client_id",
-                    claims.client_id.as_ref().is_some_and(|c| allowed.contains(c)),
+                    claims
+                        .client_id
+                        .as_ref()
+                        .is_some_and(|c| allowed.contains(c)),
                     Echo::of(claims.client_id.as_deref()),
                 ),
             };
@@ -376,8 +379,16 @@ impl Verifier {
     fn trace(&self, result: &Result<Arc<CognitoClaims>, Error>) {
         match result {
             Ok(claims) => {
-                let pool = self.inner.by_issuer.get(claims.iss()).map(|&(p, _)| &self.inner.pools[p].name);
-                tracing::debug!(pool = pool.map(String::as_str), sub = claims.sub(), "token verified");
+                let pool = self
+                    .inner
+                    .by_issuer
+                    .get(claims.iss())
+                    .map(|&(p, _)| &self.inner.pools[p].name);
+                tracing::debug!(
+                    pool = pool.map(String::as_str),
+                    sub = claims.sub(),
+                    "token verified"
+                );
             }
             Err(e) => tracing::debug!(error.kind = e.kind(), error = %e, "token rejected"),
         }

@@ -1,0 +1,242 @@
+//! The JWKS cache and the verified-token cache, over real HTTP.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cognito_verify::{TokenUse, Verifier};
+use common::{CLIENT, FixedServer, Reply, access_setup, kind_of, setup};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_fetch_serves_100_concurrent_cold_verifies() {
+    let (issuer, verifier) = setup(
+        |p| p.client_id(CLIENT).token_use(TokenUse::Access),
+        |b| b.token_cache_capacity(0),
+    )
+    .await;
+    let tokens: Vec<String> = (0..100)
+        .map(|i| issuer.access_token(CLIENT).sub(&format!("u{i}")).sign())
+        .collect();
+    let barrier = Arc::new(tokio::sync::Barrier::new(100));
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|token| {
+            let (verifier, barrier) = (verifier.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                verifier.verify(&token).await.map(|c| c.sub().to_owned())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(issuer.jwks_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_cold_verifies_share_one_failure() {
+    // A slow, failing endpoint: all callers wait on the one request and get its error.
+    let server = FixedServer::start(|_| Reply {
+        status: 503,
+        body: Vec::new(),
+        delay: Duration::from_millis(200),
+    })
+    .await;
+    let (issuer, _) = access_setup().await;
+    let verifier = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access)
+                .jwks_url(server.url.clone()),
+        )
+        .build()
+        .unwrap();
+    let token = issuer.access_token(CLIENT).sign();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (verifier, token) = (verifier.clone(), token.clone());
+            tokio::spawn(async move { verifier.verify(&token).await.unwrap_err().kind() })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), "jwks_unavailable");
+    }
+    assert!(server.requests() <= 2, "{} requests", server.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unknown_kids_causes_at_most_one_refetch() {
+    let (issuer, verifier) = access_setup().await;
+    verifier.hydrate().await.unwrap();
+    assert_eq!(issuer.jwks_requests(), 1);
+    let tasks: Vec<_> = (0..1000)
+        .map(|i| {
+            let token = issuer
+                .access_token(CLIENT)
+                .header("kid", json!(format!("random-{i}")))
+                .sign();
+            let verifier = verifier.clone();
+            tokio::spawn(async move { verifier.verify(&token).await.unwrap_err().kind() })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), "unknown_kid");
+    }
+    assert!(
+        issuer.jwks_requests() <= 2,
+        "{} JWKS requests",
+        issuer.jwks_requests()
+    );
+    // Known keys kept verifying throughout.
+    verifier
+        .verify(&issuer.access_token(CLIENT).sign())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unknown_kids_inside_the_interval_fail_without_fetching() {
+    let (issuer, verifier) = setup(
+        |p| p.client_id(CLIENT).token_use(TokenUse::Access),
+        |b| b.min_refetch_interval(Duration::from_millis(300)),
+    )
+    .await;
+    verifier.hydrate().await.unwrap();
+    let unknown = |kid: &str| issuer.access_token(CLIENT).header("kid", json!(kid)).sign();
+    assert_eq!(kind_of(&verifier, &unknown("a")).await, "unknown_kid");
+    assert_eq!(issuer.jwks_requests(), 2, "the first unknown kid refetches");
+    assert_eq!(kind_of(&verifier, &unknown("b")).await, "unknown_kid");
+    assert_eq!(issuer.jwks_requests(), 2, "inside the interval: no fetch");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(kind_of(&verifier, &unknown("c")).await, "unknown_kid");
+    assert_eq!(issuer.jwks_requests(), 3, "after the interval: one more");
+}
+
+#[tokio::test]
+async fn picks_up_a_new_key_and_drops_a_removed_one() {
+    let (issuer, verifier) = setup(
+        |p| p.client_id(CLIENT).token_use(TokenUse::Access),
+        |b| b.min_refetch_interval(Duration::ZERO),
+    )
+    .await;
+    let old_kid = issuer.current_kid();
+    let old_token = issuer.access_token(CLIENT).sign();
+    verifier.verify(&old_token).await.unwrap();
+
+    let new_kid = issuer.rotate_key();
+    let new_token = issuer.access_token(CLIENT).sign();
+    verifier.verify(&new_token).await.unwrap();
+    assert_eq!(issuer.jwks_requests(), 2, "the new kid caused one refetch");
+    verifier.verify(&old_token).await.unwrap();
+
+    issuer.remove_key(&old_kid);
+    // Another new kid forces a refetch, which replaces the set.
+    let newest_kid = issuer.rotate_key();
+    verifier
+        .verify(&issuer.access_token(CLIENT).sign())
+        .await
+        .unwrap();
+    let status = verifier.jwks_status();
+    assert_eq!(status[0].kids, {
+        let mut k = vec![new_kid, newest_kid];
+        k.sort();
+        k
+    });
+
+    // The old token was in the token cache; it is refused now all the same.
+    assert_eq!(kind_of(&verifier, &old_token).await, "unknown_kid");
+    let fresh_old = issuer.access_token(CLIENT).signed_by(&old_kid).sign();
+    assert_eq!(kind_of(&verifier, &fresh_old).await, "unknown_kid");
+}
+
+#[tokio::test]
+async fn the_token_cache_skips_the_key_but_not_the_checks() {
+    let (issuer, verifier) = access_setup().await;
+    let token = issuer
+        .access_token(CLIENT)
+        .sub("cached")
+        .claim("exp", json!(now() + 2))
+        .sign();
+    let first = verifier.verify(&token).await.unwrap();
+    // The issuer's server goes away: a cache hit needs no key fetch and no RSA work.
+    issuer.shutdown();
+    let second = verifier.verify(&token).await.unwrap();
+    assert!(Arc::ptr_eq(&first, &second), "served from the token cache");
+    assert_eq!(verifier.verify_cached(&token).unwrap().sub(), "cached");
+    // Time is re-checked on every hit.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(kind_of(&verifier, &token).await, "expired");
+}
+
+#[tokio::test]
+async fn cache_hits_rerun_the_custom_check() {
+    // A revocation list consulted by the custom check: a revoked token is
+    // refused even though it verified (and was cached) before.
+    let revoked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let list = revoked.clone();
+    let (issuer, verifier) = setup(
+        move |p| {
+            p.client_id(CLIENT)
+                .token_use(TokenUse::Access)
+                .custom_check(move |c| match c.jti() {
+                    Some(jti) if list.lock().unwrap().iter().any(|r| r == jti) => {
+                        Err("revoked".into())
+                    }
+                    _ => Ok(()),
+                })
+        },
+        |b| b,
+    )
+    .await;
+    let token = issuer
+        .access_token(CLIENT)
+        .claim("jti", json!("jti-1"))
+        .sign();
+    let first = verifier.verify(&token).await.unwrap();
+    let second = verifier.verify(&token).await.unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &second),
+        "the second call was a cache hit"
+    );
+    revoked.lock().unwrap().push("jti-1".into());
+    assert_eq!(kind_of(&verifier, &token).await, "custom_check_failed");
+}
+
+#[tokio::test]
+async fn failed_tokens_are_never_cached() {
+    let (issuer, verifier) = access_setup().await;
+    let valid = issuer.access_token(CLIENT).sign();
+    let (signing_input, _) = valid.rsplit_once('.').unwrap();
+    let forged = format!("{signing_input}.{}", "A".repeat(342));
+    for _ in 0..3 {
+        assert_eq!(kind_of(&verifier, &forged).await, "invalid_signature");
+    }
+    verifier.verify(&valid).await.unwrap();
+    assert_eq!(kind_of(&verifier, &forged).await, "invalid_signature");
+}
+
+#[tokio::test]
+async fn the_token_cache_can_be_turned_off() {
+    let (issuer, verifier) = setup(
+        |p| p.client_id(CLIENT).token_use(TokenUse::Access),
+        |b| b.token_cache_capacity(0),
+    )
+    .await;
+    let token = issuer.access_token(CLIENT).sign();
+    let a = verifier.verify(&token).await.unwrap();
+    let b = verifier.verify(&token).await.unwrap();
+    assert!(!Arc::ptr_eq(&a, &b), "verified twice");
+    assert_eq!(a, b);
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

@@ -1,0 +1,287 @@
+//! Pool configuration: validation at build time, several pools, both issuer
+//! forms of a Cognito pool, and the issuer and JWKS URL overrides.
+
+mod common;
+
+use cognito_verify::testing::LocalIssuer;
+use cognito_verify::{PoolConfig, TokenUse, Verifier};
+use common::{CLIENT, kind_of};
+use serde_json::json;
+
+fn build_err(pool: PoolConfig) -> String {
+    let err = Verifier::builder().pool(pool).build().unwrap_err();
+    assert_eq!(err.kind(), "invalid_config");
+    err.to_string()
+}
+
+#[test]
+fn refuses_a_malformed_pool_id_at_build_time_with_an_example() {
+    let msg = build_err(
+        PoolConfig::new("us-east-1")
+            .client_id("c")
+            .token_use(TokenUse::Access),
+    );
+    assert!(msg.contains("us-east-1_Ynsi6EIT0"), "{msg}");
+}
+
+#[test]
+fn refuses_unset_client_ids_and_token_use() {
+    let msg = build_err(PoolConfig::new("us-east-1_abc").token_use(TokenUse::Access));
+    assert!(
+        msg.contains("client_id") && msg.contains("any_client"),
+        "{msg}"
+    );
+    let msg = build_err(PoolConfig::new("us-east-1_abc").client_id("c"));
+    assert!(msg.contains("token_use"), "{msg}");
+    let msg = build_err(
+        PoolConfig::new("us-east-1_abc")
+            .client_id("")
+            .token_use(TokenUse::Id),
+    );
+    assert!(msg.contains("empty"), "{msg}");
+    let msg = build_err(
+        PoolConfig::new("us-east-1_abc")
+            .client_ids(Vec::<String>::new())
+            .token_use(TokenUse::Id),
+    );
+    assert!(msg.contains("client id"), "{msg}");
+    let msg = build_err(
+        PoolConfig::new("us-east-1_abc")
+            .any_client()
+            .token_use(TokenUse::Id)
+            .scope("a b"),
+    );
+    assert!(msg.contains("white space"), "{msg}");
+}
+
+#[test]
+fn refuses_no_pool_duplicate_issuers_and_bad_urls() {
+    let err = Verifier::builder().build().unwrap_err();
+    assert_eq!(err.kind(), "invalid_config");
+    let pool = || {
+        PoolConfig::new("us-east-1_abc")
+            .any_client()
+            .any_token_use()
+    };
+    let err = Verifier::builder()
+        .pool(pool())
+        .pool(pool())
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("two pools"), "{err}");
+    for url in [
+        "ftp://x/jwks",
+        "not a url",
+        "http://user:pw@host/jwks",
+        "https://host/jwks?x=1",
+        "file:///etc/passwd",
+    ] {
+        let msg = build_err(pool().jwks_url(url));
+        assert!(msg.contains("jwks_url"), "{msg}");
+        let msg = build_err(PoolConfig::issuer(url).any_client().any_token_use());
+        assert!(msg.contains("issuer"), "{msg}");
+    }
+    let zero = Verifier::builder()
+        .pool(pool())
+        .max_token_bytes(0)
+        .build()
+        .unwrap_err();
+    assert!(zero.to_string().contains("max_token_bytes"));
+}
+
+#[test]
+fn derives_both_issuers_and_their_jwks_urls_from_a_pool_id() {
+    let verifier = Verifier::builder()
+        .pool(
+            PoolConfig::new("eu-west-1_AbC123")
+                .any_client()
+                .token_use(TokenUse::Access),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        verifier.issuers(),
+        [
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
+            "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
+        ]
+    );
+    let urls: Vec<String> = verifier.jwks_status().into_iter().map(|s| s.url).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123/.well-known/jwks.json",
+            "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123/.well-known/jwks.json",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_pool_with_a_jwks_override_keeps_the_real_issuer_check() {
+    // The moto shape: tokens carry the AWS issuer, keys come from 127.0.0.1.
+    let issuer = LocalIssuer::start_for_pool("us-east-1_TestPool1")
+        .await
+        .unwrap();
+    assert_eq!(
+        issuer.issuer(),
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
+    );
+    let verifier = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access),
+        )
+        .build()
+        .unwrap();
+    let claims = verifier
+        .verify(&issuer.access_token(CLIENT).sign())
+        .await
+        .unwrap();
+    assert_eq!(claims.iss(), issuer.issuer());
+    // The multi-region issuer of the same pool is accepted too.
+    let multi = "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1";
+    let claims = verifier
+        .verify(
+            &issuer
+                .access_token(CLIENT)
+                .claim("iss", json!(multi))
+                .sign(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claims.iss(), multi);
+    // Another pool's issuer in the same region is not.
+    let other = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_OtherPool";
+    assert_eq!(
+        kind_of(
+            &verifier,
+            &issuer
+                .access_token(CLIENT)
+                .claim("iss", json!(other))
+                .sign()
+        )
+        .await,
+        "invalid_issuer"
+    );
+    // Both issuers share the overridden JWKS: one fetch.
+    assert_eq!(issuer.jwks_requests(), 1);
+    assert_eq!(verifier.jwks_status().len(), 1);
+}
+
+#[tokio::test]
+async fn a_custom_issuer_fetches_from_its_own_well_known_path() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    assert!(issuer.issuer().starts_with("http://127.0.0.1:"));
+    let verifier = Verifier::builder()
+        .pool(
+            PoolConfig::issuer(issuer.issuer())
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(verifier.jwks_status()[0].url, issuer.jwks_url());
+    verifier
+        .verify(&issuer.access_token(CLIENT).sign())
+        .await
+        .unwrap();
+    assert_eq!(issuer.jwks_requests(), 1);
+}
+
+#[tokio::test]
+async fn selects_the_pool_by_issuer_among_several() {
+    let a = LocalIssuer::start().await.unwrap();
+    let b = LocalIssuer::start_for_pool("ap-southeast-2_PoolB")
+        .await
+        .unwrap();
+    let verifier = Verifier::builder()
+        .pool(
+            a.pool_config()
+                .client_id("client-a")
+                .token_use(TokenUse::Access),
+        )
+        .pool(
+            b.pool_config()
+                .client_id("client-b")
+                .token_use(TokenUse::Id)
+                .group("staff"),
+        )
+        .build()
+        .unwrap();
+    verifier
+        .verify(&a.access_token("client-a").sign())
+        .await
+        .unwrap();
+    verifier
+        .verify(&b.id_token("client-b").groups(["staff"]).sign())
+        .await
+        .unwrap();
+    // Each pool's own rules apply to its tokens.
+    assert_eq!(
+        kind_of(&verifier, &a.access_token("client-b").sign()).await,
+        "invalid_client_id"
+    );
+    assert_eq!(
+        kind_of(&verifier, &b.id_token("client-b").sign()).await,
+        "missing_group"
+    );
+    assert_eq!(
+        kind_of(
+            &verifier,
+            &b.access_token("client-b").groups(["staff"]).sign()
+        )
+        .await,
+        "invalid_token_use"
+    );
+    // A token of pool B's issuer signed by pool A's key fails the signature.
+    let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, b.current_kid());
+    let payload =
+        serde_json::Value::Object(b.id_token("client-b").groups(["staff"]).claims().clone())
+            .to_string();
+    let cross = a.sign_raw(header.as_bytes(), payload.as_bytes(), None);
+    assert_eq!(kind_of(&verifier, &cross).await, "invalid_signature");
+    // And a token naming pool A's kid under pool B's issuer is looked up in B's keys only.
+    let a_kid_under_b = b
+        .id_token("client-b")
+        .groups(["staff"])
+        .header("kid", json!(a.current_kid()))
+        .sign();
+    assert_eq!(kind_of(&verifier, &a_kid_under_b).await, "unknown_kid");
+    assert_eq!((a.jwks_requests(), b.jwks_requests() >= 1), (1, true));
+}
+
+#[tokio::test]
+async fn hydrate_fetches_every_pool_and_enables_verify_cached() {
+    let a = LocalIssuer::start().await.unwrap();
+    let b = LocalIssuer::start().await.unwrap();
+    let verifier = Verifier::builder()
+        .pool(
+            a.pool_config()
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access),
+        )
+        .pool(
+            b.pool_config()
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access),
+        )
+        .build()
+        .unwrap();
+    let (ta, tb) = (a.access_token(CLIENT).sign(), b.access_token(CLIENT).sign());
+    assert_eq!(
+        verifier.verify_cached(&ta).unwrap_err().kind(),
+        "jwks_not_cached"
+    );
+    verifier.hydrate().await.unwrap();
+    verifier.verify_cached(&ta).unwrap();
+    verifier.verify_cached(&tb).unwrap();
+    assert_eq!((a.jwks_requests(), b.jwks_requests()), (1, 1));
+    assert!(
+        verifier
+            .jwks_status()
+            .iter()
+            .all(|s| s.fetched_ago.is_some() && s.kids.len() == 1)
+    );
+}
