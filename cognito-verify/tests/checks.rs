@@ -284,7 +284,7 @@ async fn rejects_keys_that_cannot_verify_rs256() {
     let jwk = issuer.current_jwk();
     let small_n = URL_SAFE_NO_PAD.encode([0xC3u8; 128]); // an RSA-1024-sized modulus
     for entry in [
-        json!({"kid": "enc-key", "kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "n": jwk["n"], "e": "AQAB"}),
+        json!({"kid": "enc-key", "kty": "RSA", "use": "enc", "n": jwk["n"], "e": "AQAB"}),
         json!({"kid": "rsa-1024", "kty": "RSA", "use": "sig", "alg": "RS256", "n": small_n, "e": "AQAB"}),
         json!({"kid": "hmac", "kty": "oct", "k": URL_SAFE_NO_PAD.encode(b"secret")}),
         json!({"kid": "rs512", "kty": "RSA", "alg": "RS512", "n": jwk["n"], "e": "AQAB"}),
