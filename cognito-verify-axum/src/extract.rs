@@ -1,0 +1,247 @@
+//! Extractors: the verified claims, as handlers receive them.
+//!
+//! Each extractor reads only what [`CognitoAuthLayer`](crate::CognitoAuthLayer)
+//! inserted, never a header. On a route the layer does not cover, every
+//! extractor fails with a 500 and logs the route: that is a wiring mistake,
+//! not the client's.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, MatchedPath};
+use axum::response::{IntoResponse, Response};
+use cognito_verify::{CognitoClaims, TokenUse};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::layer::AuthContext;
+use crate::response::Rejection;
+
+/// An extractor's refusal, answered in the layer's style (RFC 6750, or the
+/// layer's [`on_rejection`](crate::CognitoAuthLayer::on_rejection)).
+pub struct ExtractRejection(Box<Response>);
+
+impl IntoResponse for ExtractRejection {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Response> for ExtractRejection {
+    fn from(response: Response) -> Self {
+        ExtractRejection(Box::new(response))
+    }
+}
+
+impl std::fmt::Debug for ExtractRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ExtractRejection")
+            .field(&self.0.status())
+            .finish()
+    }
+}
+
+/// The layer's context and claims of a request; 500 without the layer.
+fn lookup(
+    parts: &Parts,
+    extractor: &str,
+) -> Result<(AuthContext, Option<Arc<CognitoClaims>>), ExtractRejection> {
+    match parts.extensions.get::<AuthContext>() {
+        Some(context) => Ok((
+            context.clone(),
+            parts.extensions.get::<Arc<CognitoClaims>>().cloned(),
+        )),
+        None => {
+            let route = parts
+                .extensions
+                .get::<MatchedPath>()
+                .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+            tracing::error!(
+                route = %route,
+                extractor,
+                "route {route} uses the {extractor} extractor but is not covered by CognitoAuthLayer; add the layer to this route"
+            );
+            Err(ExtractRejection::from(
+                Rejection::layer_missing().into_default_response(),
+            ))
+        }
+    }
+}
+
+/// The claims, or 401 `missing_token` (only possible in optional mode).
+fn required(
+    parts: &Parts,
+    extractor: &str,
+) -> Result<(AuthContext, Arc<CognitoClaims>), ExtractRejection> {
+    let (context, claims) = lookup(parts, extractor)?;
+    match claims {
+        Some(claims) => Ok((context, claims)),
+        None => Err(ExtractRejection::from(
+            context.reject(Rejection::missing_token(context.realm())),
+        )),
+    }
+}
+
+/// The verified claims of the request's token, id or access.
+///
+/// ```
+/// use cognito_verify_axum::Claims;
+///
+/// async fn handler(claims: Claims) -> String {
+///     format!("{} is in {:?}", claims.sub(), claims.groups())
+/// }
+/// # let _ = handler;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Claims(pub Arc<CognitoClaims>);
+
+impl Deref for Claims {
+    type Target = CognitoClaims;
+    fn deref(&self) -> &CognitoClaims {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Claims {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        required(parts, "Claims").map(|(_, c)| Claims(c))
+    }
+}
+
+/// The verified claims, or `None` when the request carried no token (with
+/// [`CognitoAuthLayer::optional`](crate::CognitoAuthLayer::optional)).
+///
+/// ```
+/// use cognito_verify_axum::OptionalClaims;
+///
+/// async fn home(OptionalClaims(claims): OptionalClaims) -> String {
+///     match claims {
+///         Some(c) => format!("welcome back, {}", c.username().unwrap_or(c.sub())),
+///         None => "welcome, guest".to_owned(),
+///     }
+/// }
+/// # let _ = home;
+/// ```
+#[derive(Debug, Clone)]
+pub struct OptionalClaims(pub Option<Arc<CognitoClaims>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for OptionalClaims {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        lookup(parts, "OptionalClaims").map(|(_, c)| OptionalClaims(c))
+    }
+}
+
+macro_rules! token_use_extractor {
+    ($(#[$doc:meta])* $name:ident, $use:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Arc<CognitoClaims>);
+
+        impl Deref for $name {
+            type Target = CognitoClaims;
+            fn deref(&self) -> &CognitoClaims {
+                &self.0
+            }
+        }
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ExtractRejection;
+
+            async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+                let (context, claims) = required(parts, stringify!($name))?;
+                if claims.token_use() != $use {
+                    return Err(ExtractRejection::from(
+                        context.reject(Rejection::forbidden(context.realm(), "invalid_token_use")),
+                    ));
+                }
+                Ok($name(claims))
+            }
+        }
+    };
+}
+
+token_use_extractor!(
+    /// The verified claims of an id token; any other token is 403
+    /// `invalid_token_use`.
+    IdToken,
+    TokenUse::Id
+);
+
+token_use_extractor!(
+    /// The verified claims of an access token; any other token is 403
+    /// `invalid_token_use`.
+    ///
+    /// ```
+    /// use cognito_verify_axum::AccessToken;
+    ///
+    /// async fn handler(token: AccessToken) -> String {
+    ///     format!("scopes: {:?}", token.scopes())
+    /// }
+    /// # let _ = handler;
+    /// ```
+    AccessToken,
+    TokenUse::Access
+);
+
+/// The verified subject (`sub`): the id to key a user's data by.
+///
+/// ```
+/// use cognito_verify_axum::Subject;
+///
+/// async fn my_videos(Subject(owner): Subject) -> String {
+///     format!("videos owned by {owner}")
+/// }
+/// # let _ = my_videos;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Subject(pub String);
+
+impl Deref for Subject {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Subject {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        required(parts, "Subject").map(|(_, c)| Subject(c.sub().to_owned()))
+    }
+}
+
+/// The verified claims as your own type (`custom:*` attributes and all).
+/// Claims that do not fit the type are 401 `malformed_token`.
+///
+/// ```
+/// use cognito_verify_axum::ClaimsAs;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Tenant {
+///     #[serde(rename = "custom:tenant")]
+///     tenant: String,
+/// }
+///
+/// async fn handler(ClaimsAs(t): ClaimsAs<Tenant>) -> String {
+///     t.tenant
+/// }
+/// # let _ = handler;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClaimsAs<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ClaimsAs<T> {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (context, claims) = required(parts, "ClaimsAs")?;
+        claims.deserialize().map(ClaimsAs).map_err(|e| {
+            ExtractRejection::from(context.reject(Rejection::from_error(context.realm(), e)))
+        })
+    }
+}

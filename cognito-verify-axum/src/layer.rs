@@ -1,0 +1,416 @@
+//! [`CognitoAuthLayer`]: verify the bearer token, insert the claims.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use cognito_verify::{PoolConfig, TokenUse, Verifier};
+//! use cognito_verify_axum::{Claims, CognitoAuthLayer};
+//!
+//! async fn me(claims: Claims) -> String {
+//!     format!("hello {}", claims.sub())
+//! }
+//!
+//! let verifier = Verifier::builder()
+//!     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .layer(CognitoAuthLayer::new(verifier).realm("videos").cookie("access_token"));
+//! # Ok::<(), cognito_verify::Error>(())
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::Response;
+use cognito_verify::{CognitoClaims, Verifier};
+use http::{HeaderMap, HeaderName, Method, header};
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+use crate::response::{DefaultRejection, OnRejection, Rejection};
+
+/// What the layer leaves in every request it lets through, so that the
+/// extractors and requirement layers can tell "no token" (optional mode)
+/// from "no layer", and answer in the layer's style.
+#[derive(Clone)]
+pub(crate) struct AuthContext(pub(crate) Arc<Shared>);
+
+pub(crate) struct Shared {
+    pub(crate) realm: Arc<str>,
+    pub(crate) on_rejection: Arc<dyn OnRejection>,
+}
+
+impl AuthContext {
+    pub(crate) fn reject(&self, rejection: Rejection) -> Response {
+        self.0.on_rejection.respond(rejection)
+    }
+
+    pub(crate) fn realm(&self) -> Arc<str> {
+        self.0.realm.clone()
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Source {
+    Cookie(String),
+    Header(HeaderName),
+}
+
+#[derive(Clone)]
+struct Config {
+    verifier: Verifier,
+    shared: Arc<Shared>,
+    sources: Vec<Source>,
+    optional: bool,
+    cors_preflight: bool,
+    strip: Vec<HeaderName>,
+}
+
+/// A [`tower::Layer`] that verifies the request's Cognito token and inserts
+/// its claims (an `Arc<`[`CognitoClaims`]`>`) into the request extensions,
+/// where the extractors ([`Claims`](crate::Claims), [`Subject`](crate::Subject),
+/// …) find them. Requests without a valid token never reach the inner
+/// service.
+///
+/// The token is read from `Authorization: Bearer <token>` (scheme
+/// case-insensitive, exactly one `Authorization` header), then from the
+/// cookies and headers added with [`cookie`](Self::cookie) and
+/// [`header`](Self::header), in that order. Never from the query string.
+///
+/// See [`Rejection`] for the responses, and [`on_rejection`](Self::on_rejection)
+/// to replace them.
+#[derive(Clone)]
+#[must_use]
+pub struct CognitoAuthLayer {
+    config: Config,
+}
+
+impl CognitoAuthLayer {
+    /// A layer that requires a valid token on every request, with the
+    /// realm `api`. The verifier is shared, not copied.
+    pub fn new(verifier: Verifier) -> Self {
+        CognitoAuthLayer {
+            config: Config {
+                verifier,
+                shared: Arc::new(Shared {
+                    realm: Arc::from("api"),
+                    on_rejection: Arc::new(DefaultRejection),
+                }),
+                sources: Vec::new(),
+                optional: false,
+                cors_preflight: false,
+                strip: Vec::new(),
+            },
+        }
+    }
+
+    fn shared_mut(&mut self, f: impl FnOnce(&mut Shared)) {
+        let mut shared = Shared {
+            realm: self.config.shared.realm.clone(),
+            on_rejection: self.config.shared.on_rejection.clone(),
+        };
+        f(&mut shared);
+        self.config.shared = Arc::new(shared);
+    }
+
+    /// The realm named in `WWW-Authenticate` (default `api`). Characters
+    /// that cannot appear in a quoted string are dropped.
+    pub fn realm(mut self, realm: &str) -> Self {
+        let clean: String = realm
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ')
+            .collect();
+        self.shared_mut(|s| s.realm = Arc::from(clean));
+        self
+    }
+
+    /// Also reads the token from this cookie when there is no
+    /// `Authorization` header (for browser sessions).
+    pub fn cookie(mut self, name: &str) -> Self {
+        self.config.sources.push(Source::Cookie(name.to_owned()));
+        self
+    }
+
+    /// Also reads the token from this header (the whole value is the token)
+    /// when there is no `Authorization` header.
+    ///
+    /// # Panics
+    /// If `name` is not a valid header name; a configuration mistake, found
+    /// at start-up.
+    pub fn header(mut self, name: &str) -> Self {
+        #[allow(clippy::expect_used)]
+        let name = HeaderName::try_from(name).expect("a valid header name");
+        self.config.sources.push(Source::Header(name));
+        self
+    }
+
+    /// Lets requests without any token through, with no claims: handlers use
+    /// [`OptionalClaims`](crate::OptionalClaims). A token that is present
+    /// but invalid is still refused. Off by default: the layer never fails
+    /// open unless asked to.
+    pub fn optional(mut self) -> Self {
+        self.config.optional = true;
+        self
+    }
+
+    /// Lets CORS preflight requests (`OPTIONS` with
+    /// `Access-Control-Request-Method`) through untouched, for a CORS layer
+    /// further in to answer. Off by default.
+    pub fn allow_cors_preflight(mut self) -> Self {
+        self.config.cors_preflight = true;
+        self
+    }
+
+    /// Removes these headers from every request before the inner service
+    /// sees it: identity headers a client could forge, such as `x-user-id`,
+    /// `x-amzn-oidc-identity` or `x-amzn-oidc-data`. Handlers should take
+    /// identity from the extractors in any case; this is a second line.
+    ///
+    /// # Panics
+    /// If a name is not a valid header name.
+    pub fn strip_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for name in names {
+            #[allow(clippy::expect_used)]
+            let name = HeaderName::try_from(name.as_ref()).expect("a valid header name");
+            self.config.strip.push(name);
+        }
+        self
+    }
+
+    /// Replaces the default RFC 6750 responses with your own, for the layer,
+    /// the requirement layers and the extractors alike.
+    pub fn on_rejection(mut self, handler: impl OnRejection) -> Self {
+        let handler: Arc<dyn OnRejection> = Arc::new(handler);
+        self.shared_mut(|s| s.on_rejection = handler);
+        self
+    }
+}
+
+impl<S> Layer<S> for CognitoAuthLayer {
+    type Service = CognitoAuth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CognitoAuth {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The service made by [`CognitoAuthLayer`].
+#[derive(Clone)]
+pub struct CognitoAuth<S> {
+    inner: S,
+    config: Config,
+}
+
+/// A boxed, sendable response future.
+pub type ResponseFuture<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>;
+
+/// A future that answers at once, without calling the inner service.
+pub(crate) fn answer<E: Send + 'static>(response: Response) -> ResponseFuture<E> {
+    Box::pin(std::future::ready(Ok(response)))
+}
+
+/// The service to call: the one driven to readiness, leaving a clone in its
+/// place (tower's documented pattern for services that are `Clone`).
+pub(crate) fn take_ready<S: Clone>(service: &mut S) -> S {
+    let clone = service.clone();
+    std::mem::replace(service, clone)
+}
+
+impl<S> Service<Request> for CognitoAuth<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let mut inner = take_ready(&mut self.inner);
+        let config = self.config.clone();
+        for name in &config.strip {
+            while req.headers_mut().remove(name).is_some() {}
+        }
+        if config.cors_preflight
+            && req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            return Box::pin(inner.call(req));
+        }
+        let context = AuthContext(config.shared.clone());
+        let token = match find_token(req.headers(), &config.sources) {
+            Ok(token) => token,
+            Err(()) => {
+                let rejection = Rejection::invalid_request(context.realm());
+                tracing::debug!(outcome = rejection.kind(), "request refused");
+                return answer(context.reject(rejection));
+            }
+        };
+        let Some(token) = token else {
+            if config.optional {
+                req.extensions_mut().insert(context);
+                return Box::pin(inner.call(req));
+            }
+            let rejection = Rejection::missing_token(context.realm());
+            tracing::debug!(outcome = rejection.kind(), "request refused");
+            return answer(context.reject(rejection));
+        };
+        let span = tracing::debug_span!(
+            "cognito_verify",
+            outcome = tracing::field::Empty,
+            iss = tracing::field::Empty,
+            sub = tracing::field::Empty,
+        );
+        Box::pin(
+            async move {
+                let verified: Result<Arc<CognitoClaims>, _> = config.verifier.verify(&token).await;
+                drop(token);
+                let span = tracing::Span::current();
+                match verified {
+                    Ok(claims) => {
+                        span.record("outcome", "verified");
+                        span.record("iss", claims.iss());
+                        span.record("sub", claims.sub());
+                        tracing::debug!("token verified");
+                        req.extensions_mut().insert(claims);
+                        req.extensions_mut().insert(context);
+                        inner.call(req).await
+                    }
+                    Err(error) => {
+                        span.record("outcome", error.kind());
+                        if error.is_key_source_failure() {
+                            tracing::warn!(error.kind = error.kind(), error = %error, "token not verified: keys unavailable");
+                        } else {
+                            tracing::debug!(error.kind = error.kind(), error = %error, "token refused");
+                        }
+                        Ok(context.reject(Rejection::from_error(context.realm(), error)))
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// The request's token: `Ok(None)` when it carries none, `Err` when the
+/// `Authorization` header is there but unusable.
+fn find_token(headers: &HeaderMap, sources: &[Source]) -> Result<Option<String>, ()> {
+    let mut auth = headers.get_all(header::AUTHORIZATION).iter();
+    if let Some(value) = auth.next() {
+        if auth.next().is_some() {
+            return Err(()); // two Authorization headers: which one counts is ambiguous
+        }
+        let value = value.to_str().map_err(|_| ())?;
+        let (scheme, token) = value.split_once(' ').ok_or(())?;
+        let token = token.trim_matches(' ');
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
+            return Err(());
+        }
+        return Ok(Some(token.to_owned()));
+    }
+    for source in sources {
+        let found = match source {
+            Source::Header(name) => match headers.get(name) {
+                Some(v) => Some(v.to_str().map_err(|_| ())?.trim().to_owned()),
+                None => None,
+            },
+            Source::Cookie(name) => cookie(headers, name),
+        };
+        match found {
+            Some(token) if token.is_empty() => return Err(()),
+            Some(token) => return Ok(Some(token)),
+            None => {}
+        }
+    }
+    Ok(None)
+}
+
+/// The value of the cookie `name`, from any `Cookie` header.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(HeaderName::try_from(*k).unwrap(), v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn reads_bearer_tokens_strictly() {
+        let none: &[Source] = &[];
+        assert_eq!(
+            find_token(&headers(&[("authorization", "Bearer abc")]), none),
+            Ok(Some("abc".into()))
+        );
+        assert_eq!(
+            find_token(&headers(&[("authorization", "bEaReR abc")]), none),
+            Ok(Some("abc".into()))
+        );
+        assert_eq!(find_token(&headers(&[]), none), Ok(None));
+        for bad in [
+            "Basic abc",
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "abc",
+            "Token abc",
+        ] {
+            assert_eq!(
+                find_token(&headers(&[("authorization", bad)]), none),
+                Err(()),
+                "{bad}"
+            );
+        }
+        let two = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer a")]);
+        assert_eq!(find_token(&two, none), Err(()));
+    }
+
+    #[test]
+    fn reads_cookies_and_headers_after_authorization() {
+        let sources = [
+            Source::Cookie("tok".into()),
+            Source::Header(HeaderName::from_static("x-token")),
+        ];
+        let h = headers(&[("cookie", "a=1; tok=c1"), ("x-token", "h1")]);
+        assert_eq!(find_token(&h, &sources), Ok(Some("c1".into())));
+        let h = headers(&[("cookie", "a=1"), ("x-token", "h1")]);
+        assert_eq!(find_token(&h, &sources), Ok(Some("h1".into())));
+        let h = headers(&[("authorization", "Bearer b1"), ("cookie", "tok=c1")]);
+        assert_eq!(find_token(&h, &sources), Ok(Some("b1".into())));
+        let h = headers(&[("cookie", "tok=")]);
+        assert_eq!(find_token(&h, &sources), Err(()));
+        let h = headers(&[("cookie", "xtok=c1")]);
+        assert_eq!(find_token(&h, &sources), Ok(None));
+    }
+}

@@ -1,0 +1,56 @@
+//! Protect axum (or any tower) routes with Amazon Cognito tokens, so that
+//! handlers only ever see verified claims and never a user id the client
+//! typed.
+//!
+//! [`CognitoAuthLayer`] verifies the bearer token with a
+//! [`cognito_verify::Verifier`] and inserts the claims into the request;
+//! the extractors ([`Claims`], [`Subject`], [`AccessToken`], [`IdToken`],
+//! [`OptionalClaims`], [`ClaimsAs`]) hand them to handlers; [`Require`]
+//! adds per-route group, scope and token-use requirements. Refusals are
+//! RFC 6750 responses (see [`Rejection`]).
+//!
+//! ```
+//! use axum::{Json, Router, routing::get};
+//! use cognito_verify::{PoolConfig, TokenUse, Verifier};
+//! use cognito_verify_axum::{CognitoAuthLayer, Require, Subject};
+//!
+//! async fn my_videos(Subject(owner): Subject) -> Json<Vec<String>> {
+//!     Json(vec![format!("videos of {owner}")]) // owner is the verified `sub`
+//! }
+//!
+//! fn app() -> Result<Router, cognito_verify::Error> {
+//!     let verifier = Verifier::builder()
+//!         .pool(
+//!             PoolConfig::new("us-east-1_Ynsi6EIT0")
+//!                 .client_id("4kq1s3m5example")
+//!                 .token_use(TokenUse::Access),
+//!         )
+//!         .build()?;
+//!     Ok(Router::new()
+//!         .route("/videos", get(my_videos))
+//!         .route("/admin", get(|| async { "hi admin" }).layer(Require::any_group(["admin"])))
+//!         .layer(CognitoAuthLayer::new(verifier).realm("videos").strip_headers(["x-user-id"]))
+//!         .route("/healthz", get(|| async { "ok" }))) // added after the layer: open
+//! }
+//! # app().unwrap();
+//! ```
+//!
+//! Identity comes only from the extractors. A handler that reads a user id
+//! from a header, the query or the body trusts whatever the client sent;
+//! [`CognitoAuthLayer::strip_headers`] removes such headers as a second line
+//! of defence.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+mod extract;
+mod layer;
+mod require;
+mod response;
+
+pub use extract::{
+    AccessToken, Claims, ClaimsAs, ExtractRejection, IdToken, OptionalClaims, Subject,
+};
+pub use layer::{CognitoAuth, CognitoAuthLayer, ResponseFuture};
+pub use require::{Require, RequireService};
+pub use response::{DefaultRejection, OnRejection, RETRY_AFTER_SECS, Rejection};

@@ -1,0 +1,135 @@
+//! Per-route requirements: groups, scopes, token use.
+//!
+//! Put them on routes inside [`CognitoAuthLayer`](crate::CognitoAuthLayer):
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use cognito_verify::{PoolConfig, TokenUse, Verifier};
+//! use cognito_verify_axum::{CognitoAuthLayer, Require};
+//!
+//! let verifier = Verifier::builder()
+//!     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/admin", get(|| async { "admin" }).layer(Require::any_group(["admin"])))
+//!     .route("/upload", get(|| async { "upload" }).layer(Require::any_scope(["videos/write"])))
+//!     .layer(CognitoAuthLayer::new(verifier));
+//! # Ok::<(), cognito_verify::Error>(())
+//! ```
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::Response;
+use cognito_verify::{CognitoClaims, TokenUse};
+use tower::{Layer, Service};
+
+use crate::layer::{AuthContext, ResponseFuture, answer, take_ready};
+use crate::response::Rejection;
+
+#[derive(Clone, Debug)]
+enum Rule {
+    AnyGroup(Arc<[String]>),
+    AnyScope(Arc<[String]>),
+    TokenUse(TokenUse),
+}
+
+impl Rule {
+    /// `None` when satisfied, else the refusal's kind.
+    fn check(&self, claims: &CognitoClaims) -> Option<&'static str> {
+        let ok = match self {
+            Rule::AnyGroup(groups) => groups.iter().any(|g| claims.in_group(g)),
+            Rule::AnyScope(scopes) => scopes.iter().any(|s| claims.has_scope(s)),
+            Rule::TokenUse(token_use) => claims.token_use() == *token_use,
+        };
+        match (ok, self) {
+            (true, _) => None,
+            (false, Rule::AnyGroup(_)) => Some("missing_group"),
+            (false, Rule::AnyScope(_)) => Some("missing_scope"),
+            (false, Rule::TokenUse(_)) => Some("invalid_token_use"),
+        }
+    }
+}
+
+/// A layer that lets a request through only when its verified claims meet a
+/// requirement; otherwise 403 with `error="insufficient_scope"` and the
+/// reason kind (`missing_group`, `missing_scope`, `invalid_token_use`).
+/// Without [`CognitoAuthLayer`](crate::CognitoAuthLayer) around it, every
+/// request is a 500.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Require {
+    rule: Rule,
+}
+
+impl Require {
+    /// The user must be in at least one of `groups` (`cognito:groups`).
+    pub fn any_group<I: IntoIterator<Item = S>, S: Into<String>>(groups: I) -> Self {
+        Require {
+            rule: Rule::AnyGroup(groups.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    /// The token must grant at least one of `scopes` (`scope`).
+    pub fn any_scope<I: IntoIterator<Item = S>, S: Into<String>>(scopes: I) -> Self {
+        Require {
+            rule: Rule::AnyScope(scopes.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    /// The token must be an id token or an access token.
+    pub fn token_use(token_use: TokenUse) -> Self {
+        Require {
+            rule: Rule::TokenUse(token_use),
+        }
+    }
+}
+
+impl<S> Layer<S> for Require {
+    type Service = RequireService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireService {
+            inner,
+            rule: self.rule.clone(),
+        }
+    }
+}
+
+/// The service made by [`Require`].
+#[derive(Clone, Debug)]
+pub struct RequireService<S> {
+    inner: S,
+    rule: Rule,
+}
+
+impl<S> Service<Request> for RequireService<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let Some(context) = req.extensions().get::<AuthContext>().cloned() else {
+            tracing::error!(route = %req.uri().path(), "Require is used on a route not covered by CognitoAuthLayer");
+            return answer(Rejection::layer_missing().into_default_response());
+        };
+        let Some(claims) = req.extensions().get::<Arc<CognitoClaims>>() else {
+            return answer(context.reject(Rejection::missing_token(context.realm())));
+        };
+        if let Some(kind) = self.rule.check(claims) {
+            tracing::debug!(outcome = kind, sub = claims.sub(), "requirement not met");
+            return answer(context.reject(Rejection::forbidden(context.realm(), kind)));
+        }
+        Box::pin(take_ready(&mut self.inner).call(req))
+    }
+}

@@ -1,0 +1,207 @@
+//! Why a request was refused, and the RFC 6750 response that says so.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+/// Why a request was refused: made by the layer, the requirement layers and
+/// the extractors, and turned into a response by an [`OnRejection`].
+///
+/// The default response ([`Rejection::into_default_response`]) follows
+/// RFC 6750 §3:
+///
+/// | case | status | `WWW-Authenticate` |
+/// |---|---|---|
+/// | no token | 401 | `Bearer realm="…"` |
+/// | malformed `Authorization` (two headers, another scheme, empty token) | 400 | `Bearer realm="…", error="invalid_request", error_description="invalid_request"` |
+/// | token refused | 401 | `Bearer realm="…", error="invalid_token", error_description="<kind>"` |
+/// | group, scope or token use requirement not met | 403 | `Bearer realm="…", error="insufficient_scope", error_description="<kind>"` |
+/// | keys unavailable | 503 (with `Retry-After: 5`) | none |
+/// | route not covered by the layer | 500 | none |
+///
+/// The body is a small `application/problem+json` object,
+/// `{"status":401,"title":"Unauthorized","kind":"expired"}`; it never
+/// contains the token, key material or the configuration.
+#[derive(Debug)]
+pub struct Rejection {
+    status: StatusCode,
+    kind: &'static str,
+    realm: Arc<str>,
+    error: Option<cognito_verify::Error>,
+}
+
+/// Seconds a client is asked to wait when the keys are unavailable.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+impl Rejection {
+    pub(crate) fn missing_token(realm: Arc<str>) -> Self {
+        Rejection {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "missing_token",
+            realm,
+            error: None,
+        }
+    }
+
+    pub(crate) fn invalid_request(realm: Arc<str>) -> Self {
+        Rejection {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request",
+            realm,
+            error: None,
+        }
+    }
+
+    pub(crate) fn forbidden(realm: Arc<str>, kind: &'static str) -> Self {
+        Rejection {
+            status: StatusCode::FORBIDDEN,
+            kind,
+            realm,
+            error: None,
+        }
+    }
+
+    pub(crate) fn layer_missing() -> Self {
+        Rejection {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "auth_layer_missing",
+            realm: Arc::from(""),
+            error: None,
+        }
+    }
+
+    pub(crate) fn from_error(realm: Arc<str>, error: cognito_verify::Error) -> Self {
+        let status = if error.is_key_source_failure() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else if error.is_insufficient_permission() {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        Rejection {
+            status,
+            kind: error.kind(),
+            realm,
+            error: Some(error),
+        }
+    }
+
+    /// The HTTP status of the default response.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// A stable snake_case code: a [`cognito_verify::Error::kind`], or one
+    /// of `missing_token`, `invalid_request`, `invalid_token_use`,
+    /// `missing_group`, `missing_scope`, `auth_layer_missing`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The verification error, when the token itself was refused.
+    pub fn error(&self) -> Option<&cognito_verify::Error> {
+        self.error.as_ref()
+    }
+
+    /// The `WWW-Authenticate` challenge of the default response, if any.
+    pub fn www_authenticate(&self) -> Option<String> {
+        let realm = &self.realm;
+        match self.status {
+            StatusCode::UNAUTHORIZED if self.kind == "missing_token" => {
+                Some(format!("Bearer realm=\"{realm}\""))
+            }
+            StatusCode::UNAUTHORIZED => Some(self.challenge("invalid_token")),
+            StatusCode::BAD_REQUEST => Some(self.challenge("invalid_request")),
+            StatusCode::FORBIDDEN => Some(self.challenge("insufficient_scope")),
+            _ => None,
+        }
+    }
+
+    fn challenge(&self, error: &str) -> String {
+        format!(
+            "Bearer realm=\"{}\", error=\"{error}\", error_description=\"{}\"",
+            self.realm, self.kind
+        )
+    }
+
+    /// The default response: status, challenge and problem body.
+    pub fn into_default_response(self) -> Response {
+        let body = serde_json::json!({
+            "status": self.status.as_u16(),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "kind": self.kind,
+        });
+        let mut response = Response::new(Body::from(body.to_string()));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(value) = self
+            .www_authenticate()
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error {
+            Some(e) => write!(f, "{} ({}): {e}", self.status, self.kind),
+            None => write!(f, "{} ({})", self.status, self.kind),
+        }
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        self.into_default_response()
+    }
+}
+
+/// Turns a [`Rejection`] into the response the client gets. Implemented for
+/// every `Fn(Rejection) -> Response`; [`DefaultRejection`] is the RFC 6750
+/// response.
+///
+/// ```
+/// use axum::response::{IntoResponse, Response};
+/// use cognito_verify_axum::Rejection;
+///
+/// fn plain_text(rejection: Rejection) -> Response {
+///     (rejection.status(), format!("access denied: {}", rejection.kind())).into_response()
+/// }
+/// # let _ = plain_text;
+/// ```
+pub trait OnRejection: Send + Sync + 'static {
+    /// The response for `rejection`.
+    fn respond(&self, rejection: Rejection) -> Response;
+}
+
+impl<F> OnRejection for F
+where
+    F: Fn(Rejection) -> Response + Send + Sync + 'static,
+{
+    fn respond(&self, rejection: Rejection) -> Response {
+        self(rejection)
+    }
+}
+
+/// The default [`OnRejection`]: [`Rejection::into_default_response`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultRejection;
+
+impl OnRejection for DefaultRejection {
+    fn respond(&self, rejection: Rejection) -> Response {
+        rejection.into_default_response()
+    }
+}

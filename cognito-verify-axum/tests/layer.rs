@@ -1,0 +1,629 @@
+//! The layer, the requirement layers and the extractors, each case run twice:
+//! through `tower::ServiceExt::oneshot` on the router, and over real HTTP
+//! (an axum server on 127.0.0.1 and a reqwest client).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use cognito_verify::testing::LocalIssuer;
+use cognito_verify::{TokenUse, Verifier};
+use cognito_verify_axum::{
+    AccessToken, Claims, ClaimsAs, CognitoAuthLayer, IdToken, OptionalClaims, Rejection, Require,
+    Subject,
+};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const CLIENT: &str = "web-client";
+
+async fn me(claims: Claims) -> Json<Value> {
+    Json(json!({
+        "sub": claims.sub(),
+        "token_use": claims.token_use().as_str(),
+        "groups": claims.groups(),
+    }))
+}
+
+async fn echo_user_header(Subject(sub): Subject, headers: HeaderMap) -> Json<Value> {
+    let spoofed = headers
+        .get("x-user-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    Json(json!({ "sub": sub, "x-user-id": spoofed }))
+}
+
+#[derive(serde::Deserialize)]
+struct Tenant {
+    #[serde(rename = "custom:tenant")]
+    tenant: String,
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route(
+            "/me",
+            get(me).options(|| async { "preflight reached the route" }),
+        )
+        .route("/subject", get(echo_user_header))
+        .route("/id", get(|t: IdToken| async move { t.sub().to_owned() }))
+        .route(
+            "/access",
+            get(|t: AccessToken| async move { t.sub().to_owned() }),
+        )
+        .route(
+            "/tenant",
+            get(|ClaimsAs(t): ClaimsAs<Tenant>| async move { t.tenant }),
+        )
+        .route(
+            "/admin",
+            get(|| async { "admin area" }).layer(Require::any_group(["admin"])),
+        )
+        .route(
+            "/write",
+            get(|| async { "writer" }).layer(Require::any_scope(["videos/write"])),
+        )
+        .route(
+            "/access-only",
+            get(|| async { "access" }).layer(Require::token_use(TokenUse::Access)),
+        )
+}
+
+fn verifier(issuer: &LocalIssuer) -> Verifier {
+    Verifier::builder()
+        .pool(issuer.pool_config().client_id(CLIENT).any_token_use())
+        .build()
+        .unwrap()
+}
+
+/// The protected router, plus an unprotected route that wrongly uses an extractor.
+fn app(layer: CognitoAuthLayer) -> Router {
+    routes()
+        .layer(layer)
+        .route(
+            "/forgot-the-layer",
+            get(|c: Claims| async move { c.sub().to_owned() }),
+        )
+        .route(
+            "/forgot-the-layer-too",
+            get(|| async { "x" }).layer(Require::any_group(["a"])),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+}
+
+struct Harness {
+    router: Router,
+    base: String,
+    client: reqwest::Client,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    www_authenticate: Option<String>,
+    retry_after: Option<String>,
+    content_type: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn kind(&self) -> Option<String> {
+        serde_json::from_str::<Value>(&self.body).ok()?["kind"]
+            .as_str()
+            .map(str::to_owned)
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+impl Harness {
+    async fn start(router: Router) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = router.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, served).await.unwrap();
+        });
+        Harness {
+            router,
+            base,
+            client: reqwest::Client::new(),
+            _server: server,
+        }
+    }
+
+    /// Sends the request both ways, checks the two answers agree, returns one.
+    async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = Request::builder().method(method.clone()).uri(path);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let header =
+            |r: &HeaderMap, name: &str| r.get(name).map(|v| v.to_str().unwrap().to_owned());
+        let local = Answer {
+            status: response.status(),
+            www_authenticate: header(response.headers(), "www-authenticate"),
+            retry_after: header(response.headers(), "retry-after"),
+            content_type: header(response.headers(), "content-type"),
+            body: String::from_utf8(
+                response
+                    .into_body()
+                    .collect()
+                    .await
+                    .unwrap()
+                    .to_bytes()
+                    .to_vec(),
+            )
+            .unwrap(),
+        };
+
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.unwrap();
+        let remote = Answer {
+            status: response.status(),
+            www_authenticate: header(response.headers(), "www-authenticate"),
+            retry_after: header(response.headers(), "retry-after"),
+            content_type: header(response.headers(), "content-type"),
+            body: response.text().await.unwrap(),
+        };
+        assert_eq!(
+            local.status, remote.status,
+            "{path}: oneshot and HTTP disagree"
+        );
+        assert_eq!(local.www_authenticate, remote.www_authenticate);
+        assert_eq!(local.body, remote.body);
+        remote
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        match token {
+            Some(t) => {
+                self.send(
+                    Method::GET,
+                    path,
+                    &[("authorization", &format!("Bearer {t}"))],
+                )
+                .await
+            }
+            None => self.send(Method::GET, path, &[]).await,
+        }
+    }
+}
+
+async fn setup() -> (LocalIssuer, Harness) {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let layer = CognitoAuthLayer::new(verifier(&issuer))
+        .realm("videos")
+        .strip_headers(["x-user-id"]);
+    let harness = Harness::start(app(layer)).await;
+    (issuer, harness)
+}
+
+#[tokio::test]
+async fn missing_token_is_401_with_a_bare_challenge() {
+    let (_issuer, h) = setup().await;
+    let a = h.get("/me", None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.www_authenticate.as_deref(),
+        Some(r#"Bearer realm="videos""#)
+    );
+    assert_eq!(a.content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(
+        a.json(),
+        json!({"status": 401, "title": "Unauthorized", "kind": "missing_token"})
+    );
+    assert_eq!(
+        h.get("/healthz", None).await.status,
+        StatusCode::OK,
+        "routes outside the layer stay open"
+    );
+}
+
+#[tokio::test]
+async fn unusable_authorization_headers_are_400_invalid_request() {
+    let (issuer, h) = setup().await;
+    let token = issuer.access_token(CLIENT).sign();
+    let bearer = format!("Bearer {token}");
+    for headers in [
+        vec![("authorization", "Basic dXNlcjpwYXNz")],
+        vec![("authorization", "Bearer")],
+        vec![("authorization", "Bearer ")],
+        vec![("authorization", token.as_str())],
+        vec![
+            ("authorization", bearer.as_str()),
+            ("authorization", bearer.as_str()),
+        ],
+    ] {
+        let a = h.send(Method::GET, "/me", &headers).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{headers:?}");
+        assert_eq!(
+            a.www_authenticate.as_deref(),
+            Some(
+                r#"Bearer realm="videos", error="invalid_request", error_description="invalid_request""#
+            )
+        );
+        assert_eq!(a.kind().as_deref(), Some("invalid_request"));
+    }
+    // The scheme is case-insensitive.
+    let lower = format!("bearer {token}");
+    assert_eq!(
+        h.send(Method::GET, "/me", &[("authorization", &lower)])
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn each_token_error_is_401_invalid_token_with_its_kind() {
+    let (issuer, h) = setup().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let valid = issuer.access_token(CLIENT).sign();
+    let (signing_input, _) = valid.rsplit_once('.').unwrap();
+    let cases = [
+        ("not-a-token".to_owned(), "malformed_token"),
+        (
+            issuer
+                .access_token(CLIENT)
+                .claim("pad", json!("x".repeat(20_000)))
+                .sign(),
+            "token_too_large",
+        ),
+        (
+            issuer
+                .access_token(CLIENT)
+                .header("alg", json!("HS256"))
+                .sign(),
+            "unsupported_algorithm",
+        ),
+        (
+            issuer.access_token(CLIENT).without_header("kid").sign(),
+            "missing_kid",
+        ),
+        (
+            issuer
+                .access_token(CLIENT)
+                .claim("iss", json!("https://evil.example"))
+                .sign(),
+            "invalid_issuer",
+        ),
+        (
+            issuer
+                .access_token(CLIENT)
+                .header("kid", json!("nope"))
+                .sign(),
+            "unknown_kid",
+        ),
+        (
+            format!("{signing_input}.{}", "A".repeat(342)),
+            "invalid_signature",
+        ),
+        (
+            issuer.access_token(CLIENT).expires_in(-10).sign(),
+            "expired",
+        ),
+        (
+            issuer
+                .access_token(CLIENT)
+                .claim("nbf", json!(now + 600))
+                .sign(),
+            "not_yet_valid",
+        ),
+        (
+            issuer
+                .access_token(CLIENT)
+                .claim("iat", json!(now + 600))
+                .sign(),
+            "issued_in_future",
+        ),
+        (
+            issuer
+                .access_token(CLIENT)
+                .claim("token_use", json!("refresh"))
+                .sign(),
+            "invalid_token_use",
+        ),
+        (
+            issuer.access_token("someone-else").sign(),
+            "invalid_client_id",
+        ),
+    ];
+    for (token, kind) in cases {
+        let a = h.get("/me", Some(&token)).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{kind}");
+        assert_eq!(
+            a.www_authenticate,
+            Some(format!(
+                r#"Bearer realm="videos", error="invalid_token", error_description="{kind}""#
+            ))
+        );
+        assert_eq!(
+            a.json(),
+            json!({"status": 401, "title": "Unauthorized", "kind": kind})
+        );
+        assert!(
+            !a.body.contains(&token[token.len().saturating_sub(20)..]),
+            "the body never echoes the token"
+        );
+    }
+}
+
+#[tokio::test]
+async fn valid_tokens_reach_the_handler_with_their_claims() {
+    let (issuer, h) = setup().await;
+    let access = issuer
+        .access_token(CLIENT)
+        .sub("u-access")
+        .groups(["staff"])
+        .sign();
+    let a = h.get("/me", Some(&access)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(
+        a.json(),
+        json!({"sub": "u-access", "token_use": "access", "groups": ["staff"]})
+    );
+    let id = issuer.id_token(CLIENT).sub("u-id").sign();
+    assert_eq!(h.get("/me", Some(&id)).await.json()["token_use"], "id");
+
+    assert_eq!(h.get("/access", Some(&access)).await.body, "u-access");
+    assert_eq!(h.get("/id", Some(&id)).await.body, "u-id");
+    for (path, token) in [("/access", &id), ("/id", &access)] {
+        let a = h.get(path, Some(token)).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(a.kind().as_deref(), Some("invalid_token_use"));
+    }
+    let tenant = issuer
+        .access_token(CLIENT)
+        .claim("custom:tenant", json!("acme"))
+        .sign();
+    assert_eq!(h.get("/tenant", Some(&tenant)).await.body, "acme");
+    let a = h.get("/tenant", Some(&access)).await;
+    assert_eq!(
+        (a.status, a.kind().as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("malformed_token"))
+    );
+}
+
+#[tokio::test]
+async fn group_scope_and_token_use_requirements_are_403_insufficient_scope() {
+    let (issuer, h) = setup().await;
+    let admin = issuer.access_token(CLIENT).groups(["admin"]).sign();
+    let viewer = issuer
+        .access_token(CLIENT)
+        .groups(["viewer"])
+        .scopes(["videos/read"])
+        .sign();
+    let writer = issuer
+        .access_token(CLIENT)
+        .scopes(["openid", "videos/write"])
+        .sign();
+    assert_eq!(h.get("/admin", Some(&admin)).await.body, "admin area");
+    assert_eq!(h.get("/write", Some(&writer)).await.body, "writer");
+    for (path, token, kind) in [
+        ("/admin", &viewer, "missing_group"),
+        ("/admin", &writer, "missing_group"),
+        ("/write", &viewer, "missing_scope"),
+        (
+            "/access-only",
+            &issuer.id_token(CLIENT).sign(),
+            "invalid_token_use",
+        ),
+    ] {
+        let a = h.get(path, Some(token)).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(
+            a.www_authenticate,
+            Some(format!(
+                r#"Bearer realm="videos", error="insufficient_scope", error_description="{kind}""#
+            ))
+        );
+        assert_eq!(
+            a.json(),
+            json!({"status": 403, "title": "Forbidden", "kind": kind})
+        );
+    }
+    // Without a token the requirement never runs: the layer answers 401.
+    assert_eq!(h.get("/admin", None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn pool_level_group_requirements_are_403_too() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let verifier = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access)
+                .group("admin"),
+        )
+        .build()
+        .unwrap();
+    let h = Harness::start(app(CognitoAuthLayer::new(verifier))).await;
+    let a = h
+        .get("/me", Some(&issuer.access_token(CLIENT).sign()))
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        a.www_authenticate.as_deref(),
+        Some(
+            r#"Bearer realm="api", error="insufficient_scope", error_description="missing_group""#
+        )
+    );
+}
+
+#[tokio::test]
+async fn jwks_down_is_503_with_retry_after() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let h = Harness::start(app(CognitoAuthLayer::new(verifier(&issuer)))).await;
+    let token = issuer.access_token(CLIENT).sign();
+    issuer.shutdown();
+    let a = h.get("/me", Some(&token)).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.retry_after.as_deref(), Some("5"));
+    assert_eq!(a.www_authenticate, None);
+    assert_eq!(a.kind().as_deref(), Some("jwks_unavailable"));
+}
+
+#[tokio::test]
+async fn optional_mode_lets_anonymous_requests_through_but_not_bad_tokens() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let router = Router::new()
+        .route(
+            "/home",
+            get(|OptionalClaims(c): OptionalClaims| async move {
+                c.map_or("guest".to_owned(), |c| c.sub().to_owned())
+            }),
+        )
+        .route("/needs-user", get(|s: Subject| async move { s.0 }))
+        .layer(CognitoAuthLayer::new(verifier(&issuer)).optional());
+    let h = Harness::start(router).await;
+    assert_eq!(h.get("/home", None).await.body, "guest");
+    assert_eq!(
+        h.get("/home", Some(&issuer.access_token(CLIENT).sub("u1").sign()))
+            .await
+            .body,
+        "u1"
+    );
+    let a = h
+        .get(
+            "/home",
+            Some(&issuer.access_token(CLIENT).expires_in(-1).sign()),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.kind().as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("expired"))
+    );
+    let a = h
+        .send(Method::GET, "/home", &[("authorization", "Basic x")])
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    // A required extractor on an anonymous request is a 401, not a 500.
+    let a = h.get("/needs-user", None).await;
+    assert_eq!(
+        (a.status, a.kind().as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("missing_token"))
+    );
+}
+
+#[tokio::test]
+async fn reads_the_token_from_a_configured_cookie() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let h = Harness::start(app(
+        CognitoAuthLayer::new(verifier(&issuer)).cookie("access_token")
+    ))
+    .await;
+    let token = issuer.access_token(CLIENT).sub("cookie-user").sign();
+    let cookie = format!("theme=dark; access_token={token}");
+    let a = h.send(Method::GET, "/me", &[("cookie", &cookie)]).await;
+    assert_eq!(a.json()["sub"], "cookie-user");
+    let a = h.send(Method::GET, "/me", &[("cookie", "other=1")]).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    // Never from the query string.
+    let a = h.get(&format!("/me?access_token={token}"), None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cors_preflight_passes_only_when_allowed() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let preflight = [
+        ("access-control-request-method", "GET"),
+        ("origin", "https://app.example"),
+    ];
+    let strict = Harness::start(app(CognitoAuthLayer::new(verifier(&issuer)))).await;
+    assert_eq!(
+        strict.send(Method::OPTIONS, "/me", &preflight).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let allowing = Harness::start(app(
+        CognitoAuthLayer::new(verifier(&issuer)).allow_cors_preflight()
+    ))
+    .await;
+    let a = allowing.send(Method::OPTIONS, "/me", &preflight).await;
+    assert_eq!(
+        (a.status, a.body.as_str()),
+        (StatusCode::OK, "preflight reached the route")
+    );
+    // A plain OPTIONS request is not a preflight.
+    assert_eq!(
+        allowing.send(Method::OPTIONS, "/me", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn spoofed_identity_headers_are_removed() {
+    let (issuer, h) = setup().await;
+    let token = issuer.access_token(CLIENT).sub("real-user").sign();
+    let auth = format!("Bearer {token}");
+    let a = h
+        .send(
+            Method::GET,
+            "/subject",
+            &[
+                ("authorization", &auth),
+                ("x-user-id", "victim"),
+                ("x-user-id", "v2"),
+            ],
+        )
+        .await;
+    assert_eq!(a.json(), json!({"sub": "real-user", "x-user-id": null}));
+}
+
+#[tokio::test]
+async fn extractors_and_requirements_without_the_layer_are_500() {
+    let (issuer, h) = setup().await;
+    let token = issuer.access_token(CLIENT).groups(["a"]).sign();
+    for path in ["/forgot-the-layer", "/forgot-the-layer-too"] {
+        // Even with a valid token: the route itself is miswired.
+        let a = h.get(path, Some(&token)).await;
+        assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        assert_eq!(a.kind().as_deref(), Some("auth_layer_missing"));
+    }
+}
+
+#[tokio::test]
+async fn rejections_can_be_replaced() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let layer = CognitoAuthLayer::new(verifier(&issuer)).on_rejection(move |r: Rejection| {
+        log.lock().unwrap().push(r.kind());
+        (r.status(), format!("nope: {}", r.kind())).into_response()
+    });
+    let h = Harness::start(app(layer)).await;
+    let a = h.get("/me", None).await;
+    assert_eq!(
+        (a.status, a.body.as_str()),
+        (StatusCode::UNAUTHORIZED, "nope: missing_token")
+    );
+    let viewer = issuer.access_token(CLIENT).sign();
+    let a = h.get("/admin", Some(&viewer)).await;
+    assert_eq!(
+        (a.status, a.body.as_str()),
+        (StatusCode::FORBIDDEN, "nope: missing_group")
+    );
+    let a = h.get("/id", Some(&viewer)).await;
+    assert_eq!(a.body, "nope: invalid_token_use");
+    assert!(seen.lock().unwrap().len() >= 3);
+}
