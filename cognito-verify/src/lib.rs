@@ -109,8 +109,3 @@ pub use config::{CustomCheck, PoolConfig, VerifierBuilder};
 pub use error::{ERROR_KINDS, Echo, Error, Expected, Time};
 pub use pool::UserPoolId;
 pub use verify::{JwksStatus, Verifier};
-
-/// The README's examples, compiled as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -1,0 +1,327 @@
+//! `videos-api`: a protected `/videos` service where each user sees only the
+//! videos they own. "The user" is always the verified token's `sub`, taken
+//! from the [`Subject`] extractor, never from anything the client sends.
+//!
+//! | route | who |
+//! |---|---|
+//! | `GET /healthz` | anyone |
+//! | `GET /me` | any valid token: the verified identity |
+//! | `GET /videos?limit=&cursor=` | the caller's videos, paginated |
+//! | `POST /videos` `{"title","url"}` | adds a video owned by the caller |
+//! | `GET /videos/{id}`, `DELETE /videos/{id}` | the caller's video; 404 for anyone else's |
+//! | `GET /admin/videos?limit=&cursor=` | members of the `admin` group: everyone's videos |
+//! | `POST /dev/token` | development mode only: mint a token |
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod db;
+pub mod dev;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cognito_verify::{PoolConfig, TokenUse, Verifier};
+use cognito_verify_axum::{Claims, CognitoAuthLayer, Require, Subject};
+use serde::Deserialize;
+use serde_json::json;
+
+pub use config::{Args, AuthSettings, Config, ConfigError, PoolSettings, TokenUseSetting};
+use db::{Db, DbError};
+pub use dev::DevIssuer;
+
+/// Largest request body accepted (a video is a title and a URL).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Page size when `limit` is not given, and the largest allowed.
+pub const DEFAULT_LIMIT: u32 = 20;
+/// The largest `limit`.
+pub const MAX_LIMIT: u32 = 100;
+/// Headers a client could use to claim an identity; removed before handlers run.
+pub const SPOOFABLE_HEADERS: [&str; 3] = ["x-user-id", "x-amzn-oidc-identity", "x-amzn-oidc-data"];
+
+/// The running service's parts.
+pub struct App {
+    /// The routes, ready to serve.
+    pub router: Router,
+    /// In development mode, the in-process issuer that mints tokens.
+    pub dev_issuer: Option<Arc<DevIssuer>>,
+}
+
+/// Why the service could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+#[derive(Clone)]
+struct AppState {
+    db: Db,
+    dev: Option<Arc<DevIssuer>>,
+}
+
+/// Builds the service for `config`: opens the database, builds the verifier
+/// (or, in development mode, starts the local issuer) and the routes.
+pub async fn app(config: &Config) -> Result<App, StartError> {
+    let db = Db::open(&config.db).map_err(|e| StartError(format!("VIDEOS_DB (--db): {e}")))?;
+    let (verifier, dev) = match &config.auth {
+        AuthSettings::Pool(pool) => (pool_verifier(pool)?, None),
+        AuthSettings::Development => {
+            let dev =
+                Arc::new(DevIssuer::start().await.map_err(|e| {
+                    StartError(format!("cannot start the development issuer: {e}"))
+                })?);
+            (
+                dev.verifier().map_err(|e| StartError(e.to_string()))?,
+                Some(dev),
+            )
+        }
+    };
+    if let Err(e) = verifier.hydrate().await {
+        // Not fatal: keys are fetched again on the first request.
+        tracing::warn!(error.kind = e.kind(), error = %e, "could not fetch the signing keys at start");
+    }
+    let state = AppState {
+        db,
+        dev: dev.clone(),
+    };
+    let protected = Router::new()
+        .route("/me", get(me))
+        .route("/videos", get(list_videos).post(create_video))
+        .route("/videos/{id}", get(get_video).delete(delete_video))
+        .route(
+            "/admin/videos",
+            get(admin_videos).layer(Require::any_group(["admin"])),
+        )
+        .layer(
+            CognitoAuthLayer::new(verifier)
+                .realm("videos-api")
+                .strip_headers(SPOOFABLE_HEADERS),
+        );
+    let mut router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(protected);
+    if dev.is_some() {
+        router = router.route("/dev/token", post(dev_token));
+    }
+    Ok(App {
+        router: router
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .with_state(state),
+        dev_issuer: dev,
+    })
+}
+
+fn pool_verifier(pool: &PoolSettings) -> Result<Verifier, StartError> {
+    let (mut config, var) = match (&pool.issuer, &pool.user_pool_id) {
+        (Some(issuer), _) => (
+            PoolConfig::issuer(issuer.clone()),
+            "COGNITO_ISSUER (--issuer)",
+        ),
+        (None, Some(id)) => (
+            PoolConfig::new(id.clone()),
+            "COGNITO_USER_POOL_ID (--user-pool-id)",
+        ),
+        (None, None) => {
+            return Err(StartError(
+                "COGNITO_USER_POOL_ID (--user-pool-id): not set".into(),
+            ));
+        }
+    };
+    config = config.client_ids(pool.client_ids.iter().cloned());
+    config = match pool.token_use {
+        TokenUseSetting::Access => config.token_use(TokenUse::Access),
+        TokenUseSetting::Id => config.token_use(TokenUse::Id),
+        TokenUseSetting::Any => config.any_token_use(),
+    };
+    let var = match &pool.jwks_uri {
+        Some(uri) => {
+            config = config.jwks_url(uri.clone());
+            format!("{var} or COGNITO_JWKS_URI (--jwks-uri)")
+        }
+        None => var.to_owned(),
+    };
+    Verifier::builder()
+        .pool(config)
+        .build()
+        .map_err(|e| StartError(format!("{var}: {e}")))
+}
+
+/// An error answer: `{"error": message}` with a status.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        tracing::error!(error = %e, "database error");
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::UNPROCESSABLE_ENTITY, message.into())
+}
+
+fn not_found() -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "no such video".into())
+}
+
+async fn me(claims: Claims) -> Json<serde_json::Value> {
+    Json(json!({
+        "sub": claims.sub(),
+        "username": claims.username(),
+        "token_use": claims.token_use().as_str(),
+        "groups": claims.groups(),
+        "scopes": claims.scopes(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+impl Page {
+    fn parse(query: Result<Query<Page>, QueryRejection>) -> Result<(i64, u32), ApiError> {
+        let Query(page) = query.map_err(|e| invalid(format!("bad query: {}", e.body_text())))?;
+        let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
+        }
+        let after = match page.cursor.as_deref() {
+            None | Some("") => 0,
+            Some(c) => c
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| invalid("cursor is not one this API returned"))?,
+        };
+        Ok((after, limit))
+    }
+}
+
+fn page_body(videos: Vec<db::Video>, limit: u32) -> Json<serde_json::Value> {
+    let next = (videos.len() == limit as usize)
+        .then(|| videos.last().map(|v| v.id.to_string()))
+        .flatten();
+    Json(json!({ "videos": videos, "next_cursor": next }))
+}
+
+async fn list_videos(
+    State(state): State<AppState>,
+    Subject(owner): Subject,
+    query: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (after, limit) = Page::parse(query)?;
+    Ok(page_body(
+        state.db.list(Some(&owner), after, limit).await?,
+        limit,
+    ))
+}
+
+async fn admin_videos(
+    State(state): State<AppState>,
+    query: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (after, limit) = Page::parse(query)?;
+    Ok(page_body(state.db.list(None, after, limit).await?, limit))
+}
+
+#[derive(Deserialize)]
+struct NewVideo {
+    title: String,
+    url: String,
+}
+
+async fn create_video(
+    State(state): State<AppState>,
+    Subject(owner): Subject,
+    body: Result<Json<NewVideo>, JsonRejection>,
+) -> Result<(StatusCode, Json<db::Video>), ApiError> {
+    let Json(new) = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+        ),
+        _ => invalid(e.body_text()),
+    })?;
+    let title = new.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(invalid("title must be 1 to 200 characters"));
+    }
+    let url = new.url.trim();
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid(
+            "url must be an http(s) URL of at most 2048 characters",
+        ));
+    }
+    let video = state.db.insert(&owner, title, url, now()).await?;
+    Ok((StatusCode::CREATED, Json(video)))
+}
+
+fn video_id(raw: &str) -> Result<i64, ApiError> {
+    // An id that cannot exist is answered like one that is not the caller's.
+    raw.parse::<i64>().map_err(|_| not_found())
+}
+
+async fn get_video(
+    State(state): State<AppState>,
+    Subject(owner): Subject,
+    Path(id): Path<String>,
+) -> Result<Json<db::Video>, ApiError> {
+    let video = state.db.get(&owner, video_id(&id)?).await?;
+    video.map(Json).ok_or_else(not_found)
+}
+
+async fn delete_video(
+    State(state): State<AppState>,
+    Subject(owner): Subject,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.db.delete(&owner, video_id(&id)?).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found())
+    }
+}
+
+async fn dev_token(
+    State(state): State<AppState>,
+    body: Result<Json<dev::TokenRequest>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(dev) = state.dev else {
+        return Err(ApiError(StatusCode::NOT_FOUND, "not found".into()));
+    };
+    let Json(request) = body.map_err(|e| invalid(e.body_text()))?;
+    let token = dev.mint(&request).map_err(invalid)?;
+    Ok(Json(json!({
+        "token": token,
+        "token_use": request.token_use.as_deref().unwrap_or("access"),
+        "expires_in": dev::TOKEN_LIFETIME_SECS,
+    })))
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

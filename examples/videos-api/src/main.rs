@@ -1,0 +1,99 @@
+//! `videos-api`: see the library docs, or run with `--help`.
+
+use clap::Parser;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use videos_api::{App, Args, AuthSettings, Config, DevIssuer};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("videos-api: {message}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let config = Config::from_args(args).map_err(|e| e.to_string())?;
+    let App { router, dev_issuer } = videos_api::app(&config).await.map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(config.addr).await.map_err(|e| {
+        format!(
+            "VIDEOS_API_ADDR (--addr): cannot listen on {}: {e}",
+            config.addr
+        )
+    })?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    match (&config.auth, &dev_issuer) {
+        (AuthSettings::Development, Some(dev)) => {
+            print_development_banner(dev, &format!("http://{addr}"))?
+        }
+        _ => tracing::info!("verifying Cognito tokens"),
+    }
+    tracing::info!(%addr, db = %config.db, "videos-api listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("videos-api stopped");
+    Ok(())
+}
+
+fn print_development_banner(dev: &DevIssuer, base: &str) -> Result<(), String> {
+    let alice = dev.access_token("alice", &[])?;
+    let bob = dev.access_token("bob", &["admin"])?;
+    let line = "=".repeat(78);
+    println!(
+        "{line}
+DEVELOPMENT MODE: no user pool is configured, so tokens are minted locally by
+an in-process issuer, for anyone who asks. This is not for production.
+Set COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID to verify real Cognito tokens.
+{line}
+videos-api listening on {base}
+
+Two demo users (tokens valid for 8 hours; alice is a user, bob is in 'admin'):
+
+export ALICE='{alice}'
+export BOB='{bob}'
+
+curl -s {base}/me -H \"Authorization: Bearer $ALICE\"
+curl -s -X POST {base}/videos -H \"Authorization: Bearer $ALICE\" -H 'Content-Type: application/json' -d '{{\"title\":\"My first video\",\"url\":\"https://example.com/v/1\"}}'
+curl -s {base}/videos -H \"Authorization: Bearer $ALICE\"
+curl -s {base}/videos -H \"Authorization: Bearer $BOB\"
+curl -s {base}/admin/videos -H \"Authorization: Bearer $BOB\"
+curl -s {base}/admin/videos -H \"Authorization: Bearer $ALICE\"
+curl -s -X POST {base}/dev/token -H 'Content-Type: application/json' -d '{{\"username\":\"carol\",\"groups\":[]}}'
+"
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

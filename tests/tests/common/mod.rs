@@ -1,0 +1,99 @@
+//! Shared helpers: start `videos-api` in-process on 127.0.0.1 from command-line
+//! style arguments, and talk to it over HTTP.
+#![allow(dead_code)]
+
+use clap::Parser;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// A running `videos-api`, configured exactly as its command line would be.
+pub struct Service {
+    pub base: String,
+    client: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Service {
+    pub async fn start(args: &[&str]) -> Service {
+        let mut all = vec!["videos-api", "--db", ":memory:", "--addr", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let config =
+            videos_api::Config::from_args(videos_api::Args::try_parse_from(all).unwrap()).unwrap();
+        let app = videos_api::app(&config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app.router).await.unwrap();
+        });
+        Service {
+            base,
+            client: reqwest::Client::new(),
+            task,
+        }
+    }
+
+    /// Sends a request; returns the status, the `WWW-Authenticate` header and the JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        extra: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, Option<String>, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in extra {
+            request = request.header(*k, *v);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        (
+            status,
+            challenge,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let (status, _, body) = self.call(Method::GET, path, Some(token), &[], None).await;
+        (status, body)
+    }
+
+    pub async fn post_video(&self, token: &str, title: &str) -> (StatusCode, Value) {
+        let body =
+            serde_json::json!({ "title": title, "url": format!("https://videos.example/{title}") });
+        let (status, _, body) = self
+            .call(Method::POST, "/videos", Some(token), &[], Some(body))
+            .await;
+        (status, body)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The titles of a `{"videos": [...]}` page.
+pub fn titles(page: &Value) -> Vec<String> {
+    page["videos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["title"].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -1,0 +1,129 @@
+//! `videos-api` against the moto Cognito emulator: a real process on
+//! 127.0.0.1 that signs real RS256 tokens with the real Cognito issuer, and
+//! serves the pool's JWKS at `/<pool id>/.well-known/jwks.json`.
+//!
+//! `.ci/run` installs moto, starts it, and sets `MOTO_ENDPOINT` (its URL) and
+//! `MOTO_PYTHON` (an interpreter with boto3). Without them this test says why
+//! and skips, except under `CI=true`, where a missing emulator is a failure.
+
+mod common;
+
+use std::time::Instant;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{Service, titles};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+fn emulator() -> Option<(String, String)> {
+    match (std::env::var("MOTO_ENDPOINT"), std::env::var("MOTO_PYTHON")) {
+        (Ok(endpoint), Ok(python)) if !endpoint.is_empty() && !python.is_empty() => {
+            Some((endpoint, python))
+        }
+        _ => {
+            let why =
+                "MOTO_ENDPOINT and MOTO_PYTHON are not set (see .ci/run for how to start moto)";
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the emulator test needs moto under CI: {why}"
+            );
+            eprintln!("skipping the emulator test: {why}");
+            None
+        }
+    }
+}
+
+/// Signs a user up and in through the emulator, as the course labs do.
+fn sign_up_and_in(python: &str, endpoint: &str, username: &str, group: &str) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/emulator/cognito_user.py");
+    let out = std::process::Command::new(python)
+        .args([script, endpoint, username, group])
+        .output()
+        .expect("run the emulator script");
+    assert!(
+        out.status.success(),
+        "emulator script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}
+
+#[tokio::test]
+async fn videos_api_accepts_the_emulator_s_tokens_and_refuses_forgeries() {
+    let Some((endpoint, python)) = emulator() else {
+        return;
+    };
+    let started = Instant::now();
+    let user = tokio::task::spawn_blocking({
+        let (python, endpoint) = (python.clone(), endpoint.clone());
+        move || sign_up_and_in(&python, &endpoint, "alice", "admin")
+    })
+    .await
+    .unwrap();
+    let signed_in = started.elapsed();
+    let s = |k: &str| user[k].as_str().unwrap().to_owned();
+    let (pool, client, sub, access, id) = (
+        s("pool_id"),
+        s("client_id"),
+        s("sub"),
+        s("access_token"),
+        s("id_token"),
+    );
+    let jwks = format!(
+        "{}/{pool}/.well-known/jwks.json",
+        endpoint.trim_end_matches('/')
+    );
+
+    let api = Service::start(&[
+        "--user-pool-id",
+        &pool,
+        "--client-id",
+        &client,
+        "--jwks-uri",
+        &jwks,
+    ])
+    .await;
+
+    let (status, me) = api.get("/me", &access).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["sub"], sub.as_str());
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["groups"], serde_json::json!(["admin"]));
+    assert_eq!(me["token_use"], "access");
+
+    let (status, video) = api.post_video(&access, "course-lab-1").await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(video["owner"], sub.as_str());
+    assert_eq!(
+        titles(&api.get("/videos", &access).await.1),
+        ["course-lab-1"]
+    );
+    assert_eq!(api.get("/admin/videos", &access).await.0, StatusCode::OK);
+
+    // A token whose payload was edited (another sub) fails the signature.
+    let mut parts: Vec<&str> = access.split('.').collect();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["sub"] = Value::String("someone-else".into());
+    let forged_payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    parts[1] = &forged_payload;
+    let forged = parts.join(".");
+    let (status, challenge, body) = api
+        .call(Method::GET, "/videos", Some(&forged), &[], None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["kind"], "invalid_signature");
+    assert!(challenge.unwrap().contains(r#"error="invalid_token""#));
+
+    // The id token is refused: the API accepts access tokens.
+    let (status, _, body) = api.call(Method::GET, "/videos", Some(&id), &[], None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["kind"], "invalid_token_use");
+
+    eprintln!(
+        "emulator test: sign-up and sign-in {:?}, whole test {:?}",
+        signed_in,
+        started.elapsed()
+    );
+}
