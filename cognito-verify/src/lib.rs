@@ -108,4 +108,5 @@ pub use claims::{CognitoClaims, TokenUse};
 pub use config::{CustomCheck, PoolConfig, VerifierBuilder};
 pub use error::{ERROR_KINDS, Echo, Error, Expected, Time};
 pub use pool::UserPoolId;
+pub use token::{Unverified, decode_unverified};
 pub use verify::{JwksStatus, Verifier};

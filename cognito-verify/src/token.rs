@@ -25,14 +25,7 @@ pub(crate) struct Parsed<'a> {
 /// Splits and decodes a compact JWS. Every failure is `malformed_token`;
 /// the size cap is the caller's, checked before.
 pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Error> {
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Error::malformed(
-            "a token is three base64url segments separated by '.'",
-        ));
-    };
+    let (header_b64, payload_b64, signature_b64) = split(token)?;
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
 
     let header = decode_object(header_b64, "header")?;
@@ -66,6 +59,47 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Error> {
         kid,
         claims,
     })
+}
+
+/// A token's header and payload, decoded but **not verified**.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Unverified {
+    /// The JOSE header.
+    pub header: Map<String, Value>,
+    /// The claims, as the token carries them.
+    pub payload: Map<String, Value>,
+}
+
+/// Decodes a token's header and payload **without verifying anything**: no
+/// signature, no issuer, no expiry. For looking at a token while debugging
+/// (the `cognito-verify decode` command); never for deciding whom to trust.
+/// Fails with `malformed_token` when the token is not three base64url
+/// segments with JSON-object header and payload (duplicate keys refused).
+///
+/// ```
+/// let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2ln";
+/// let decoded = cognito_verify::decode_unverified(token)?;
+/// assert_eq!(decoded.payload["sub"], "u1");
+/// # Ok::<(), cognito_verify::Error>(())
+/// ```
+pub fn decode_unverified(token: &str) -> Result<Unverified, Error> {
+    let (header, payload, _) = split(token)?;
+    Ok(Unverified {
+        header: decode_object(header, "header")?,
+        payload: decode_object(payload, "payload")?,
+    })
+}
+
+/// The three segments of a compact JWS.
+fn split(token: &str) -> Result<(&str, &str, &str), Error> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(header), Some(payload), Some(signature), None) => Ok((header, payload, signature)),
+        _ => Err(Error::malformed(
+            "a token is three base64url segments separated by '.'",
+        )),
+    }
 }
 
 fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, Error> {

@@ -1,0 +1,243 @@
+//! `cognito-verify`: verify and inspect Cognito tokens from the shell.
+//!
+//! Exit codes: 0 verified (claims on standard output), 1 refused
+//! (`{"error":{"kind","message"}}` on standard output), 2 usage or
+//! configuration error (message on standard error).
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use cognito_verify::{Error, PoolConfig, TokenUse, Verifier, decode_unverified};
+use serde_json::{Value, json};
+
+/// Largest token read from standard input (the verifier's own default cap
+/// refuses anything over 16 KiB with `token_too_large`).
+const MAX_STDIN_BYTES: u64 = 1024 * 1024;
+
+#[derive(Parser)]
+#[command(
+    name = "cognito-verify",
+    version,
+    about = "Verify and inspect Amazon Cognito tokens"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a token as an API would, and print its claims or why it was refused.
+    #[command(after_help = "\
+Exit codes: 0 valid (standard output: the token's claims as one JSON object),
+1 refused (standard output: {\"error\":{\"kind\":\"<kind>\",\"message\":\"<message>\"}}),
+2 usage or configuration error (message on standard error).
+
+Examples:
+  cognito-verify verify --user-pool-id us-east-1_Ynsi6EIT0 --client-id 4kq1s3m5example \\
+      --token-use access \"$TOKEN\"
+  echo \"$TOKEN\" | cognito-verify verify --user-pool-id us-east-1_Ynsi6EIT0 --any-client \\
+      --token-use id --group admin -
+  cognito-verify verify --user-pool-id us-east-1_abc --client-id c --token-use access \\
+      --jwks-uri http://127.0.0.1:5050/us-east-1_abc/.well-known/jwks.json \"$TOKEN\"   # moto")]
+    Verify(VerifyArgs),
+    /// Print a token's header and payload WITHOUT verifying anything.
+    #[command(after_help = "\
+Standard output: {\"header\":{...},\"payload\":{...}}. Standard error: a warning that
+nothing was verified, and exp/iat/nbf as RFC 3339 times with the time until expiry.
+
+Example:
+  cognito-verify decode \"$TOKEN\" | jq .payload")]
+    Decode(DecodeArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum UseArg {
+    Id,
+    Access,
+    Any,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The user pool id, e.g. us-east-1_Ynsi6EIT0 (required unless --issuer).
+    #[arg(long, required_unless_present = "issuer", value_name = "ID")]
+    user_pool_id: Option<String>,
+
+    /// An issuer URL to accept instead of a pool's, e.g. http://127.0.0.1:9229/local_abc12345.
+    #[arg(long, conflicts_with = "user_pool_id", value_name = "URL")]
+    issuer: Option<String>,
+
+    /// Fetch the keys from this JWKS URL instead of the issuer's own.
+    #[arg(long, value_name = "URL")]
+    jwks_uri: Option<String>,
+
+    /// An accepted app client id; repeat for several (any of them).
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "any_client",
+        conflicts_with = "any_client"
+    )]
+    client_id: Vec<String>,
+
+    /// Accept tokens of any app client of the pool.
+    #[arg(long)]
+    any_client: bool,
+
+    /// Which tokens to accept.
+    #[arg(long, value_enum, value_name = "USE")]
+    token_use: UseArg,
+
+    /// Require this group (cognito:groups); repeat for any of several.
+    #[arg(long, value_name = "GROUP")]
+    group: Vec<String>,
+
+    /// Require this scope; repeat for any of several.
+    #[arg(long, value_name = "SCOPE")]
+    scope: Vec<String>,
+
+    /// Clock skew tolerated for exp, nbf and iat.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    leeway: u64,
+
+    /// The token; "-" or nothing reads it from standard input.
+    #[arg(value_name = "TOKEN")]
+    token: Option<String>,
+}
+
+#[derive(Args)]
+struct DecodeArgs {
+    /// The token; "-" or nothing reads it from standard input.
+    #[arg(value_name = "TOKEN")]
+    token: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Verify(args) => verify(args),
+        Command::Decode(args) => decode(args),
+    }
+}
+
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("cognito-verify: {message}");
+    ExitCode::from(2)
+}
+
+fn refused(error: &Error) -> ExitCode {
+    let out = json!({ "error": { "kind": error.kind(), "message": error.to_string() } });
+    println!("{out}");
+    ExitCode::from(1)
+}
+
+/// The token from the argument, or from standard input for `-` or none.
+fn read_token(arg: Option<String>) -> Result<String, String> {
+    match arg.as_deref() {
+        Some(t) if t != "-" => Ok(t.trim().to_owned()),
+        _ => {
+            let mut input = String::new();
+            std::io::stdin()
+                .take(MAX_STDIN_BYTES)
+                .read_to_string(&mut input)
+                .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+            Ok(input.trim().to_owned())
+        }
+    }
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    let token = match read_token(args.token.clone()) {
+        Ok(t) => t,
+        Err(e) => return usage_error(e),
+    };
+    let mut pool = match (&args.issuer, &args.user_pool_id) {
+        (Some(issuer), _) => PoolConfig::issuer(issuer.clone()),
+        (None, Some(id)) => PoolConfig::new(id.clone()),
+        (None, None) => return usage_error("--user-pool-id or --issuer is required"),
+    };
+    pool = if args.any_client {
+        pool.any_client()
+    } else {
+        pool.client_ids(args.client_id)
+    };
+    pool = match args.token_use {
+        UseArg::Id => pool.token_use(TokenUse::Id),
+        UseArg::Access => pool.token_use(TokenUse::Access),
+        UseArg::Any => pool.any_token_use(),
+    };
+    pool = pool.groups(args.group).scopes(args.scope);
+    if let Some(uri) = args.jwks_uri {
+        pool = pool.jwks_url(uri);
+    }
+    let verifier = match Verifier::builder()
+        .pool(pool)
+        .leeway(Duration::from_secs(args.leeway))
+        .token_cache_capacity(0)
+        .build()
+    {
+        Ok(v) => v,
+        Err(e) => return usage_error(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return usage_error(format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(verifier.verify(&token)) {
+        Ok(claims) => {
+            println!("{}", Value::Object(claims.as_map().clone()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => refused(&e),
+    }
+}
+
+fn decode(args: DecodeArgs) -> ExitCode {
+    let token = match read_token(args.token) {
+        Ok(t) => t,
+        Err(e) => return usage_error(e),
+    };
+    let decoded = match decode_unverified(&token) {
+        Ok(d) => d,
+        Err(e) => return refused(&e),
+    };
+    eprintln!("warning: decoded only; NOTHING was verified (signature, issuer, expiry, audience)");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    for claim in ["iat", "nbf", "exp"] {
+        if let Some(t) = decoded.payload.get(claim).and_then(Value::as_i64) {
+            eprintln!("{claim}: {}", cognito_verify::Time(t));
+        }
+    }
+    if let Some(exp) = decoded.payload.get("exp").and_then(Value::as_i64) {
+        let left = i128::from(exp) - i128::from(now);
+        if left > 0 {
+            eprintln!("expires in {}", humanize(left));
+        } else {
+            eprintln!("expired {} ago", humanize(-left));
+        }
+    }
+    println!(
+        "{}",
+        json!({ "header": Value::Object(decoded.header), "payload": Value::Object(decoded.payload) })
+    );
+    ExitCode::SUCCESS
+}
+
+/// `1h 02m 03s`-style.
+fn humanize(secs: i128) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s:02}s"),
+        _ => format!("{h}h {m:02}m {s:02}s"),
+    }
+}
