@@ -4,6 +4,7 @@
 //! trusted while the key that verified it is still in its JWKS.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest::{SHA256, digest};
@@ -11,7 +12,7 @@ use moka::Expiry;
 use moka::sync::Cache;
 
 use crate::claims::CognitoClaims;
-use crate::jwks::RsaKey;
+use crate::keyset::RsaKey;
 
 /// What a successful verification leaves behind.
 pub(crate) struct CachedToken {
@@ -42,6 +43,20 @@ impl Expiry<Key, Arc<CachedToken>> for UntilExp {
 /// Bounded by entry count; entries expire at their token's `exp`.
 pub(crate) struct TokenCache {
     cache: Cache<Key, Arc<CachedToken>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// Counters of the verified-token cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenCacheStats {
+    /// Verifications answered from the cache.
+    pub hits: u64,
+    /// Verifications that found nothing usable in the cache.
+    pub misses: u64,
+    /// Tokens held now (approximate).
+    pub entries: u64,
 }
 
 impl TokenCache {
@@ -51,6 +66,8 @@ impl TokenCache {
                 .max_capacity(capacity)
                 .expire_after(UntilExp)
                 .build(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -62,6 +79,20 @@ impl TokenCache {
 
     pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedToken>> {
         self.cache.get(&Self::key(token))
+    }
+
+    /// Counts a lookup's outcome (a hit is only a hit once its key still holds).
+    pub(crate) fn record(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stats(&self) -> TokenCacheStats {
+        TokenCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries: self.cache.entry_count(),
+        }
     }
 
     pub(crate) fn insert(&self, token: &str, entry: CachedToken) {

@@ -348,6 +348,10 @@ pub(crate) struct Settings {
     pub jwks_max_bytes: usize,
     pub min_refetch_interval: Duration,
     pub token_cache_capacity: u64,
+    pub jwks_ttl: Duration,
+    pub jwks_ttl_bounds: (Duration, Duration),
+    pub jwks_max_staleness: Duration,
+    pub jwks_backoff: (Duration, Duration),
 }
 
 impl Default for Settings {
@@ -360,6 +364,10 @@ impl Default for Settings {
             jwks_max_bytes: 64 * 1024,
             min_refetch_interval: Duration::from_secs(10),
             token_cache_capacity: 10_000,
+            jwks_ttl: Duration::from_secs(3600),
+            jwks_ttl_bounds: (Duration::from_secs(300), Duration::from_secs(86_400)),
+            jwks_max_staleness: Duration::from_secs(86_400),
+            jwks_backoff: (Duration::from_secs(1), Duration::from_secs(60)),
         }
     }
 }
@@ -448,6 +456,40 @@ impl VerifierBuilder {
         self
     }
 
+    /// How long a fetched key set is used before it is refreshed, unless
+    /// the response's `Cache-Control: max-age` says otherwise (see
+    /// [`jwks_ttl_bounds`](Self::jwks_ttl_bounds)). The refresh starts in the
+    /// background once 90% of it has passed. Default: 1 hour.
+    pub fn jwks_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.jwks_ttl = ttl;
+        self
+    }
+
+    /// The range a JWKS response's `Cache-Control: max-age` may set the TTL
+    /// to (`no-cache`/`no-store` count as 0, so they give `min`).
+    /// Default: 5 minutes to 1 day.
+    pub fn jwks_ttl_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.settings.jwks_ttl_bounds = (min, max);
+        self
+    }
+
+    /// While refreshes fail, the last good key set keeps verifying until it
+    /// is this old; after that, tokens fail with `jwks_unavailable`.
+    /// Default: 1 day.
+    pub fn jwks_max_staleness(mut self, staleness: Duration) -> Self {
+        self.settings.jwks_max_staleness = staleness;
+        self
+    }
+
+    /// After a failed JWKS fetch, the next attempt waits `initial`, doubling
+    /// after each further failure up to `max`, each wait jittered to between
+    /// half and all of it. Requests in between never cause a fetch.
+    /// Default: 1 second to 1 minute.
+    pub fn jwks_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.settings.jwks_backoff = (initial, max);
+        self
+    }
+
     /// Validates everything and builds the verifier. Fetches nothing: call
     /// [`Verifier::hydrate`] to load keys before the first request.
     pub fn build(self) -> Result<Verifier, Error> {
@@ -462,11 +504,23 @@ impl VerifierBuilder {
             (s.jwks_max_bytes == 0, "jwks_max_bytes"),
             (s.jwks_connect_timeout.is_zero(), "jwks_connect_timeout"),
             (s.jwks_timeout.is_zero(), "jwks_timeout"),
+            (s.jwks_ttl.is_zero(), "jwks_ttl"),
+            (
+                s.jwks_ttl_bounds.0.is_zero(),
+                "the minimum of jwks_ttl_bounds",
+            ),
+            (s.jwks_max_staleness.is_zero(), "jwks_max_staleness"),
+            (s.jwks_backoff.0.is_zero(), "the initial jwks_backoff"),
         ];
         if let Some((_, name)) = positive.iter().find(|(zero, _)| *zero) {
             return Err(Error::InvalidConfig(format!(
                 "{name} must be greater than zero"
             )));
+        }
+        if s.jwks_ttl_bounds.0 > s.jwks_ttl_bounds.1 || s.jwks_backoff.0 > s.jwks_backoff.1 {
+            return Err(Error::InvalidConfig(
+                "jwks_ttl_bounds and jwks_backoff take (min, max) with min <= max".into(),
+            ));
         }
         let pools = self
             .pools

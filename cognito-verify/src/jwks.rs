@@ -1,193 +1,45 @@
-//! JWKS: parse key sets, fetch them over HTTP, cache one set per URL.
+//! The JWKS of one URL: fetched over HTTP, cached, refreshed, and kept
+//! through outages.
 //!
-//! Each key is parsed once, when its set is fetched; a verify only looks it
-//! up. Fetches are single flight (concurrent callers share one request),
-//! bounded in time and size, and refetches caused by an unknown `kid` are
-//! rate limited. No lock is held across network I/O.
+//! Lifecycle of a key set:
+//! - it is fetched on first use (or by `hydrate`), and lives for its TTL
+//!   (default 1 hour; the response's `Cache-Control: max-age` may set it
+//!   within the configured bounds, default 5 minutes to 1 day);
+//! - once 90% of the TTL has passed, a request that uses it starts a
+//!   refresh in the background and goes on with the cached keys: no request
+//!   waits for a refresh while usable keys are cached;
+//! - if refreshes fail, the last good set keeps verifying until it is older
+//!   than the maximum staleness (default 1 day); failed fetches are retried
+//!   with exponential backoff and jitter (default 1 s doubling to 1 minute),
+//!   at most one attempt per backoff step however many requests arrive, and
+//!   one warning is logged per failure streak;
+//! - a token with an unknown `kid` causes one refetch, then none for that
+//!   URL until the minimum refetch interval has passed (nor while backing
+//!   off); such tokens fail at once with `unknown_kid`.
+//!
+//! Fetches are single flight (concurrent callers share one request), bounded
+//! in time and size (the body cap holds while it streams), and a fetched set
+//! replaces the old one whole. No lock is held across network I/O.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
-use serde_json::Value;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use tokio::sync::OnceCell;
 
 use crate::Error;
 use crate::error::Echo;
+use crate::keyset::{KeySet, RsaKey};
 
-/// RSA moduli accepted for RS256: at least 2048 bits (NIST's minimum, and
-/// Cognito's size), at most 8192 (aws-lc's verification limit).
-const MIN_RSA_BITS: usize = 2048;
-const MAX_RSA_BITS: usize = 8192;
-
-/// An RSA public key from a JWKS, parsed once and ready to verify RS256.
-pub(crate) struct RsaKey {
-    key: ParsedPublicKey,
-}
-
-impl RsaKey {
-    /// Verifies an RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature.
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.key.verify_sig(message, signature).is_ok()
-    }
-}
-
-/// A JWKS entry: a key that can verify RS256, or why it cannot.
-enum Entry {
-    Usable(Arc<RsaKey>),
-    Unusable(String),
-}
-
-/// One fetched JWKS, keyed by `kid`.
-pub(crate) struct KeySet {
-    entries: HashMap<String, Entry>,
-}
-
-impl KeySet {
-    /// Parses a JWKS document. A document that is not a JSON object with a
-    /// `keys` array is `invalid_jwks`; single entries that cannot verify
-    /// RS256 are kept as unusable, so that a token naming one gets a clear
-    /// `invalid_key` instead of `unknown_kid`.
-    pub(crate) fn parse(body: &[u8], url: &str) -> Result<KeySet, Error> {
-        let invalid = |reason: String| Error::InvalidJwks {
-            url: url.to_owned(),
-            reason,
-        };
-        let doc = crate::token::strict_json(body)
-            .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
-        let Some(Value::Array(keys)) = doc.get("keys") else {
-            return Err(invalid(
-                "the body is not a JSON object with a \"keys\" array".into(),
-            ));
-        };
-        let mut entries = HashMap::with_capacity(keys.len());
-        for raw in keys {
-            let Some(kid) = raw.get("kid").and_then(Value::as_str) else {
-                continue; // a key without a kid can never be selected
-            };
-            let entry = match parse_entry(raw) {
-                Ok(key) => Entry::Usable(Arc::new(key)),
-                Err(reason) => Entry::Unusable(reason),
-            };
-            let merged = match entries.remove(kid) {
-                None => entry,
-                Some(previous) => merge(previous, entry),
-            };
-            entries.insert(kid.to_owned(), merged);
-        }
-        Ok(KeySet { entries })
-    }
-
-    fn get(&self, kid: &str) -> Option<Result<Arc<RsaKey>, Error>> {
-        self.entries.get(kid).map(|entry| match entry {
-            Entry::Usable(key) => Ok(key.clone()),
-            Entry::Unusable(reason) => Err(Error::InvalidKey {
-                kid: Echo::some(kid),
-                reason: reason.clone(),
-            }),
-        })
-    }
-
-    /// The key ids of the set, sorted.
-    pub(crate) fn kids(&self) -> Vec<String> {
-        let mut kids: Vec<String> = self.entries.keys().cloned().collect();
-        kids.sort();
-        kids
-    }
-}
-
-/// Two entries under one `kid`. An entry that cannot verify RS256 (an `enc`
-/// key, an `oct` key) never displaces one that can; two different RS256
-/// keys make the kid ambiguous, so neither is used.
-fn merge(previous: Entry, next: Entry) -> Entry {
-    match (previous, next) {
-        (Entry::Usable(a), Entry::Usable(b)) if a.key.as_ref() == b.key.as_ref() => {
-            Entry::Usable(a)
-        }
-        (Entry::Usable(_), Entry::Usable(_)) => Entry::Unusable(
-            "the kid names two different RSA keys in the JWKS, so which one signed is ambiguous"
-                .into(),
-        ),
-        (Entry::Usable(key), Entry::Unusable(_)) | (Entry::Unusable(_), Entry::Usable(key)) => {
-            Entry::Usable(key)
-        }
-        (unusable @ Entry::Unusable(_), Entry::Unusable(_)) => unusable,
-    }
-}
-
-/// Turns one JWKS entry into an RS256 key, or says why it is not one.
-/// Only `kty: RSA` entries become keys: an `oct` entry is never an HMAC
-/// secret here, whatever `kid` it carries.
-fn parse_entry(raw: &Value) -> Result<RsaKey, String> {
-    let kty = raw.get("kty").and_then(Value::as_str).unwrap_or("none");
-    if kty != "RSA" {
-        return Err(format!(
-            "kty is {:?}, not \"RSA\"",
-            Echo::some(kty).as_deref().unwrap_or_default()
-        ));
-    }
-    let jwk: Jwk = serde_json::from_value(raw.clone())
-        .map_err(|e| format!("the entry is not a valid JWK: {e}"))?;
-    match &jwk.common.public_key_use {
-        None | Some(PublicKeyUse::Signature) => {}
-        Some(other) => return Err(format!("use is {other:?}, not \"sig\"")),
-    }
-    match jwk.common.key_algorithm {
-        None | Some(KeyAlgorithm::RS256) => {}
-        Some(other) => return Err(format!("alg is {other:?}, not RS256")),
-    }
-    let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
-        return Err("the RSA key lacks its modulus \"n\" or exponent \"e\"".into());
-    };
-    let n = URL_SAFE_NO_PAD
-        .decode(&rsa.n)
-        .map_err(|_| "the modulus \"n\" is not unpadded base64url".to_owned())?;
-    let e = URL_SAFE_NO_PAD
-        .decode(&rsa.e)
-        .map_err(|_| "the exponent \"e\" is not unpadded base64url".to_owned())?;
-    let n = strip_leading_zeros(&n);
-    let e = strip_leading_zeros(&e);
-    let bits = bit_length(n);
-    if bits < MIN_RSA_BITS {
-        return Err(format!(
-            "the modulus has {bits} bits, fewer than {MIN_RSA_BITS}"
-        ));
-    }
-    if bits > MAX_RSA_BITS {
-        return Err(format!(
-            "the modulus has {bits} bits, more than {MAX_RSA_BITS}"
-        ));
-    }
-    if e.is_empty() || e.len() > 4 {
-        return Err("the exponent \"e\" is not a 1 to 32 bit number".into());
-    }
-    let key = RsaPublicKeyComponents { n, e }
-        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-        .map_err(|err| format!("the RSA key was rejected: {err}"))?;
-    Ok(RsaKey { key })
-}
-
-fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
-    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    &bytes[first..]
-}
-
-fn bit_length(be: &[u8]) -> usize {
-    match be.first() {
-        None => 0,
-        Some(&top) => be.len() * 8 - top.leading_zeros() as usize,
-    }
-}
-
-/// Limits of one JWKS source.
+/// The lifecycle settings of one JWKS source.
 #[derive(Clone, Debug)]
 pub(crate) struct JwksLimits {
     pub max_body_bytes: usize,
     pub min_refetch_interval: Duration,
+    pub ttl: Duration,
+    pub ttl_bounds: (Duration, Duration),
+    pub max_staleness: Duration,
+    pub backoff: (Duration, Duration),
 }
 
 /// A shared fetch: the first caller runs it, the others wait for its result.
@@ -197,9 +49,54 @@ type Flight = Arc<OnceCell<Result<Arc<KeySet>, Error>>>;
 struct State {
     keys: Option<Arc<KeySet>>,
     fetched_at: Option<Instant>,
+    /// The TTL of the current set.
+    ttl: Duration,
     /// When an unknown `kid` last caused a refetch.
     last_kid_refetch: Option<Instant>,
     inflight: Option<Flight>,
+    /// Failed fetches in a row; 0 when the last fetch succeeded.
+    failures_in_a_row: u32,
+    /// No fetch before this instant (backoff after a failure).
+    retry_at: Option<Instant>,
+    last_error: Option<Error>,
+    counters: Counters,
+}
+
+/// What happened to one JWKS source since the verifier was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// Fetches attempted.
+    pub fetches: u64,
+    /// Fetches that failed.
+    pub failures: u64,
+    /// Fetches caused by a token with an unknown `kid`.
+    pub unknown_kid_refetches: u64,
+    /// Tokens with an unknown `kid` refused without a fetch (inside the
+    /// refetch interval, or while backing off).
+    pub rate_limited: u64,
+    /// Refreshes started in the background.
+    pub background_refreshes: u64,
+}
+
+/// What a verifier holds for one JWKS URL, for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwksStatus {
+    /// The JWKS URL.
+    pub url: String,
+    /// The key ids of the cached set, sorted; empty before the first fetch.
+    pub kids: Vec<String>,
+    /// How long ago the cached set was fetched.
+    pub fetched_ago: Option<Duration>,
+    /// The cached set's time to live.
+    pub ttl: Option<Duration>,
+    /// The error of the last fetch, while fetches are failing.
+    pub last_error: Option<Error>,
+    /// Failed fetches in a row.
+    pub failures_in_a_row: u32,
+    /// Counters since start.
+    pub counters: Counters,
 }
 
 /// The cached key set of one JWKS URL.
@@ -210,6 +107,11 @@ pub(crate) struct JwksCache {
     state: Mutex<State>,
 }
 
+enum Plan {
+    Done(Result<Arc<RsaKey>, Error>),
+    Wait(Flight),
+}
+
 impl JwksCache {
     pub(crate) fn new(url: String, client: reqwest::Client, limits: JwksLimits) -> Self {
         JwksCache {
@@ -218,10 +120,6 @@ impl JwksCache {
             limits,
             state: Mutex::new(State::default()),
         }
-    }
-
-    pub(crate) fn url(&self) -> &str {
-        &self.url
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -237,83 +135,203 @@ impl JwksCache {
         }
     }
 
-    /// The key for `kid` from the cached set only: never touches the network.
-    pub(crate) fn cached_key(&self, kid: &str) -> Result<Arc<RsaKey>, Error> {
-        let keys = self
-            .lock()
-            .keys
+    /// The cached set, if it is not too stale to use.
+    fn usable_keys(&self, st: &State, now: Instant) -> Option<Arc<KeySet>> {
+        let age = now.saturating_duration_since(st.fetched_at?);
+        (age <= self.limits.max_staleness)
+            .then(|| st.keys.clone())
+            .flatten()
+    }
+
+    fn may_fetch(st: &State, now: Instant) -> bool {
+        st.retry_at.is_none_or(|t| now >= t)
+    }
+
+    /// Why there are no keys and no fetch now.
+    fn backing_off(&self, st: &State) -> Error {
+        st.last_error
             .clone()
-            .ok_or_else(|| Error::JwksNotCached {
+            .unwrap_or_else(|| Error::JwksUnavailable {
                 url: self.url.clone(),
-            })?;
+                reason: "backing off after failed fetches".into(),
+            })
+    }
+
+    /// The key for `kid` from the cached set only: never touches the network.
+    pub(crate) fn cached_key(self: &Arc<Self>, kid: &str) -> Result<Arc<RsaKey>, Error> {
+        let now = Instant::now();
+        let (keys, refresh) = {
+            let mut st = self.lock();
+            let keys = self
+                .usable_keys(&st, now)
+                .ok_or_else(|| Error::JwksNotCached {
+                    url: self.url.clone(),
+                })?;
+            (keys, self.refresh_due(&mut st, now))
+        };
+        self.spawn_refresh(refresh);
         keys.get(kid).unwrap_or_else(|| Err(self.unknown_kid(kid)))
     }
 
-    /// True while `key` is still the key of `kid` in the current set, so that
-    /// a token verified with it may be trusted from the token cache.
-    pub(crate) fn still_holds(&self, kid: &str, key: &Arc<RsaKey>) -> bool {
-        let st = self.lock();
-        matches!(
-            st.keys.as_ref().and_then(|k| k.entries.get(kid)),
-            Some(Entry::Usable(current)) if Arc::ptr_eq(current, key)
-        )
+    /// True while `key` is still the key of `kid` in a usable set, so that a
+    /// token verified with it may be trusted from the token cache.
+    pub(crate) fn still_holds(self: &Arc<Self>, kid: &str, key: &Arc<RsaKey>) -> bool {
+        let now = Instant::now();
+        let (holds, refresh) = {
+            let mut st = self.lock();
+            let holds = self
+                .usable_keys(&st, now)
+                .is_some_and(|k| k.holds(kid, key));
+            (holds, self.refresh_due(&mut st, now))
+        };
+        self.spawn_refresh(refresh);
+        holds
     }
 
-    /// The key for `kid`, fetching the set when none is cached, and
-    /// refetching once when the kid is unknown (rate limited).
-    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<RsaKey>, Error> {
-        let flight = {
-            let mut st = self.lock();
-            match st.keys.as_ref().map(|keys| keys.get(kid)) {
-                Some(Some(found)) => return found,
-                Some(None) => {
-                    let now = Instant::now();
-                    let in_window = st
-                        .last_kid_refetch
-                        .is_some_and(|t| now.duration_since(t) < self.limits.min_refetch_interval);
-                    if in_window {
-                        tracing::debug!(jwks_url = %self.url, "unknown kid inside the refetch interval; not refetching");
-                        return Err(self.unknown_kid(kid));
-                    }
-                    st.last_kid_refetch = Some(now);
-                    tracing::debug!(jwks_url = %self.url, "unknown kid; refetching the JWKS");
-                    join_or_start(&mut st)
+    /// A background refresh to start, if the set is due for one and no
+    /// fetch is under way or backing off.
+    fn refresh_due(&self, st: &mut State, now: Instant) -> Option<Flight> {
+        let fetched_at = st.fetched_at?;
+        let refresh_at = fetched_at + st.ttl.mul_f64(0.9);
+        if now < refresh_at || st.inflight.is_some() || !Self::may_fetch(st, now) {
+            return None;
+        }
+        st.counters.background_refreshes += 1;
+        Some(join_or_start(st))
+    }
+
+    fn spawn_refresh(self: &Arc<Self>, flight: Option<Flight>) {
+        let Some(flight) = flight else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let this = self.clone();
+                runtime.spawn(async move {
+                    let _ = this.run(flight).await;
+                });
+            }
+            Err(_) => {
+                // No runtime to refresh on (a synchronous caller): drop the
+                // flight so the next async caller can start one.
+                let mut st = self.lock();
+                if st
+                    .inflight
+                    .as_ref()
+                    .is_some_and(|f| Arc::ptr_eq(f, &flight))
+                {
+                    st.inflight = None;
                 }
-                None => join_or_start(&mut st),
+            }
+        }
+    }
+
+    /// The key for `kid`, fetching the set when none is usable, refreshing
+    /// it in the background when due, and refetching once when the kid is
+    /// unknown (rate limited).
+    pub(crate) async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<RsaKey>, Error> {
+        let now = Instant::now();
+        let (plan, refresh) = {
+            let mut st = self.lock();
+            match self.usable_keys(&st, now) {
+                Some(keys) => match keys.get(kid) {
+                    Some(found) => (Plan::Done(found), self.refresh_due(&mut st, now)),
+                    None => {
+                        let in_window = st.last_kid_refetch.is_some_and(|t| {
+                            now.duration_since(t) < self.limits.min_refetch_interval
+                        });
+                        if in_window || !Self::may_fetch(&st, now) {
+                            st.counters.rate_limited += 1;
+                            tracing::debug!(jwks_url = %self.url, "unknown kid; refetch not allowed yet");
+                            (Plan::Done(Err(self.unknown_kid(kid))), None)
+                        } else {
+                            st.last_kid_refetch = Some(now);
+                            st.counters.unknown_kid_refetches += 1;
+                            tracing::debug!(jwks_url = %self.url, "unknown kid; refetching the JWKS");
+                            (Plan::Wait(join_or_start(&mut st)), None)
+                        }
+                    }
+                },
+                None => match &st.inflight {
+                    Some(flight) => (Plan::Wait(flight.clone()), None),
+                    None if Self::may_fetch(&st, now) => (Plan::Wait(join_or_start(&mut st)), None),
+                    None => (Plan::Done(Err(self.backing_off(&st))), None),
+                },
             }
         };
-        let keys = self.run(flight).await?;
-        keys.get(kid).unwrap_or_else(|| Err(self.unknown_kid(kid)))
+        self.spawn_refresh(refresh);
+        match plan {
+            Plan::Done(result) => result,
+            Plan::Wait(flight) => {
+                let keys = self.run(flight).await?;
+                keys.get(kid).unwrap_or_else(|| Err(self.unknown_kid(kid)))
+            }
+        }
     }
 
     /// Fetches the key set now (joining a fetch already under way).
-    pub(crate) async fn refresh(&self) -> Result<Arc<KeySet>, Error> {
+    pub(crate) async fn refresh(self: &Arc<Self>) -> Result<Arc<KeySet>, Error> {
         let flight = join_or_start(&mut self.lock());
         self.run(flight).await
     }
 
-    /// The cached set and when it was fetched.
-    pub(crate) fn snapshot(&self) -> Option<(Arc<KeySet>, Instant)> {
+    /// A snapshot for operators.
+    pub(crate) fn status(&self) -> JwksStatus {
         let st = self.lock();
-        st.keys.clone().zip(st.fetched_at)
+        JwksStatus {
+            url: self.url.clone(),
+            kids: st.keys.as_ref().map(|k| k.kids()).unwrap_or_default(),
+            fetched_ago: st.fetched_at.map(|t| t.elapsed()),
+            ttl: st.fetched_at.map(|_| st.ttl),
+            last_error: st.last_error.clone(),
+            failures_in_a_row: st.failures_in_a_row,
+            counters: st.counters,
+        }
     }
 
     async fn run(&self, flight: Flight) -> Result<Arc<KeySet>, Error> {
         flight
             .get_or_init(|| async {
-                let result = self.fetch().await.map(Arc::new);
+                let previous = {
+                    let mut st = self.lock();
+                    st.counters.fetches += 1;
+                    st.keys.clone()
+                };
+                let result = self.fetch(previous.as_deref()).await;
                 let mut st = self.lock();
-                match &result {
+                let now = Instant::now();
+                let result = match result {
                     // A fetched set replaces the old one whole: a key removed
                     // upstream stops verifying.
-                    Ok(keys) => {
+                    Ok((keys, ttl)) => {
+                        let keys = Arc::new(keys);
+                        if st.failures_in_a_row > 0 {
+                            tracing::info!(jwks_url = %self.url, after_failures = st.failures_in_a_row, "JWKS fetch recovered");
+                        }
                         st.keys = Some(keys.clone());
-                        st.fetched_at = Some(Instant::now());
+                        st.fetched_at = Some(now);
+                        st.ttl = ttl;
+                        st.failures_in_a_row = 0;
+                        st.retry_at = None;
+                        st.last_error = None;
+                        Ok(keys)
                     }
                     Err(e) => {
-                        tracing::warn!(jwks_url = %self.url, error.kind = e.kind(), error = %e, "JWKS fetch failed");
+                        st.counters.failures += 1;
+                        st.failures_in_a_row = st.failures_in_a_row.saturating_add(1);
+                        let wait = backoff(self.limits.backoff, st.failures_in_a_row);
+                        st.retry_at = Some(now + wait);
+                        if st.failures_in_a_row == 1 {
+                            let keeping = match (&st.keys, st.fetched_at) {
+                                (Some(_), Some(at)) => format!("keeping the keys fetched {:?} ago", now.duration_since(at)),
+                                _ => "no keys cached".to_owned(),
+                            };
+                            tracing::warn!(jwks_url = %self.url, error.kind = e.kind(), error = %e, retry_in = ?wait, "JWKS fetch failed; {keeping}");
+                        } else {
+                            tracing::debug!(jwks_url = %self.url, error.kind = e.kind(), failures_in_a_row = st.failures_in_a_row, retry_in = ?wait, "JWKS fetch failed again");
+                        }
+                        st.last_error = Some(e.clone());
+                        Err(e)
                     }
-                }
+                };
                 if st.inflight.as_ref().is_some_and(|f| Arc::ptr_eq(f, &flight)) {
                     st.inflight = None;
                 }
@@ -323,7 +341,8 @@ impl JwksCache {
             .clone()
     }
 
-    async fn fetch(&self) -> Result<KeySet, Error> {
+    /// One GET of the JWKS: the parsed set and its TTL.
+    async fn fetch(&self, previous: Option<&KeySet>) -> Result<(KeySet, Duration), Error> {
         let unavailable = |reason: String| Error::JwksUnavailable {
             url: self.url.clone(),
             reason,
@@ -358,6 +377,7 @@ impl JwksCache {
         {
             return Err(too_big());
         }
+        let ttl = self.ttl_of(response.headers());
         // The cap holds while the body streams in, not after it is buffered.
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -370,8 +390,49 @@ impl JwksCache {
             }
             body.extend_from_slice(&chunk);
         }
-        KeySet::parse(&body, &self.url)
+        Ok((KeySet::parse(&body, &self.url, previous)?, ttl))
     }
+
+    /// The configured TTL, or `Cache-Control: max-age` within the bounds.
+    fn ttl_of(&self, headers: &reqwest::header::HeaderMap) -> Duration {
+        let (min, max) = self.limits.ttl_bounds;
+        match cache_control_max_age(headers) {
+            Some(age) => age.clamp(min, max),
+            None => self.limits.ttl,
+        }
+    }
+}
+
+/// `max-age` of a `Cache-Control` header; `no-cache`/`no-store` read as 0.
+fn cache_control_max_age(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let mut found = None;
+    for value in headers.get_all(reqwest::header::CACHE_CONTROL) {
+        for directive in value.to_str().ok()?.split(',') {
+            let directive = directive.trim().to_ascii_lowercase();
+            if directive == "no-cache" || directive == "no-store" {
+                return Some(Duration::ZERO);
+            }
+            if let Some(secs) = directive.strip_prefix("max-age=") {
+                found = secs
+                    .trim_matches('"')
+                    .parse::<u64>()
+                    .ok()
+                    .map(Duration::from_secs);
+            }
+        }
+    }
+    found
+}
+
+/// The wait after the `failures`-th failure in a row: `initial` doubled each
+/// time up to `max`, then "equal jitter" (between half and all of it), so
+/// that many verifiers do not retry in step.
+fn backoff((initial, max): (Duration, Duration), failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(30);
+    let full = initial.saturating_mul(1u32 << doublings).min(max);
+    let mut byte = [0u8; 1];
+    let _ = SystemRandom::new().fill(&mut byte);
+    full / 2 + (full / 2).mul_f64(f64::from(byte[0]) / 255.0)
 }
 
 fn join_or_start(st: &mut State) -> Flight {
@@ -404,98 +465,32 @@ fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use reqwest::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
 
-    fn modulus(bits: usize) -> String {
-        let mut n = vec![0xC5u8; bits / 8];
-        n[0] = 0xC5;
-        *n.last_mut().unwrap() |= 1;
-        URL_SAFE_NO_PAD.encode(n)
-    }
-
-    fn set(keys: Value) -> KeySet {
-        KeySet::parse(json!({ "keys": keys }).to_string().as_bytes(), "u").unwrap()
-    }
-
-    fn reason(set: &KeySet, kid: &str) -> String {
-        match set.get(kid) {
-            Some(Err(e)) => {
-                assert_eq!(e.kind(), "invalid_key");
-                e.to_string()
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_bounded_jitter() {
+        let b = (Duration::from_secs(1), Duration::from_secs(60));
+        for (failures, full) in [(1, 1), (2, 2), (3, 4), (7, 60), (40, 60), (u32::MAX, 60)] {
+            let full = Duration::from_secs(full);
+            for _ in 0..20 {
+                let wait = backoff(b, failures);
+                assert!(wait >= full / 2 && wait <= full, "{failures}: {wait:?}");
             }
-            Some(Ok(_)) => panic!("{kid} was usable"),
-            None => panic!("{kid} was missing"),
         }
     }
 
     #[test]
-    fn keeps_rsa_sig_keys_and_explains_the_others() {
-        let s = set(json!([
-            {"kid": "good", "kty": "RSA", "alg": "RS256", "use": "sig", "n": modulus(2048), "e": "AQAB"},
-            {"kid": "bare", "kty": "RSA", "n": modulus(2048), "e": "AQAB"},
-            {"kid": "enc", "kty": "RSA", "use": "enc", "n": modulus(2048), "e": "AQAB"},
-            {"kid": "rs512", "kty": "RSA", "alg": "RS512", "n": modulus(2048), "e": "AQAB"},
-            {"kid": "small", "kty": "RSA", "n": modulus(1024), "e": "AQAB"},
-            {"kid": "huge", "kty": "RSA", "n": modulus(16384), "e": "AQAB"},
-            {"kid": "oct", "kty": "oct", "k": "c2VjcmV0"},
-            {"kid": "no-n", "kty": "RSA", "e": "AQAB"},
-            {"kid": "bad-n", "kty": "RSA", "n": "***", "e": "AQAB"},
-            {"kid": "bad-e", "kty": "RSA", "n": modulus(2048), "e": "AQABAQAB"},
-            {"kid": "dup", "kty": "RSA", "n": modulus(2048), "e": "AQAB"},
-            {"kid": "dup", "kty": "RSA", "n": modulus(4096), "e": "AQAB"},
-            {"kid": "same", "kty": "RSA", "n": modulus(2048), "e": "AQAB"},
-            {"kid": "same", "kty": "RSA", "n": modulus(2048), "e": "AQAB"},
-            {"kid": "shadowed", "kty": "oct", "k": "c2VjcmV0"},
-            {"kid": "shadowed", "kty": "RSA", "n": modulus(2048), "e": "AQAB"},
-            {"kid": "shadowed", "kty": "RSA", "use": "enc", "n": modulus(3072), "e": "AQAB"},
-            {"kty": "RSA", "n": modulus(2048), "e": "AQAB"},
-            "not an object",
-        ]));
-        assert!(matches!(s.get("good"), Some(Ok(_))));
-        assert!(matches!(s.get("bare"), Some(Ok(_))));
-        assert!(reason(&s, "enc").contains("use"));
-        assert!(reason(&s, "rs512").contains("RS512"));
-        assert!(reason(&s, "small").contains("fewer than 2048"));
-        assert!(reason(&s, "huge").contains("more than 8192"));
-        assert!(reason(&s, "oct").contains(r#"kty is "oct", not "RSA""#));
-        assert!(reason(&s, "no-n").contains("modulus"));
-        assert!(reason(&s, "bad-n").contains("base64url"));
-        assert!(reason(&s, "bad-e").contains("exponent"));
-        assert!(reason(&s, "dup").contains("ambiguous"));
-        assert!(
-            matches!(s.get("same"), Some(Ok(_))),
-            "the same key twice is not ambiguous"
+    fn reads_max_age_from_cache_control() {
+        let mut h = HeaderMap::new();
+        assert_eq!(cache_control_max_age(&h), None);
+        h.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, Max-Age=600, must-revalidate"),
         );
-        assert!(
-            matches!(s.get("shadowed"), Some(Ok(_))),
-            "oct and enc entries never displace an RS256 key"
-        );
-        assert_eq!(s.kids().len(), 13, "entries without a kid are dropped");
-    }
-
-    #[test]
-    fn refuses_documents_that_are_not_key_sets() {
-        for body in [
-            "",
-            "not json",
-            "[]",
-            r#"{"keys": 1}"#,
-            r#"{"keys": {}}"#,
-            r#"{"nokeys": []}"#,
-            r#"{"keys": [], "keys": []}"#,
-        ] {
-            let err = KeySet::parse(body.as_bytes(), "http://x/jwks")
-                .err()
-                .unwrap();
-            assert_eq!(err.kind(), "invalid_jwks", "{body}");
-            assert!(err.to_string().contains("http://x/jwks"));
-        }
-    }
-
-    #[test]
-    fn bit_length_ignores_leading_zero_bytes() {
-        assert_eq!(bit_length(strip_leading_zeros(&[0, 0, 1, 0])), 9);
-        assert_eq!(bit_length(strip_leading_zeros(&[0, 0])), 0);
-        assert_eq!(bit_length(&[0x80, 0]), 16);
+        assert_eq!(cache_control_max_age(&h), Some(Duration::from_secs(600)));
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        assert_eq!(cache_control_max_age(&h), Some(Duration::ZERO));
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("max-age=lots"));
+        assert_eq!(cache_control_max_age(&h), None);
     }
 }

@@ -9,7 +9,8 @@ use crate::cache::{CachedToken, TokenCache};
 use crate::claims::{CognitoClaims, TokenUse};
 use crate::config::{ResolvedPool, Settings, VerifierBuilder};
 use crate::error::{Echo, Expected, Time};
-use crate::jwks::{JwksCache, JwksLimits, RsaKey};
+use crate::jwks::{JwksCache, JwksLimits, JwksStatus};
+use crate::keyset::RsaKey;
 use crate::token::{self, Parsed};
 
 /// Verifies Cognito id and access tokens and returns their claims.
@@ -35,7 +36,7 @@ struct Inner {
     /// `iss` → (pool, JWKS cache).
     by_issuer: HashMap<String, (usize, usize)>,
     issuers: Expected,
-    jwks: Vec<JwksCache>,
+    jwks: Vec<Arc<JwksCache>>,
     cache: Option<TokenCache>,
     settings: Settings,
 }
@@ -73,6 +74,10 @@ impl Verifier {
         let limits = JwksLimits {
             max_body_bytes: settings.jwks_max_bytes,
             min_refetch_interval: settings.min_refetch_interval,
+            ttl: settings.jwks_ttl,
+            ttl_bounds: settings.jwks_ttl_bounds,
+            max_staleness: settings.jwks_max_staleness,
+            backoff: settings.jwks_backoff,
         };
         let mut by_issuer = HashMap::new();
         let mut by_url: HashMap<String, usize> = HashMap::new();
@@ -80,7 +85,11 @@ impl Verifier {
         for (index, pool) in pools.iter().enumerate() {
             for (issuer, url) in &pool.issuers {
                 let cache = *by_url.entry(url.clone()).or_insert_with(|| {
-                    jwks.push(JwksCache::new(url.clone(), client.clone(), limits.clone()));
+                    jwks.push(Arc::new(JwksCache::new(
+                        url.clone(),
+                        client.clone(),
+                        limits.clone(),
+                    )));
                     jwks.len() - 1
                 });
                 if by_issuer.insert(issuer.clone(), (index, cache)).is_some() {
@@ -177,21 +186,20 @@ impl Verifier {
         &self.inner.issuers.0
     }
 
-    /// The JWKS URLs this verifier fetches keys from, with the key ids held
-    /// and how long ago they were fetched (`None` before the first fetch).
-    pub fn jwks_status(&self) -> Vec<JwksStatus> {
-        self.inner
-            .jwks
-            .iter()
-            .map(|cache| {
-                let snapshot = cache.snapshot();
-                JwksStatus {
-                    url: cache.url().to_owned(),
-                    kids: snapshot.as_ref().map(|(k, _)| k.kids()).unwrap_or_default(),
-                    fetched_ago: snapshot.map(|(_, at)| at.elapsed()),
-                }
-            })
-            .collect()
+    /// What the verifier holds and has done, for operators: per JWKS URL
+    /// the key ids, their age, the last fetch error and counters, and the
+    /// token cache's counters. A plain snapshot: export it to the metrics
+    /// system you use.
+    pub fn status(&self) -> Status {
+        Status {
+            jwks: self.inner.jwks.iter().map(|c| c.status()).collect(),
+            token_cache: self
+                .inner
+                .cache
+                .as_ref()
+                .map(TokenCache::stats)
+                .unwrap_or_default(),
+        }
     }
 
     /// Steps before the key lookup: size, cache, structure, `alg`, `kid`,
@@ -206,15 +214,20 @@ impl Verifier {
                 max,
             });
         }
-        if let Some(cache) = &inner.cache
-            && let Some(hit) = cache.get(token)
-        {
-            if inner.jwks[hit.jwks].still_holds(&hit.kid, &hit.key) {
-                self.check_claims(&inner.pools[hit.pool], &hit.claims)?;
-                return Ok(Ok(hit.claims.clone()));
+        if let Some(cache) = &inner.cache {
+            match cache.get(token) {
+                Some(hit) if inner.jwks[hit.jwks].still_holds(&hit.kid, &hit.key) => {
+                    cache.record(true);
+                    self.check_claims(&inner.pools[hit.pool], &hit.claims)?;
+                    return Ok(Ok(hit.claims.clone()));
+                }
+                Some(_) => {
+                    // The key is gone, replaced or too stale: verify from scratch.
+                    cache.remove(token);
+                    cache.record(false);
+                }
+                None => cache.record(false),
             }
-            // The key is gone or replaced upstream: verify from scratch.
-            cache.remove(token);
         }
         let parsed = token::parse(token)?;
         if parsed.alg.as_deref() != Some("RS256") {
@@ -416,14 +429,14 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// What a verifier holds for one JWKS URL, for operators.
+/// A snapshot of a verifier's state; see [`Verifier::status`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct JwksStatus {
-    /// The JWKS URL.
-    pub url: String,
-    /// The key ids of the cached set, sorted; empty before the first fetch.
-    pub kids: Vec<String>,
-    /// How long ago the cached set was fetched.
-    pub fetched_ago: Option<Duration>,
+pub struct Status {
+    /// One entry per JWKS URL, in configuration order.
+    pub jwks: Vec<JwksStatus>,
+    /// The verified-token cache (all zero when it is off).
+    pub token_cache: TokenCacheStats,
 }
+
+pub use crate::cache::TokenCacheStats;

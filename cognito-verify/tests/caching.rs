@@ -141,7 +141,7 @@ async fn picks_up_a_new_key_and_drops_a_removed_one() {
         .verify(&issuer.access_token(CLIENT).sign())
         .await
         .unwrap();
-    let status = verifier.jwks_status();
+    let status = verifier.status().jwks;
     assert_eq!(status[0].kids, {
         let mut k = vec![new_kid, newest_kid];
         k.sort();

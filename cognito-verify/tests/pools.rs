@@ -106,7 +106,7 @@ fn derives_both_issuers_and_their_jwks_urls_from_a_pool_id() {
             "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
         ]
     );
-    let urls: Vec<String> = verifier.jwks_status().into_iter().map(|s| s.url).collect();
+    let urls: Vec<String> = verifier.status().jwks.into_iter().map(|s| s.url).collect();
     assert_eq!(
         urls,
         [
@@ -167,7 +167,7 @@ async fn a_pool_with_a_jwks_override_keeps_the_real_issuer_check() {
     );
     // Both issuers share the overridden JWKS: one fetch.
     assert_eq!(issuer.jwks_requests(), 1);
-    assert_eq!(verifier.jwks_status().len(), 1);
+    assert_eq!(verifier.status().jwks.len(), 1);
 }
 
 #[tokio::test]
@@ -182,7 +182,7 @@ async fn a_custom_issuer_fetches_from_its_own_well_known_path() {
         )
         .build()
         .unwrap();
-    assert_eq!(verifier.jwks_status()[0].url, issuer.jwks_url());
+    assert_eq!(verifier.status().jwks[0].url, issuer.jwks_url());
     verifier
         .verify(&issuer.access_token(CLIENT).sign())
         .await
@@ -280,7 +280,8 @@ async fn hydrate_fetches_every_pool_and_enables_verify_cached() {
     assert_eq!((a.jwks_requests(), b.jwks_requests()), (1, 1));
     assert!(
         verifier
-            .jwks_status()
+            .status()
+            .jwks
             .iter()
             .all(|s| s.fetched_ago.is_some() && s.kids.len() == 1)
     );
