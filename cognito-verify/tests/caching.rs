@@ -39,12 +39,8 @@ async fn one_fetch_serves_100_concurrent_cold_verifies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_cold_verifies_share_one_failure() {
     // A slow, failing endpoint: all callers wait on the one request and get its error.
-    let server = FixedServer::start(|_| Reply {
-        status: 503,
-        body: Vec::new(),
-        delay: Duration::from_millis(200),
-    })
-    .await;
+    let server =
+        FixedServer::start(|_| Reply::status(503).delayed(Duration::from_millis(200))).await;
     let (issuer, _) = access_setup().await;
     let verifier = Verifier::builder()
         .pool(

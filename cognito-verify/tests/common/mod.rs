@@ -37,84 +37,224 @@ pub async fn kind_of(verifier: &Verifier, token: &str) -> &'static str {
     }
 }
 
-/// One canned HTTP response.
-#[derive(Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Vec<u8>,
-    /// Waited before the response is written.
-    pub delay: Duration,
+/// What the test server does with one request.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A complete response, after `delay` (before the status line).
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        delay: Duration,
+    },
+    /// A 200 whose body (with its `content-length`) comes one byte at a time.
+    Trickle { body: Vec<u8>, per_byte: Duration },
+    /// A 200 that announces `body` but closes the connection halfway through it.
+    CloseMidBody { body: Vec<u8> },
+    /// A 200 with no `content-length` streaming up to `total` bytes of JSON
+    /// white space in 64 KiB chunks, for as long as the client reads.
+    Stream { total: usize },
 }
 
 impl Reply {
     pub fn ok(body: impl Into<Vec<u8>>) -> Self {
-        Reply {
+        Reply::Respond {
             status: 200,
+            headers: Vec::new(),
             body: body.into(),
             delay: Duration::ZERO,
         }
     }
+
+    pub fn status(status: u16) -> Self {
+        Reply::Respond {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let Reply::Respond { headers, .. } = &mut self {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+        self
+    }
+
+    pub fn delayed(mut self, by: Duration) -> Self {
+        if let Reply::Respond { delay, .. } = &mut self {
+            *delay = by;
+        }
+        self
+    }
 }
 
-/// An HTTP/1.1 server on 127.0.0.1 that answers every request with the
-/// reply `respond` gives for the request's number (0, 1, …), and counts
-/// requests. Stops when dropped.
+type Responder = Arc<dyn Fn(usize) -> Reply + Send + Sync>;
+
+/// An HTTP/1.1 server on 127.0.0.1 that answers request number n (0, 1, …)
+/// with `respond(n)`, counts requests and the body bytes it managed to
+/// send, and can be stopped and started again on the same port.
 pub struct FixedServer {
     pub url: String,
+    addr: std::net::SocketAddr,
+    respond: Responder,
     requests: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
+    pub bytes_sent: Arc<AtomicUsize>,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl FixedServer {
     pub async fn start(respond: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
-        let respond = Arc::new(respond);
-        let task = tokio::spawn(async move {
+        Self::start_at("127.0.0.1:0".parse().unwrap(), Arc::new(respond)).await
+    }
+
+    /// Listens on a given address (for an endpoint that comes up late).
+    pub async fn start_on(
+        addr: std::net::SocketAddr,
+        respond: impl Fn(usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_at(addr, Arc::new(respond)).await
+    }
+
+    async fn start_at(addr: std::net::SocketAddr, respond: Responder) -> Self {
+        let mut server = FixedServer {
+            url: String::new(),
+            addr,
+            respond,
+            requests: Arc::new(AtomicUsize::new(0)),
+            bytes_sent: Arc::new(AtomicUsize::new(0)),
+            tasks: Arc::new(std::sync::Mutex::new(Vec::new())),
+        };
+        server.listen().await;
+        server
+    }
+
+    async fn listen(&mut self) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        // A small send buffer, so that a body the client stops reading
+        // stops being sent (for the bounded-memory tests).
+        socket.set_send_buffer_size(16 * 1024).unwrap();
+        socket.bind(self.addr).unwrap();
+        let listener = socket.listen(64).unwrap();
+        self.addr = listener.local_addr().unwrap();
+        self.url = format!("http://{}/jwks.json", self.addr);
+        let (respond, counter, sent, tasks) = (
+            self.respond.clone(),
+            self.requests.clone(),
+            self.bytes_sent.clone(),
+            self.tasks.clone(),
+        );
+        let accept = tokio::spawn(async move {
             loop {
-                let Ok((mut stream, _)) = listener.accept().await else {
+                let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                let reply = respond(n);
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 8192];
-                    let mut seen = Vec::new();
-                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => seen.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    tokio::time::sleep(reply.delay).await;
-                    let head = format!(
-                        "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        reply.status,
-                        reply.body.len()
-                    );
-                    let _ = stream.write_all(head.as_bytes()).await;
-                    let _ = stream.write_all(&reply.body).await;
-                    let _ = stream.shutdown().await;
-                });
+                let reply = respond(counter.fetch_add(1, Ordering::SeqCst));
+                let conn = tokio::spawn(serve_one(stream, reply, sent.clone()));
+                tasks.lock().unwrap().push(conn.abort_handle());
             }
         });
-        FixedServer {
-            url,
-            requests,
-            task,
-        }
+        self.tasks.lock().unwrap().push(accept.abort_handle());
     }
 
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+
+    /// Closes the listener and every connection: connections are refused.
+    pub fn stop(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restart(&mut self) {
+        self.stop();
+        tokio::task::yield_now().await;
+        self.listen().await;
+    }
+}
+
+async fn serve_one(mut stream: tokio::net::TcpStream, reply: Reply, sent: Arc<AtomicUsize>) {
+    let mut buf = vec![0u8; 8192];
+    let mut seen = Vec::new();
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = |status: u16, len: Option<usize>, headers: &[(String, String)]| {
+        let mut h = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        );
+        if let Some(len) = len {
+            h.push_str(&format!("content-length: {len}\r\n"));
+        }
+        for (k, v) in headers {
+            h.push_str(&format!("{k}: {v}\r\n"));
+        }
+        h + "\r\n"
+    };
+    match reply {
+        Reply::Respond {
+            status,
+            headers,
+            body,
+            delay,
+        } => {
+            tokio::time::sleep(delay).await;
+            let _ = stream
+                .write_all(head(status, Some(body.len()), &headers).as_bytes())
+                .await;
+            if stream.write_all(&body).await.is_ok() {
+                sent.fetch_add(body.len(), Ordering::SeqCst);
+            }
+        }
+        Reply::Trickle { body, per_byte } => {
+            let _ = stream
+                .write_all(head(200, Some(body.len()), &[]).as_bytes())
+                .await;
+            for byte in body {
+                if stream.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+                sent.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(per_byte).await;
+            }
+        }
+        Reply::CloseMidBody { body } => {
+            let _ = stream
+                .write_all(head(200, Some(body.len()), &[]).as_bytes())
+                .await;
+            let half = &body[..body.len() / 2];
+            let _ = stream.write_all(half).await;
+            sent.fetch_add(half.len(), Ordering::SeqCst);
+            return; // dropped: the connection closes mid-body
+        }
+        Reply::Stream { total } => {
+            let _ = stream.write_all(head(200, None, &[]).as_bytes()).await;
+            let chunk = vec![b' '; 64 * 1024];
+            let mut left = total;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if stream.write_all(&chunk[..n]).await.is_err() {
+                    return;
+                }
+                sent.fetch_add(n, Ordering::SeqCst);
+                left -= n;
+            }
+        }
+    }
+    let _ = stream.shutdown().await;
 }
 
 impl Drop for FixedServer {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop();
     }
 }
 
