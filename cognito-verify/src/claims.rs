@@ -92,10 +92,9 @@ impl CognitoClaims {
         let sub = opt_string(&all, "sub")?
             .filter(|s| !s.is_empty())
             .ok_or_else(|| Error::malformed("the claim \"sub\" must be a non-empty string"))?;
-        let username = match opt_string(&all, "cognito:username")? {
-            Some(u) => Some(u),
-            None => opt_string(&all, "username")?,
-        };
+        // Both are type-checked, whichever is read.
+        let cognito_username = opt_string(&all, "cognito:username")?;
+        let username = cognito_username.or(opt_string(&all, "username")?);
         let aud = match all.get("aud") {
             None => Vec::new(),
             Some(Value::String(s)) => vec![s.clone()],
@@ -380,6 +379,7 @@ mod tests {
             json!({"sub": "u", "scope": ["a"]}),
             json!({"sub": "u", "email_verified": 1}),
             json!({"sub": "u", "token_use": null}),
+            json!({"sub": "u", "cognito:username": "a", "username": 5}),
         ] {
             let err = parse(bad.clone()).unwrap_err();
             assert_eq!(err.kind(), "malformed_token", "{bad}");
