@@ -112,3 +112,20 @@ pub use jwks::{Counters, JwksStatus};
 pub use pool::UserPoolId;
 pub use token::{Unverified, decode_unverified};
 pub use verify::{Status, TokenCacheStats, Verifier};
+
+/// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`);
+/// not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a token as `verify` does before any key is needed.
+    pub fn token(data: &str) {
+        let _ = crate::token::parse(data);
+        let _ = crate::decode_unverified(data);
+    }
+
+    /// Parses a JWKS document as a fetch does.
+    pub fn jwks(data: &[u8]) {
+        let _ = crate::keyset::KeySet::parse(data, "fuzz", None);
+    }
+}

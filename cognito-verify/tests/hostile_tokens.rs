@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognito_verify::Verifier;
 use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{TokenUse, Verifier};
 use common::CLIENT;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
