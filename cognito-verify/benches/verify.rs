@@ -1,0 +1,147 @@
+//! Verification cost against the floor, all measured in one run:
+//!
+//! - `a_floor_rsa_verify`: aws-lc-rs RS256 verify of the same signing input
+//!   with the key parsed once: the work no verifier can skip;
+//! - `b_verify_no_token_cache`: a full verification, keys cached, token cache off;
+//! - `c_verify_token_cache_hit`: the same token again, answered by the token cache;
+//! - `d_verify_10k_distinct_tokens`: 10,000 distinct tokens in turn, token
+//!   cache on (every one a miss: the cache is new each time round);
+//! - `e_parse_and_check`: everything but the key lookup and the RSA check.
+//!
+//! Run: `cargo bench -p cognito-verify --features testing --bench verify`.
+//! The ratios to (a) are printed at the end.
+
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognito_verify::testing::LocalIssuer;
+use cognito_verify::{TokenUse, Verifier};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+const CLIENT: &str = "bench-client";
+const DISTINCT: usize = 10_000;
+
+struct Setup {
+    runtime: tokio::runtime::Runtime,
+    issuer: LocalIssuer,
+    token: String,
+}
+
+fn setup() -> Setup {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let issuer = runtime
+        .block_on(LocalIssuer::start_for_pool("us-east-1_BenchPool"))
+        .unwrap();
+    // Shaped like a real Cognito access token (about 1 KB).
+    let token = issuer
+        .access_token(CLIENT)
+        .username("alice@example.com")
+        .groups(["admin", "editors"])
+        .scopes([
+            "aws.cognito.signin.user.admin",
+            "videos/read",
+            "videos/write",
+        ])
+        .sign();
+    Setup {
+        runtime,
+        issuer,
+        token,
+    }
+}
+
+fn verifier(s: &Setup, token_cache: u64) -> Verifier {
+    let v = Verifier::builder()
+        .pool(
+            s.issuer
+                .pool_config()
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access),
+        )
+        .token_cache_capacity(token_cache)
+        .build()
+        .unwrap();
+    s.runtime.block_on(v.hydrate()).unwrap();
+    v
+}
+
+fn bench(c: &mut Criterion) {
+    let s = setup();
+    eprintln!("token: {} bytes", s.token.len());
+    let (signing_input, signature) = s.token.rsplit_once('.').unwrap();
+    let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let jwk = s.issuer.current_jwk();
+    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
+    let key = RsaPublicKeyComponents { n: &n, e: &e }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .unwrap();
+
+    let mut group = c.benchmark_group("verify");
+    group
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+
+    group.bench_function("a_floor_rsa_verify", |b| {
+        b.iter(|| {
+            key.verify_sig(black_box(signing_input.as_bytes()), black_box(&signature))
+                .unwrap()
+        })
+    });
+
+    let uncached = verifier(&s, 0);
+    group.bench_function("b_verify_no_token_cache", |b| {
+        b.iter(|| uncached.verify_cached(black_box(&s.token)).unwrap())
+    });
+
+    let cached = verifier(&s, 10_000);
+    cached.verify_cached(&s.token).unwrap();
+    group.bench_function("c_verify_token_cache_hit", |b| {
+        b.iter(|| cached.verify_cached(black_box(&s.token)).unwrap())
+    });
+
+    eprintln!("signing {DISTINCT} distinct tokens…");
+    let tokens: Vec<String> = (0..DISTINCT)
+        .map(|i| {
+            s.issuer
+                .access_token(CLIENT)
+                .sub(&format!("user-{i}"))
+                .scopes(["videos/read"])
+                .sign()
+        })
+        .collect();
+    group.bench_function("d_verify_10k_distinct_tokens", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            let mut done = 0u64;
+            while done < iters {
+                // A fresh verifier (and token cache) each time round the
+                // 10,000 tokens, so every verification is a miss.
+                let v = verifier(&s, 10_000);
+                let round = (iters - done).min(DISTINCT as u64) as usize;
+                let started = Instant::now();
+                for t in &tokens[..round] {
+                    v.verify_cached(black_box(t)).unwrap();
+                }
+                spent += started.elapsed();
+                done += round as u64;
+            }
+            spent
+        })
+    });
+
+    group.bench_function("e_parse_and_check", |b| {
+        b.iter(|| uncached.bench_parse_and_check(black_box(&s.token)).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
