@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cognito_verify::{TokenUse, Verifier};
+use cognito_verify::TokenUse;
 use common::{CLIENT, FixedServer, Reply, access_setup, kind_of, setup};
 use serde_json::json;
 
@@ -42,16 +42,7 @@ async fn concurrent_cold_verifies_share_one_failure() {
     let server =
         FixedServer::start(|_| Reply::status(503).delayed(Duration::from_millis(200))).await;
     let (issuer, _) = access_setup().await;
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access)
-                .jwks_url(server.url.clone()),
-        )
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| b);
     let token = issuer.access_token(CLIENT).sign();
     let tasks: Vec<_> = (0..50)
         .map(|_| {

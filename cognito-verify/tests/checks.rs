@@ -375,16 +375,7 @@ async fn rejects_expired_future_and_early_tokens_honouring_leeway() {
         .sign();
     assert_eq!(kind_of(&verifier, &far).await, "expired");
 
-    let lenient = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access),
-        )
-        .leeway(Duration::from_secs(300))
-        .build()
-        .unwrap();
+    let lenient = common::access_verifier(&issuer, |b| b.leeway(Duration::from_secs(300)));
     for token in [&expired, &early, &future] {
         lenient.verify(token).await.unwrap();
     }
@@ -615,17 +606,9 @@ async fn runs_the_custom_check_last() {
 #[tokio::test]
 async fn reports_an_unreachable_jwks_as_unavailable() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access)
-                .jwks_url(dead_url().await),
-        )
-        .jwks_connect_timeout(common::SHORT)
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier_at(&issuer, dead_url().await, |b| {
+        b.jwks_connect_timeout(common::SHORT)
+    });
     let err = verifier
         .verify(&issuer.access_token(CLIENT).sign())
         .await
@@ -635,16 +618,7 @@ async fn reports_an_unreachable_jwks_as_unavailable() {
 
     // A server that answers 500.
     let server = FixedServer::start(|_| Reply::status(500)).await;
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access)
-                .jwks_url(server.url.clone()),
-        )
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| b);
     let err = verifier
         .verify(&issuer.access_token(CLIENT).sign())
         .await
@@ -663,16 +637,7 @@ async fn reports_a_response_that_is_not_a_jwks_as_invalid() {
         vec![b' '; 200_000],
     ] {
         let server = FixedServer::start(move |_| Reply::ok(body.clone())).await;
-        let verifier = Verifier::builder()
-            .pool(
-                issuer
-                    .pool_config()
-                    .client_id(CLIENT)
-                    .token_use(TokenUse::Access)
-                    .jwks_url(server.url.clone()),
-            )
-            .build()
-            .unwrap();
+        let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| b);
         let err = verifier
             .verify(&issuer.access_token(CLIENT).sign())
             .await

@@ -194,19 +194,11 @@ async fn an_oct_key_never_displaces_the_rsa_key_of_the_same_kid() {
 async fn a_cold_start_against_a_dead_endpoint_fails_fast_then_recovers() {
     let issuer = LocalIssuer::start().await.unwrap();
     let url = dead_url().await;
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access)
-                .jwks_url(url.clone()),
-        )
-        .jwks_connect_timeout(CONNECT_TIMEOUT)
-        .jwks_timeout(TIMEOUT)
-        .jwks_backoff(Duration::from_millis(300), Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier_at(&issuer, url.clone(), |b| {
+        b.jwks_connect_timeout(CONNECT_TIMEOUT)
+            .jwks_timeout(TIMEOUT)
+            .jwks_backoff(Duration::from_millis(300), Duration::from_millis(300))
+    });
     let token = issuer.access_token(CLIENT).sign();
     for _ in 0..20 {
         let started = Instant::now();
@@ -234,17 +226,10 @@ async fn a_cold_start_against_a_dead_endpoint_fails_fast_then_recovers() {
 #[tokio::test]
 async fn a_key_removed_upstream_stops_verifying_after_the_next_refresh() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access),
-        )
-        .jwks_ttl(Duration::from_millis(200))
-        .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(1))
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier(&issuer, |b| {
+        b.jwks_ttl(Duration::from_millis(200))
+            .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(1))
+    });
     let old_kid = issuer.current_kid();
     let cached = issuer.access_token(CLIENT).sign();
     verifier.verify(&cached).await.unwrap();
@@ -286,18 +271,10 @@ async fn cache_control_max_age_sets_the_ttl_within_bounds() {
             None => Reply::ok(jwks.clone()),
         })
         .await;
-        let verifier = Verifier::builder()
-            .pool(
-                issuer
-                    .pool_config()
-                    .client_id(CLIENT)
-                    .token_use(TokenUse::Access)
-                    .jwks_url(server.url.clone()),
-            )
-            .jwks_ttl(Duration::from_secs(7))
-            .jwks_ttl_bounds(Duration::from_secs(1), Duration::from_secs(60))
-            .build()
-            .unwrap();
+        let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| {
+            b.jwks_ttl(Duration::from_secs(7))
+                .jwks_ttl_bounds(Duration::from_secs(1), Duration::from_secs(60))
+        });
         verifier.hydrate().await.unwrap();
         assert_eq!(verifier.status().jwks[0].ttl, Some(expected), "{header:?}");
     }
@@ -314,15 +291,7 @@ fn with_kid(token: &str, kid: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_unknown_kids_against_a_live_endpoint_cause_at_most_two_fetches() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access),
-        )
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier(&issuer, |b| b);
     verifier.hydrate().await.unwrap();
     let token = issuer.access_token(CLIENT).sign();
     let tasks: Vec<_> = (0..10_000)
@@ -349,18 +318,10 @@ async fn ten_thousand_unknown_kids_against_a_live_endpoint_cause_at_most_two_fet
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_requests_against_a_dead_endpoint_follow_the_backoff() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access)
-                .jwks_url(dead_url().await),
-        )
-        .jwks_connect_timeout(CONNECT_TIMEOUT)
-        .jwks_backoff(Duration::from_millis(100), Duration::from_secs(1))
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier_at(&issuer, dead_url().await, |b| {
+        b.jwks_connect_timeout(CONNECT_TIMEOUT)
+            .jwks_backoff(Duration::from_millis(100), Duration::from_secs(1))
+    });
     let token = issuer.access_token(CLIENT).sign();
     let started = Instant::now();
     let tasks: Vec<_> = (0..10_000)

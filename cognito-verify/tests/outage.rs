@@ -10,8 +10,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cognito_verify::Verifier;
 use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{TokenUse, Verifier};
 use common::{CLIENT, FixedServer, Reply};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
@@ -64,22 +64,14 @@ async fn an_outage_past_the_ttl_keeps_verifying_with_stale_keys_then_recovers() 
     let issuer = LocalIssuer::start().await.unwrap();
     let jwks = issuer.jwks().to_string();
     let mut server = FixedServer::start(move |_| Reply::ok(jwks.clone())).await;
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access)
-                .jwks_url(server.url.clone()),
-        )
-        .jwks_connect_timeout(CONNECT_TIMEOUT)
-        .jwks_timeout(TIMEOUT)
-        .jwks_ttl(Duration::from_millis(300))
-        .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(1))
-        .jwks_backoff(Duration::from_millis(200), Duration::from_millis(400))
-        .token_cache_capacity(0)
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| {
+        b.jwks_connect_timeout(CONNECT_TIMEOUT)
+            .jwks_timeout(TIMEOUT)
+            .jwks_ttl(Duration::from_millis(300))
+            .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(1))
+            .jwks_backoff(Duration::from_millis(200), Duration::from_millis(400))
+            .token_cache_capacity(0)
+    });
     let token = issuer.access_token(CLIENT).sign();
     verifier.verify(&token).await.unwrap();
 

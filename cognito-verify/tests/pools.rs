@@ -126,15 +126,7 @@ async fn a_pool_with_a_jwks_override_keeps_the_real_issuer_check() {
         issuer.issuer(),
         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
     );
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access),
-        )
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier(&issuer, |b| b);
     let claims = verifier
         .verify(&issuer.access_token(CLIENT).sign())
         .await
@@ -256,19 +248,13 @@ async fn selects_the_pool_by_issuer_among_several() {
 async fn hydrate_fetches_every_pool_and_enables_verify_cached() {
     let a = LocalIssuer::start().await.unwrap();
     let b = LocalIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .pool(
-            a.pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access),
-        )
-        .pool(
+    let verifier = common::access_verifier(&a, |builder| {
+        builder.pool(
             b.pool_config()
                 .client_id(CLIENT)
                 .token_use(TokenUse::Access),
         )
-        .build()
-        .unwrap();
+    });
     let (ta, tb) = (a.access_token(CLIENT).sign(), b.access_token(CLIENT).sign());
     assert_eq!(
         verifier.verify_cached(&ta).unwrap_err().kind(),

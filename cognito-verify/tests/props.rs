@@ -5,8 +5,8 @@ mod common;
 
 use std::sync::OnceLock;
 
+use cognito_verify::Verifier;
 use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{TokenUse, Verifier};
 use common::CLIENT;
 use proptest::prelude::*;
 
@@ -29,15 +29,7 @@ fn fixture() -> &'static Fixture {
             .unwrap();
         let (issuer, verifier) = runtime.block_on(async {
             let issuer = LocalIssuer::start().await.unwrap();
-            let verifier = Verifier::builder()
-                .pool(
-                    issuer
-                        .pool_config()
-                        .client_id(CLIENT)
-                        .token_use(TokenUse::Access),
-                )
-                .build()
-                .unwrap();
+            let verifier = common::access_verifier(&issuer, |b| b);
             verifier.hydrate().await.unwrap();
             (issuer, verifier)
         });

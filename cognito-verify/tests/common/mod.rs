@@ -29,6 +29,37 @@ pub async fn setup(
     (issuer, verifier)
 }
 
+/// A verifier of `issuer`'s access tokens for [`CLIENT`], the builder
+/// adjusted by `tweak`.
+pub fn access_verifier(
+    issuer: &LocalIssuer,
+    tweak: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
+) -> Verifier {
+    let pool = issuer
+        .pool_config()
+        .client_id(CLIENT)
+        .token_use(TokenUse::Access);
+    tweak(Verifier::builder().pool(pool))
+        .build()
+        .expect("verifier")
+}
+
+/// The same, with the keys fetched from `jwks_url`.
+pub fn access_verifier_at(
+    issuer: &LocalIssuer,
+    jwks_url: impl Into<String>,
+    tweak: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
+) -> Verifier {
+    let pool = issuer
+        .pool_config()
+        .client_id(CLIENT)
+        .token_use(TokenUse::Access)
+        .jwks_url(jwks_url);
+    tweak(Verifier::builder().pool(pool))
+        .build()
+        .expect("verifier")
+}
+
 /// The error kind of a verification that must fail.
 pub async fn kind_of(verifier: &Verifier, token: &str) -> &'static str {
     match verifier.verify(token).await {
