@@ -278,8 +278,19 @@ async fn each_token_error_is_401_invalid_token_with_its_kind() {
         .as_secs() as i64;
     let valid = issuer.access_token(CLIENT).sign();
     let (signing_input, _) = valid.rsplit_once('.').unwrap();
+    let jwk = issuer.current_jwk();
+    issuer.add_jwk(
+        json!({"kid": "enc-key", "kty": "RSA", "use": "enc", "n": jwk["n"], "e": jwk["e"]}),
+    );
     let cases = [
         ("not-a-token".to_owned(), "malformed_token"),
+        (
+            issuer
+                .access_token(CLIENT)
+                .header("kid", json!("enc-key"))
+                .sign(),
+            "invalid_key",
+        ),
         (
             issuer
                 .access_token(CLIENT)
@@ -364,6 +375,44 @@ async fn each_token_error_is_401_invalid_token_with_its_kind() {
             "the body never echoes the token"
         );
     }
+}
+
+#[tokio::test]
+async fn a_failed_custom_check_is_401_invalid_token() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let verifier = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .client_id(CLIENT)
+                .any_token_use()
+                .custom_check(|c| match c.get("custom:tier") {
+                    Some(tier) if tier == "gold" => Ok(()),
+                    _ => Err("gold tier only".into()),
+                }),
+        )
+        .build()
+        .unwrap();
+    let h = Harness::start(app(CognitoAuthLayer::new(verifier).realm("videos"))).await;
+    let a = h
+        .get("/me", Some(&issuer.access_token(CLIENT).sign()))
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.www_authenticate.as_deref(),
+        Some(
+            r#"Bearer realm="videos", error="invalid_token", error_description="custom_check_failed""#
+        )
+    );
+    assert!(
+        !a.body.contains("gold tier only"),
+        "the check's reason stays in the logs"
+    );
+    let gold = issuer
+        .access_token(CLIENT)
+        .claim("custom:tier", json!("gold"))
+        .sign();
+    assert_eq!(h.get("/me", Some(&gold)).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
