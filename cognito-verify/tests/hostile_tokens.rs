@@ -11,15 +11,12 @@ use std::sync::OnceLock;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_verify::Verifier;
-use cognito_verify::testing::LocalIssuer;
 use common::CLIENT;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 struct Fixture {
-    _runtime: tokio::runtime::Runtime,
-    issuer: LocalIssuer,
-    verifier: Verifier,
+    env: common::Offline,
     header: Map<String, Value>,
     payload: Map<String, Value>,
     signature: String,
@@ -28,36 +25,27 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (issuer, verifier) = runtime.block_on(async {
-            let issuer = LocalIssuer::start().await.unwrap();
-            let verifier = Verifier::builder()
+        let env = common::offline(|issuer| {
+            Verifier::builder()
                 .pool(issuer.pool_config().client_id(CLIENT).any_token_use())
                 .token_cache_capacity(0)
                 .build()
-                .unwrap();
-            verifier.hydrate().await.unwrap();
-            (issuer, verifier)
+                .unwrap()
         });
-        let token = issuer
+        let token = env
+            .issuer
             .id_token(CLIENT)
             .groups(["admin"])
             .claim("nbf", json!(1))
             .claim("custom:tier", json!("gold"))
             .sign();
-        verifier
+        env.verifier
             .verify_cached(&token)
             .expect("the unmutated token verifies");
         let decoded = cognito_verify::decode_unverified(&token).unwrap();
         let signature = token.rsplit('.').next().unwrap().to_owned();
         Fixture {
-            _runtime: runtime,
-            issuer,
-            verifier,
+            env,
             header: decoded.header,
             payload: decoded.payload,
             signature,
@@ -66,7 +54,7 @@ fn fixture() -> &'static Fixture {
 }
 
 fn sign(header: &[u8], payload: &[u8]) -> String {
-    fixture().issuer.sign_raw(header, payload, None)
+    fixture().env.issuer.sign_raw(header, payload, None)
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -140,7 +128,7 @@ fn every_claim_of_the_wrong_json_type_is_malformed_even_when_signed() {
                 header.as_bytes(),
                 Value::Object(payload).to_string().as_bytes(),
             );
-            let err = f.verifier.verify_cached(&token).expect_err(claim);
+            let err = f.env.verifier.verify_cached(&token).expect_err(claim);
             assert_eq!(err.kind(), "malformed_token", "{claim} = {value}: {err}");
         }
     }
@@ -161,7 +149,7 @@ fn header_fields_of_the_wrong_json_type_are_refused_even_when_signed() {
                 Value::Object(header).to_string().as_bytes(),
                 payload.as_bytes(),
             );
-            let kind = f.verifier.verify_cached(&token).unwrap_err().kind();
+            let kind = f.env.verifier.verify_cached(&token).unwrap_err().kind();
             assert_eq!(kind, expected, "{field} = {value}");
         }
     }
@@ -211,13 +199,14 @@ fn oversized_inputs_are_refused_without_trouble() {
     ];
     for (payload, kind) in cases {
         let token = sign(header.as_bytes(), payload.as_bytes());
-        let err = f.verifier.verify_cached(&token).unwrap_err();
+        let err = f.env.verifier.verify_cached(&token).unwrap_err();
         assert_eq!(err.kind(), kind, "{:.60}: {err}", payload);
     }
     // 10,000 groups within a raised size cap: parsed, and the token verifies.
     let verifier = Verifier::builder()
         .pool(
-            f.issuer
+            f.env
+                .issuer
                 .pool_config()
                 .client_id(CLIENT)
                 .any_token_use()
@@ -233,7 +222,7 @@ fn oversized_inputs_are_refused_without_trouble() {
         header.as_bytes(),
         Value::Object(payload).to_string().as_bytes(),
     );
-    let claims = f._runtime.block_on(verifier.verify(&token)).unwrap();
+    let claims = f.env.runtime.block_on(verifier.verify(&token)).unwrap();
     assert_eq!(claims.groups().len(), 10_000);
 }
 
@@ -246,7 +235,8 @@ fn non_utf8_whitespace_and_padding_variants_are_refused() {
     bad_utf8.insert(10, 0xFF);
     let signed_bad_utf8 = sign(header.as_bytes(), &bad_utf8);
     assert_eq!(
-        f.verifier
+        f.env
+            .verifier
             .verify_cached(&signed_bad_utf8)
             .unwrap_err()
             .kind(),
@@ -269,18 +259,19 @@ fn non_utf8_whitespace_and_padding_variants_are_refused() {
         if variant == valid {
             continue;
         }
-        let err = f.verifier.verify_cached(&variant).expect_err(&variant);
+        let err = f.env.verifier.verify_cached(&variant).expect_err(&variant);
         assert_eq!(err.kind(), "malformed_token", "{variant:.80}");
     }
     // Re-encoded JSON (pretty-printed, so other bytes) breaks the signature.
     let pretty = serde_json::to_string_pretty(&Value::Object(f.payload.clone())).unwrap();
     let token = format!("{h}.{}.{s}", b64(pretty.as_bytes()));
     assert_eq!(
-        f.verifier.verify_cached(&token).unwrap_err().kind(),
+        f.env.verifier.verify_cached(&token).unwrap_err().kind(),
         "invalid_signature"
     );
     // Signed, the same pretty JSON is a fine token: white space in JSON is JSON.
-    f.verifier
+    f.env
+        .verifier
         .verify_cached(&sign(header.as_bytes(), pretty.as_bytes()))
         .unwrap();
 }
@@ -422,7 +413,7 @@ proptest! {
         let original = (Value::Object(f.header.clone()).to_string(), Value::Object(f.payload.clone()).to_string());
         prop_assume!((h.clone(), p.clone()) != original);
         let token = format!("{}.{}.{}", b64(h.as_bytes()), b64(p.as_bytes()), f.signature);
-        prop_assert!(f.verifier.verify_cached(&token).is_err());
+        prop_assert!(f.env.verifier.verify_cached(&token).is_err());
     }
 
     #[test]
@@ -430,7 +421,7 @@ proptest! {
         let f = fixture();
         let (h, p) = apply(&edits);
         let token = sign(h.as_bytes(), p.as_bytes());
-        match f.verifier.verify_cached(&token) {
+        match f.env.verifier.verify_cached(&token) {
             Ok(claims) => {
                 let signed: Value = serde_json::from_str(&p).unwrap();
                 prop_assert_eq!(&Value::Object(claims.as_map().clone()), &signed);

@@ -5,15 +5,11 @@ mod common;
 
 use std::sync::OnceLock;
 
-use cognito_verify::Verifier;
-use cognito_verify::testing::LocalIssuer;
 use common::CLIENT;
 use proptest::prelude::*;
 
 struct Fixture {
-    _runtime: tokio::runtime::Runtime,
-    _issuer: LocalIssuer,
-    verifier: Verifier,
+    env: common::Offline,
     token: String,
 }
 
@@ -22,27 +18,12 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (issuer, verifier) = runtime.block_on(async {
-            let issuer = LocalIssuer::start().await.unwrap();
-            let verifier = common::access_verifier(&issuer, |b| b);
-            verifier.hydrate().await.unwrap();
-            (issuer, verifier)
-        });
-        let token = issuer.access_token(CLIENT).sign();
-        verifier
+        let env = common::offline(|issuer| common::access_verifier(issuer, |b| b));
+        let token = env.issuer.access_token(CLIENT).sign();
+        env.verifier
             .verify_cached(&token)
             .expect("the unmutated token verifies");
-        Fixture {
-            _runtime: runtime,
-            _issuer: issuer,
-            verifier,
-            token,
-        }
+        Fixture { env, token }
     })
 }
 
@@ -114,12 +95,12 @@ proptest! {
 
     #[test]
     fn arbitrary_strings_never_verify(s in any::<String>()) {
-        prop_assert!(fixture().verifier.verify_cached(&s).is_err());
+        prop_assert!(fixture().env.verifier.verify_cached(&s).is_err());
     }
 
     #[test]
     fn token_shaped_strings_never_verify(s in "[A-Za-z0-9_-]{0,200}\\.[A-Za-z0-9_-]{0,400}\\.[A-Za-z0-9_-]{0,400}") {
-        prop_assert!(fixture().verifier.verify_cached(&s).is_err());
+        prop_assert!(fixture().env.verifier.verify_cached(&s).is_err());
     }
 
     #[test]
@@ -130,7 +111,7 @@ proptest! {
             token = apply(&token, m);
         }
         prop_assume!(token != f.token);
-        let result = f.verifier.verify_cached(&token);
+        let result = f.env.verifier.verify_cached(&token);
         prop_assert!(result.is_err(), "a mutated token verified: {:?}", ms);
     }
 }

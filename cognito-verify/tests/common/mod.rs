@@ -60,6 +60,32 @@ pub fn access_verifier_at(
         .expect("verifier")
 }
 
+/// A runtime serving a local issuer, and a verifier that has fetched its
+/// keys: for synchronous tests that call `verify_cached`.
+pub struct Offline {
+    pub runtime: tokio::runtime::Runtime,
+    pub issuer: LocalIssuer,
+    pub verifier: Verifier,
+}
+
+pub fn offline(make: impl FnOnce(&LocalIssuer) -> Verifier) -> Offline {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let issuer = runtime
+        .block_on(LocalIssuer::start())
+        .expect("local issuer");
+    let verifier = make(&issuer);
+    runtime.block_on(verifier.hydrate()).expect("keys fetched");
+    Offline {
+        runtime,
+        issuer,
+        verifier,
+    }
+}
+
 /// The error kind of a verification that must fail.
 pub async fn kind_of(verifier: &Verifier, token: &str) -> &'static str {
     match verifier.verify(token).await {
