@@ -121,6 +121,30 @@ impl Answer {
     }
 }
 
+impl Answer {
+    /// A refusal: the status, the challenge with `error` (none for a bare
+    /// challenge) and `kind`, and the problem body.
+    fn assert_refused(&self, status: StatusCode, error: Option<&str>, kind: &str, realm: &str) {
+        assert_eq!(self.status, status, "{kind}");
+        let challenge = match error {
+            Some(error) => {
+                format!(r#"Bearer realm="{realm}", error="{error}", error_description="{kind}""#)
+            }
+            None => format!(r#"Bearer realm="{realm}""#),
+        };
+        assert_eq!(
+            self.www_authenticate.as_deref(),
+            Some(challenge.as_str()),
+            "{kind}"
+        );
+        let title = status.canonical_reason().unwrap();
+        assert_eq!(
+            self.json(),
+            json!({"status": status.as_u16(), "title": title, "kind": kind})
+        );
+    }
+}
+
 impl Harness {
     async fn start(router: Router) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -217,16 +241,8 @@ async fn setup() -> (LocalIssuer, Harness) {
 async fn missing_token_is_401_with_a_bare_challenge() {
     let (_issuer, h) = setup().await;
     let a = h.get("/me", None).await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        a.www_authenticate.as_deref(),
-        Some(r#"Bearer realm="videos""#)
-    );
+    a.assert_refused(StatusCode::UNAUTHORIZED, None, "missing_token", "videos");
     assert_eq!(a.content_type.as_deref(), Some("application/problem+json"));
-    assert_eq!(
-        a.json(),
-        json!({"status": 401, "title": "Unauthorized", "kind": "missing_token"})
-    );
     assert_eq!(
         h.get("/healthz", None).await.status,
         StatusCode::OK,
@@ -250,14 +266,12 @@ async fn unusable_authorization_headers_are_400_invalid_request() {
         ],
     ] {
         let a = h.send(Method::GET, "/me", &headers).await;
-        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{headers:?}");
-        assert_eq!(
-            a.www_authenticate.as_deref(),
-            Some(
-                r#"Bearer realm="videos", error="invalid_request", error_description="invalid_request""#
-            )
+        a.assert_refused(
+            StatusCode::BAD_REQUEST,
+            Some("invalid_request"),
+            "invalid_request",
+            "videos",
         );
-        assert_eq!(a.kind().as_deref(), Some("invalid_request"));
     }
     // The scheme is case-insensitive.
     let lower = format!("bearer {token}");
@@ -359,16 +373,11 @@ async fn each_token_error_is_401_invalid_token_with_its_kind() {
     ];
     for (token, kind) in cases {
         let a = h.get("/me", Some(&token)).await;
-        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{kind}");
-        assert_eq!(
-            a.www_authenticate,
-            Some(format!(
-                r#"Bearer realm="videos", error="invalid_token", error_description="{kind}""#
-            ))
-        );
-        assert_eq!(
-            a.json(),
-            json!({"status": 401, "title": "Unauthorized", "kind": kind})
+        a.assert_refused(
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_token"),
+            kind,
+            "videos",
         );
         assert!(
             !a.body.contains(&token[token.len().saturating_sub(20)..]),
@@ -397,12 +406,11 @@ async fn a_failed_custom_check_is_401_invalid_token() {
     let a = h
         .get("/me", Some(&issuer.access_token(CLIENT).sign()))
         .await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        a.www_authenticate.as_deref(),
-        Some(
-            r#"Bearer realm="videos", error="invalid_token", error_description="custom_check_failed""#
-        )
+    a.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        Some("invalid_token"),
+        "custom_check_failed",
+        "videos",
     );
     assert!(
         !a.body.contains("gold tier only"),
@@ -477,16 +485,11 @@ async fn group_scope_and_token_use_requirements_are_403_insufficient_scope() {
         ),
     ] {
         let a = h.get(path, Some(token)).await;
-        assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
-        assert_eq!(
-            a.www_authenticate,
-            Some(format!(
-                r#"Bearer realm="videos", error="insufficient_scope", error_description="{kind}""#
-            ))
-        );
-        assert_eq!(
-            a.json(),
-            json!({"status": 403, "title": "Forbidden", "kind": kind})
+        a.assert_refused(
+            StatusCode::FORBIDDEN,
+            Some("insufficient_scope"),
+            kind,
+            "videos",
         );
     }
     // Without a token the requirement never runs: the layer answers 401.
@@ -510,12 +513,11 @@ async fn pool_level_group_requirements_are_403_too() {
     let a = h
         .get("/me", Some(&issuer.access_token(CLIENT).sign()))
         .await;
-    assert_eq!(a.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        a.www_authenticate.as_deref(),
-        Some(
-            r#"Bearer realm="api", error="insufficient_scope", error_description="missing_group""#
-        )
+    a.assert_refused(
+        StatusCode::FORBIDDEN,
+        Some("insufficient_scope"),
+        "missing_group",
+        "api",
     );
 }
 
