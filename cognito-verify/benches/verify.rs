@@ -9,7 +9,12 @@
 //! - `e_parse_and_check`: everything but the key lookup and the RSA check.
 //!
 //! Run: `cargo bench -p cognito-verify --features testing --bench verify`.
-//! The ratios to (a) are printed at the end.
+//!
+//! On a shared machine the speed of the CPU drifts while criterion moves
+//! from one bench to the next, so the ratios to (a) are measured separately
+//! at the end, interleaved: each round times a batch of (a), (b), (c), (d)
+//! and (e) in turn, and the median over the rounds of each per-round ratio
+//! is printed.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +28,8 @@ use std::hint::black_box;
 
 const CLIENT: &str = "bench-client";
 const DISTINCT: usize = 10_000;
+/// Calls per batch in the interleaved measurement.
+const BATCH: usize = 150;
 
 struct Setup {
     runtime: tokio::runtime::Runtime,
@@ -141,6 +148,75 @@ fn bench(c: &mut Criterion) {
         b.iter(|| uncached.bench_parse_and_check(black_box(&s.token)).unwrap())
     });
     group.finish();
+
+    // Interleaved: the same five measurements, one batch each per round.
+    const ROUNDS: usize = 60;
+    let mut per_op: [Vec<f64>; 5] = Default::default();
+    let mut ratios: [Vec<f64>; 5] = Default::default();
+    let mut next_distinct = 0;
+    let mut fresh = verifier(&s, 10_000);
+    for _ in 0..ROUNDS {
+        if next_distinct + BATCH > DISTINCT {
+            fresh = verifier(&s, 10_000);
+            next_distinct = 0;
+        }
+        let distinct = &tokens[next_distinct..next_distinct + BATCH];
+        next_distinct += BATCH;
+        let times = [
+            time_batch(|| {
+                key.verify_sig(black_box(signing_input.as_bytes()), black_box(&signature))
+                    .unwrap()
+            }),
+            time_batch(|| drop(uncached.verify_cached(black_box(&s.token)).unwrap())),
+            time_batch(|| drop(cached.verify_cached(black_box(&s.token)).unwrap())),
+            {
+                let mut tokens = distinct.iter();
+                time_batch(|| {
+                    drop(
+                        fresh
+                            .verify_cached(black_box(tokens.next().unwrap()))
+                            .unwrap(),
+                    )
+                })
+            },
+            time_batch(|| uncached.bench_parse_and_check(black_box(&s.token)).unwrap()),
+        ];
+        for (i, t) in times.iter().enumerate() {
+            per_op[i].push(*t);
+            ratios[i].push(t / times[0]);
+        }
+    }
+    eprintln!("\ninterleaved, {ROUNDS} rounds of {BATCH} each: median time, median ratio to (a)");
+    for (i, name) in [
+        "a_floor_rsa_verify",
+        "b_verify_no_token_cache",
+        "c_verify_token_cache_hit",
+        "d_verify_10k_distinct_tokens",
+        "e_parse_and_check",
+    ]
+    .iter()
+    .enumerate()
+    {
+        eprintln!(
+            "  {name:30} {:>9.2} µs  {:>5.2}",
+            median(&mut per_op[i]) * 1e6,
+            median(&mut ratios[i])
+        );
+    }
+}
+
+/// Seconds per call of `f`, over one batch.
+fn time_batch(mut f: impl FnMut()) -> f64 {
+    let started = Instant::now();
+    for _ in 0..BATCH {
+        f();
+    }
+    started.elapsed().as_secs_f64() / BATCH as f64
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 criterion_group!(benches, bench);

@@ -1,9 +1,12 @@
 //! Verified claims of Cognito id and access tokens.
 
+use std::sync::OnceLock;
+
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
+use crate::json::Json;
 
 /// What a Cognito token is for: its `token_use` claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,7 +65,13 @@ const STANDARD: &[&str] = &[
 /// future. Every claim, standard or not, stays readable through
 /// [`get`](Self::get), [`extra`](Self::extra) and
 /// [`deserialize`](Self::deserialize).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The claims the checks read are parsed into typed fields once; the
+/// payload's text is kept beside them and turned into a map of every claim
+/// only when [`get`](Self::get), [`extra`](Self::extra) or
+/// [`as_map`](Self::as_map) first asks (once per verified token, since
+/// cached tokens share their claims).
+#[derive(Clone)]
 pub struct CognitoClaims {
     pub(crate) sub: String,
     pub(crate) iss: Option<String>,
@@ -81,61 +90,102 @@ pub struct CognitoClaims {
     pub(crate) jti: Option<String>,
     pub(crate) origin_jti: Option<String>,
     pub(crate) event_id: Option<String>,
-    pub(crate) all: Map<String, Value>,
+    /// The payload's JSON text: a strict-parsed object.
+    payload: Box<str>,
+    /// Every claim, built from `payload` on first use.
+    all: OnceLock<Map<String, Value>>,
 }
 
 impl CognitoClaims {
-    /// Reads and type-checks the claims of a payload. Absent claims are
-    /// left for the checks to judge; present claims of the wrong JSON type
-    /// are `malformed_token`.
-    pub(crate) fn from_payload(all: Map<String, Value>) -> Result<Self, Error> {
-        let sub = opt_string(&all, "sub")?
+    /// Parses and type-checks the claims of a decoded payload in one pass.
+    /// Absent claims are left for the checks to judge; a payload that is
+    /// not a JSON object (duplicate keys refused) and present claims of the
+    /// wrong JSON type are `malformed_token`.
+    pub(crate) fn from_payload(payload: Vec<u8>) -> Result<Self, Error> {
+        let payload = String::from_utf8(payload)
+            .map_err(|_| Error::malformed("the payload is not valid JSON: it is not UTF-8"))?;
+        let entries = Json::parse(&payload)
+            .map_err(|e| Error::malformed(format!("the payload is not valid JSON: {e}")))?
+            .into_object()
+            .ok_or_else(|| Error::malformed("the payload is not a JSON object"))?;
+
+        let mut c = Typed::default();
+        let mut cognito_username = None;
+        let mut plain_username = None;
+        for (name, value) in &entries {
+            let name = name.as_ref();
+            match name {
+                "sub" => c.sub = Some(string(name, value)?),
+                "iss" => c.iss = Some(string(name, value)?),
+                "exp" => c.exp = Some(time(name, value)?),
+                "iat" => c.iat = Some(time(name, value)?),
+                "nbf" => c.nbf = Some(time(name, value)?),
+                "auth_time" => c.auth_time = Some(time(name, value)?),
+                "token_use" => c.token_use = Some(string(name, value)?),
+                // Both are type-checked, whichever is read.
+                "cognito:username" => cognito_username = Some(string(name, value)?),
+                "username" => plain_username = Some(string(name, value)?),
+                "client_id" => c.client_id = Some(string(name, value)?),
+                "aud" => {
+                    c.aud = match value {
+                        Json::Str(s) => vec![s.to_string()],
+                        Json::Array(items) => strings(name, items)?,
+                        _ => return Err(wrong_type(name, "a string or an array of strings")),
+                    }
+                }
+                "scope" => {
+                    c.scopes = string_ref(name, value)?
+                        .split_ascii_whitespace()
+                        .map(str::to_owned)
+                        .collect()
+                }
+                "cognito:groups" => {
+                    c.groups = match value {
+                        Json::Array(items) => strings(name, items)?,
+                        _ => return Err(wrong_type(name, "an array of strings")),
+                    }
+                }
+                "email" => c.email = Some(string(name, value)?),
+                "email_verified" => {
+                    c.email_verified = Some(match value {
+                        Json::Bool(b) => *b,
+                        // Some identity providers federated into Cognito send strings.
+                        Json::Str(s) if s == "true" => true,
+                        Json::Str(s) if s == "false" => false,
+                        _ => return Err(wrong_type(name, "a boolean")),
+                    })
+                }
+                "jti" => c.jti = Some(string(name, value)?),
+                "origin_jti" => c.origin_jti = Some(string(name, value)?),
+                "event_id" => c.event_id = Some(string(name, value)?),
+                _ => {}
+            }
+        }
+        drop(entries);
+        let sub = c
+            .sub
             .filter(|s| !s.is_empty())
             .ok_or_else(|| Error::malformed("the claim \"sub\" must be a non-empty string"))?;
-        // Both are type-checked, whichever is read.
-        let cognito_username = opt_string(&all, "cognito:username")?;
-        let username = cognito_username.or(opt_string(&all, "username")?);
-        let aud = match all.get("aud") {
-            None => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => string_items(items, "aud")?,
-            Some(_) => return Err(wrong_type("aud", "a string or an array of strings")),
-        };
-        let scopes = opt_string(&all, "scope")?
-            .map(|s| s.split_ascii_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default();
-        let groups = match all.get("cognito:groups") {
-            None => Vec::new(),
-            Some(Value::Array(items)) => string_items(items, "cognito:groups")?,
-            Some(_) => return Err(wrong_type("cognito:groups", "an array of strings")),
-        };
-        let email_verified = match all.get("email_verified") {
-            None => None,
-            Some(Value::Bool(b)) => Some(*b),
-            // Some identity providers federated into Cognito send strings.
-            Some(Value::String(s)) if s == "true" => Some(true),
-            Some(Value::String(s)) if s == "false" => Some(false),
-            Some(_) => return Err(wrong_type("email_verified", "a boolean")),
-        };
         Ok(CognitoClaims {
             sub,
-            iss: opt_string(&all, "iss")?,
-            exp: opt_time(&all, "exp")?,
-            iat: opt_time(&all, "iat")?,
-            nbf: opt_time(&all, "nbf")?,
-            auth_time: opt_time(&all, "auth_time")?,
-            token_use: opt_string(&all, "token_use")?,
-            username,
-            client_id: opt_string(&all, "client_id")?,
-            aud,
-            scopes,
-            groups,
-            email: opt_string(&all, "email")?,
-            email_verified,
-            jti: opt_string(&all, "jti")?,
-            origin_jti: opt_string(&all, "origin_jti")?,
-            event_id: opt_string(&all, "event_id")?,
-            all,
+            iss: c.iss,
+            exp: c.exp,
+            iat: c.iat,
+            nbf: c.nbf,
+            auth_time: c.auth_time,
+            token_use: c.token_use,
+            username: cognito_username.or(plain_username),
+            client_id: c.client_id,
+            aud: c.aud,
+            scopes: c.scopes,
+            groups: c.groups,
+            email: c.email,
+            email_verified: c.email_verified,
+            jti: c.jti,
+            origin_jti: c.origin_jti,
+            event_id: c.event_id,
+            payload: payload.into_boxed_str(),
+            all: OnceLock::new(),
         })
     }
 
@@ -248,13 +298,13 @@ impl CognitoClaims {
 
     /// Any claim by name, standard or not (`custom:tenant`, …).
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.all.get(name)
+        self.as_map().get(name)
     }
 
     /// The claims the typed accessors do not read (`custom:*` attributes,
     /// `identities`, anything a pre-token-generation trigger added).
     pub fn extra(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.all
+        self.as_map()
             .iter()
             .filter(|(k, _)| !STANDARD.contains(&k.as_str()))
             .map(|(k, v)| (k.as_str(), v))
@@ -262,7 +312,26 @@ impl CognitoClaims {
 
     /// Every claim of the payload, exactly as the token carried it.
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.all
+        self.all.get_or_init(|| {
+            // The text parsed as a JSON object when the token was verified,
+            // so this cannot fail; an empty map would be the fallback.
+            serde_json::from_str(&self.payload).unwrap_or_default()
+        })
+    }
+
+    /// The payload's JSON text, exactly as the token carried it (decoded
+    /// from base64url): for passing the verified claims on as they are.
+    ///
+    /// ```
+    /// # async fn demo(verifier: cognito_verify::Verifier, token: &str)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// let claims = verifier.verify(token).await?;
+    /// let parsed: serde_json::Value = serde_json::from_str(claims.as_json())?;
+    /// assert_eq!(parsed["sub"], claims.sub());
+    /// # Ok(()) }
+    /// ```
+    pub fn as_json(&self) -> &str {
+        &self.payload
     }
 
     /// The claims as your own type.
@@ -282,8 +351,45 @@ impl CognitoClaims {
     /// # Ok(()) }
     /// ```
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        T::deserialize(&Value::Object(self.all.clone()))
+        serde_json::from_str(&self.payload)
             .map_err(|e| Error::malformed(format!("claims do not fit the requested type: {e}")))
+    }
+}
+
+/// The typed claims while the payload is read.
+#[derive(Default)]
+struct Typed {
+    sub: Option<String>,
+    iss: Option<String>,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    nbf: Option<i64>,
+    auth_time: Option<i64>,
+    token_use: Option<String>,
+    client_id: Option<String>,
+    aud: Vec<String>,
+    scopes: Vec<String>,
+    groups: Vec<String>,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    jti: Option<String>,
+    origin_jti: Option<String>,
+    event_id: Option<String>,
+}
+
+impl PartialEq for CognitoClaims {
+    /// Equal when the payloads are the same text (every typed field is
+    /// read from it).
+    fn eq(&self, other: &Self) -> bool {
+        self.payload == other.payload
+    }
+}
+
+impl std::fmt::Debug for CognitoClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoClaims")
+            .field("claims", self.as_map())
+            .finish()
     }
 }
 
@@ -291,32 +397,32 @@ fn wrong_type(claim: &str, expected: &str) -> Error {
     Error::malformed(format!("the claim {claim:?} must be {expected}"))
 }
 
-fn opt_string(all: &Map<String, Value>, claim: &str) -> Result<Option<String>, Error> {
-    match all.get(claim) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(wrong_type(claim, "a string")),
+fn string_ref<'v>(claim: &str, value: &'v Json<'_>) -> Result<&'v str, Error> {
+    match value {
+        Json::Str(s) => Ok(s),
+        _ => Err(wrong_type(claim, "a string")),
     }
+}
+
+fn string(claim: &str, value: &Json<'_>) -> Result<String, Error> {
+    string_ref(claim, value).map(str::to_owned)
 }
 
 /// A NumericDate: an integer number of seconds. Fractions and values past
 /// `i64` are refused rather than rounded.
-fn opt_time(all: &Map<String, Value>, claim: &str) -> Result<Option<i64>, Error> {
-    match all.get(claim) {
-        None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| wrong_type(claim, "an integer number of seconds")),
-        Some(_) => Err(wrong_type(claim, "an integer number of seconds")),
+fn time(claim: &str, value: &Json<'_>) -> Result<i64, Error> {
+    match value {
+        Json::Number(n) => n.as_i64(),
+        _ => None,
     }
+    .ok_or_else(|| wrong_type(claim, "an integer number of seconds"))
 }
 
-fn string_items(items: &[Value], claim: &str) -> Result<Vec<String>, Error> {
+fn strings(claim: &str, items: &[Json<'_>]) -> Result<Vec<String>, Error> {
     items
         .iter()
         .map(|v| match v {
-            Value::String(s) => Ok(s.clone()),
+            Json::Str(s) => Ok(s.to_string()),
             _ => Err(wrong_type(claim, "an array of strings")),
         })
         .collect()
@@ -328,10 +434,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<CognitoClaims, Error> {
-        match v {
-            Value::Object(m) => CognitoClaims::from_payload(m),
-            _ => unreachable!(),
-        }
+        CognitoClaims::from_payload(v.to_string().into_bytes())
     }
 
     #[test]
@@ -349,6 +452,35 @@ mod tests {
         assert!(c.in_group("g"));
         let extra: Vec<_> = c.extra().collect();
         assert_eq!(extra, vec![("custom:tenant", &json!("t1"))]);
+    }
+
+    #[test]
+    fn keeps_the_payload_text_and_builds_the_map_on_first_use() {
+        let text = r#"{"sub":"u1","exp":10,"custom:n":{"deep":[1,"x\u0041"]}}"#;
+        let c = CognitoClaims::from_payload(text.as_bytes().to_vec()).unwrap();
+        assert_eq!(c.as_json(), text);
+        assert!(c.all.get().is_none(), "built before it was asked for");
+        assert_eq!(c.get("custom:n"), Some(&json!({"deep": [1, "xA"]})));
+        assert_eq!(
+            Value::Object(c.as_map().clone()),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        #[derive(serde::Deserialize)]
+        struct Mine {
+            sub: String,
+            #[serde(rename = "custom:n")]
+            n: Value,
+        }
+        let mine: Mine = c.deserialize().unwrap();
+        assert_eq!(
+            (mine.sub.as_str(), &mine.n["deep"][1]),
+            ("u1", &json!("xA"))
+        );
+        assert!(c.deserialize::<Vec<u8>>().is_err());
+        // Equality is by payload; Debug shows the claims.
+        let same = CognitoClaims::from_payload(text.as_bytes().to_vec()).unwrap();
+        assert_eq!(c, same);
+        assert!(format!("{same:?}").contains("custom:n"));
     }
 
     #[test]

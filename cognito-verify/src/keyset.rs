@@ -62,7 +62,7 @@ impl KeySet {
             url: url.to_owned(),
             reason,
         };
-        let doc = crate::token::strict_json(body)
+        let doc = crate::json::strict_value(body)
             .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
         let Some(Value::Array(keys)) = doc.get("keys") else {
             return Err(invalid(

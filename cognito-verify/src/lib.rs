@@ -96,6 +96,7 @@ mod cache;
 mod claims;
 mod config;
 mod error;
+mod json;
 mod jwks;
 mod keyset;
 mod pool;

@@ -1,14 +1,12 @@
 //! Compact JWS: split, base64url-decode, strict JSON, header fields.
 
-use std::fmt;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::Error;
 use crate::claims::CognitoClaims;
+use crate::json::{self, Json};
 
 /// A token split and decoded, not yet verified.
 pub(crate) struct Parsed<'a> {
@@ -28,29 +26,33 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Error> {
     let (header_b64, payload_b64, signature_b64) = split(token)?;
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
 
-    let header = decode_object(header_b64, "header")?;
-    let payload = decode_object(payload_b64, "payload")?;
+    let header_text = String::from_utf8(decode_segment(header_b64, "header")?)
+        .map_err(|_| Error::malformed("the header is not valid JSON: it is not UTF-8"))?;
+    let header = Json::parse(&header_text)
+        .map_err(|e| Error::malformed(format!("the header is not valid JSON: {e}")))?
+        .into_object()
+        .ok_or_else(|| Error::malformed("the header is not a JSON object"))?;
+    let claims = CognitoClaims::from_payload(decode_segment(payload_b64, "payload")?)?;
     // An empty signature (as in `alg: none` tokens) is left for the `alg`
     // and signature checks to refuse, with their own kinds.
     let signature = decode_segment(signature_b64, "signature")?;
 
-    let alg = match header.get("alg") {
-        None => None,
-        Some(Value::String(a)) => Some(a.clone()),
-        Some(_) => return Err(Error::malformed("the header's \"alg\" must be a string")),
-    };
-    if header.contains_key("crit") {
-        // RFC 7515 §4.1.11: a recipient must refuse critical extensions it
-        // does not understand, and this verifier understands none.
-        return Err(Error::malformed(
-            "the header has \"crit\" extensions, which this verifier does not support",
-        ));
+    let (mut alg, mut kid) = (None, None);
+    for (name, value) in &header {
+        match (name.as_ref(), value) {
+            ("alg", Json::Str(a)) => alg = Some(a.to_string()),
+            ("alg", _) => return Err(Error::malformed("the header's \"alg\" must be a string")),
+            ("kid", Json::Str(k)) => kid = Some(k.to_string()),
+            // RFC 7515 §4.1.11: a recipient must refuse critical extensions
+            // it does not understand, and this verifier understands none.
+            ("crit", _) => {
+                return Err(Error::malformed(
+                    "the header has \"crit\" extensions, which this verifier does not support",
+                ));
+            }
+            _ => {}
+        }
     }
-    let kid = match header.get("kid") {
-        Some(Value::String(k)) => Some(k.clone()),
-        _ => None,
-    };
-    let claims = CognitoClaims::from_payload(payload)?;
 
     Ok(Parsed {
         signing_input,
@@ -110,85 +112,12 @@ fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, Error> {
 
 fn decode_object(segment: &str, what: &str) -> Result<Map<String, Value>, Error> {
     let bytes = decode_segment(segment, what)?;
-    match strict_json(&bytes) {
+    match json::strict_value(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::malformed(format!("the {what} is not a JSON object"))),
         Err(e) => Err(Error::malformed(format!(
             "the {what} is not valid JSON: {e}"
         ))),
-    }
-}
-
-/// Parses JSON into a [`Value`], refusing duplicate object keys at any depth.
-///
-/// Parsers disagree on which of two duplicate keys wins (`{"sub":"a","sub":"b"}`),
-/// which lets a token mean one thing to a gateway and another to a service.
-/// Depth is bounded by serde_json's recursion limit (128).
-pub(crate) fn strict_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-    let value: StrictValue = serde_json::from_slice(bytes)?;
-    Ok(value.0)
-}
-
-struct StrictValue(Value);
-
-impl<'de> de::Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        // serde_json never yields a non-finite float, so this is never Null.
-        Ok(Value::from(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictValue(v)) = seq.next_element()? {
-            items.push(v);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
-        while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate key {:?}",
-                    crate::error::Echo::some(&key)
-                        .as_deref()
-                        .unwrap_or_default()
-                )));
-            }
-            let StrictValue(v) = access.next_value()?;
-            map.insert(key, v);
-        }
-        Ok(Value::Object(map))
     }
 }
 
