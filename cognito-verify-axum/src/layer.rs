@@ -199,7 +199,7 @@ impl<S> Layer<S> for CognitoAuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         CognitoAuth {
             inner,
-            config: self.config.clone(),
+            config: Arc::new(self.config.clone()),
         }
     }
 }
@@ -208,7 +208,8 @@ impl<S> Layer<S> for CognitoAuthLayer {
 #[derive(Clone)]
 pub struct CognitoAuth<S> {
     inner: S,
-    config: Config,
+    /// Shared by every clone of the service: one reference count per request.
+    config: Arc<Config>,
 }
 
 /// A boxed, sendable response future.

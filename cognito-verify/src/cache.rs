@@ -25,7 +25,8 @@ pub(crate) struct CachedToken {
     pub ttl: Duration,
 }
 
-type Key = [u8; 32];
+/// The SHA-256 of a whole token.
+pub(crate) type Key = [u8; 32];
 
 struct UntilExp;
 
@@ -71,14 +72,15 @@ impl TokenCache {
         }
     }
 
-    fn key(token: &str) -> Key {
+    /// The cache key of `token`, computed once per verification.
+    pub(crate) fn key(token: &str) -> Key {
         let mut key = [0u8; 32];
         key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
         key
     }
 
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedToken>> {
-        self.cache.get(&Self::key(token))
+    pub(crate) fn get(&self, key: &Key) -> Option<Arc<CachedToken>> {
+        self.cache.get(key)
     }
 
     /// Counts a lookup's outcome (a hit is only a hit once its key still holds).
@@ -95,11 +97,11 @@ impl TokenCache {
         }
     }
 
-    pub(crate) fn insert(&self, token: &str, entry: CachedToken) {
-        self.cache.insert(Self::key(token), Arc::new(entry));
+    pub(crate) fn insert(&self, key: Key, entry: CachedToken) {
+        self.cache.insert(key, Arc::new(entry));
     }
 
-    pub(crate) fn remove(&self, token: &str) {
-        self.cache.invalidate(&Self::key(token));
+    pub(crate) fn remove(&self, key: &Key) {
+        self.cache.invalidate(key);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Error;
-use crate::cache::{CachedToken, TokenCache};
+use crate::cache::{self, CachedToken, TokenCache};
 use crate::claims::{CognitoClaims, TokenUse};
 use crate::config::{ResolvedPool, Settings, VerifierBuilder};
 use crate::error::{Echo, Expected, Time};
@@ -47,6 +47,8 @@ struct Pending<'a> {
     kid: String,
     pool: usize,
     jwks: usize,
+    /// The token-cache key, when the cache is on.
+    cache_key: Option<cache::Key>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -145,7 +147,7 @@ impl Verifier {
             Ok(Ok(claims)) => Ok(claims),
             Ok(Err(pending)) => {
                 let key = self.inner.jwks[pending.jwks].key(&pending.kid).await;
-                self.finish(token, pending, key)
+                self.finish(pending, key)
             }
             Err(e) => Err(e),
         };
@@ -163,7 +165,7 @@ impl Verifier {
             Ok(Ok(claims)) => Ok(claims),
             Ok(Err(pending)) => {
                 let key = self.inner.jwks[pending.jwks].cached_key(&pending.kid);
-                self.finish(token, pending, key)
+                self.finish(pending, key)
             }
             Err(e) => Err(e),
         };
@@ -227,8 +229,9 @@ impl Verifier {
                 max,
             });
         }
-        if let Some(cache) = &inner.cache {
-            match cache.get(token) {
+        let cache_key = inner.cache.as_ref().map(|_| TokenCache::key(token));
+        if let (Some(cache), Some(key)) = (&inner.cache, &cache_key) {
+            match cache.get(key) {
                 Some(hit) if inner.jwks[hit.jwks].still_holds(&hit.kid, &hit.key) => {
                     cache.record(true);
                     self.check_claims(&inner.pools[hit.pool], &hit.claims)?;
@@ -236,7 +239,7 @@ impl Verifier {
                 }
                 Some(_) => {
                     // The key is gone, replaced or too stale: verify from scratch.
-                    cache.remove(token);
+                    cache.remove(key);
                     cache.record(false);
                 }
                 None => cache.record(false),
@@ -261,13 +264,13 @@ impl Verifier {
             kid,
             pool,
             jwks,
+            cache_key,
         }))
     }
 
     /// Steps after the key lookup: signature, claims, then the token cache.
     fn finish(
         &self,
-        token: &str,
         pending: Pending<'_>,
         key: Result<Arc<RsaKey>, Error>,
     ) -> Result<Arc<CognitoClaims>, Error> {
@@ -277,6 +280,7 @@ impl Verifier {
             kid,
             pool,
             jwks,
+            cache_key,
         } = pending;
         if !key.verify(parsed.signing_input.as_bytes(), &parsed.signature) {
             return Err(Error::InvalidSignature {
@@ -285,12 +289,12 @@ impl Verifier {
         }
         self.check_claims(&self.inner.pools[pool], &parsed.claims)?;
         let claims = Arc::new(parsed.claims);
-        if let Some(cache) = &self.inner.cache {
+        if let (Some(cache), Some(cache_key)) = (&self.inner.cache, cache_key) {
             let leeway = self.inner.settings.leeway.as_secs();
             let remaining = i128::from(claims.exp()) + i128::from(leeway) - i128::from(now());
             let ttl = Duration::from_secs(u64::try_from(remaining.max(0)).unwrap_or(u64::MAX));
             cache.insert(
-                token,
+                cache_key,
                 CachedToken {
                     claims: claims.clone(),
                     pool,
@@ -403,6 +407,9 @@ impl Verifier {
     }
 
     fn trace(&self, result: &Result<Arc<CognitoClaims>, Error>) {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
         match result {
             Ok(claims) => {
                 let pool = self

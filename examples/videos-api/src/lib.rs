@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cognito_verify::{PoolConfig, TokenUse, Verifier};
 use cognito_verify_axum::{Claims, CognitoAuthLayer, Require, Subject};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use config::{Args, AuthSettings, Config, ConfigError, PoolSettings, TokenUseSetting};
@@ -182,14 +182,25 @@ fn not_found() -> ApiError {
     ApiError(StatusCode::NOT_FOUND, "no such video".into())
 }
 
-async fn me(claims: Claims) -> Json<serde_json::Value> {
-    Json(json!({
-        "sub": claims.sub(),
-        "username": claims.username(),
-        "token_use": claims.token_use().as_str(),
-        "groups": claims.groups(),
-        "scopes": claims.scopes(),
-    }))
+/// `GET /me`: the verified identity, serialized straight from the claims.
+#[derive(Serialize)]
+struct Me<'a> {
+    sub: &'a str,
+    username: Option<&'a str>,
+    token_use: &'static str,
+    groups: &'a [String],
+    scopes: &'a [String],
+}
+
+async fn me(claims: Claims) -> Response {
+    Json(Me {
+        sub: claims.sub(),
+        username: claims.username(),
+        token_use: claims.token_use().as_str(),
+        groups: claims.groups(),
+        scopes: claims.scopes(),
+    })
+    .into_response()
 }
 
 #[derive(Deserialize)]
