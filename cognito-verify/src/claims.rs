@@ -73,23 +73,23 @@ const STANDARD: &[&str] = &[
 /// cached tokens share their claims).
 #[derive(Clone)]
 pub struct CognitoClaims {
-    pub(crate) sub: String,
-    pub(crate) iss: Option<String>,
+    sub: Text,
+    iss: Option<Text>,
     pub(crate) exp: Option<i64>,
     pub(crate) iat: Option<i64>,
     pub(crate) nbf: Option<i64>,
-    pub(crate) auth_time: Option<i64>,
-    pub(crate) token_use: Option<String>,
-    pub(crate) username: Option<String>,
-    pub(crate) client_id: Option<String>,
+    auth_time: Option<i64>,
+    token_use: Option<Text>,
+    username: Option<Text>,
+    client_id: Option<Text>,
     pub(crate) aud: Vec<String>,
     pub(crate) scopes: Vec<String>,
     pub(crate) groups: Vec<String>,
-    pub(crate) email: Option<String>,
-    pub(crate) email_verified: Option<bool>,
-    pub(crate) jti: Option<String>,
-    pub(crate) origin_jti: Option<String>,
-    pub(crate) event_id: Option<String>,
+    email: Option<Text>,
+    email_verified: Option<bool>,
+    jti: Option<Text>,
+    origin_jti: Option<Text>,
+    event_id: Option<Text>,
     /// The payload's JSON text: a strict-parsed object.
     payload: Box<str>,
     /// Every claim, built from `payload` on first use.
@@ -109,23 +109,27 @@ impl CognitoClaims {
             .into_object()
             .ok_or_else(|| Error::malformed("the payload is not a JSON object"))?;
 
+        let text = |name: &str, value: &Json<'_>| match value {
+            Json::Str(s) => Ok(Text::new(s, &payload)),
+            _ => Err(wrong_type(name, "a string")),
+        };
         let mut c = Typed::default();
         let mut cognito_username = None;
         let mut plain_username = None;
         for (name, value) in &entries {
             let name = name.as_ref();
             match name {
-                "sub" => c.sub = Some(string(name, value)?),
-                "iss" => c.iss = Some(string(name, value)?),
+                "sub" => c.sub = Some(text(name, value)?),
+                "iss" => c.iss = Some(text(name, value)?),
                 "exp" => c.exp = Some(time(name, value)?),
                 "iat" => c.iat = Some(time(name, value)?),
                 "nbf" => c.nbf = Some(time(name, value)?),
                 "auth_time" => c.auth_time = Some(time(name, value)?),
-                "token_use" => c.token_use = Some(string(name, value)?),
+                "token_use" => c.token_use = Some(text(name, value)?),
                 // Both are type-checked, whichever is read.
-                "cognito:username" => cognito_username = Some(string(name, value)?),
-                "username" => plain_username = Some(string(name, value)?),
-                "client_id" => c.client_id = Some(string(name, value)?),
+                "cognito:username" => cognito_username = Some(text(name, value)?),
+                "username" => plain_username = Some(text(name, value)?),
+                "client_id" => c.client_id = Some(text(name, value)?),
                 "aud" => {
                     c.aud = match value {
                         Json::Str(s) => vec![s.to_string()],
@@ -145,7 +149,7 @@ impl CognitoClaims {
                         _ => return Err(wrong_type(name, "an array of strings")),
                     }
                 }
-                "email" => c.email = Some(string(name, value)?),
+                "email" => c.email = Some(text(name, value)?),
                 "email_verified" => {
                     c.email_verified = Some(match value {
                         Json::Bool(b) => *b,
@@ -155,16 +159,16 @@ impl CognitoClaims {
                         _ => return Err(wrong_type(name, "a boolean")),
                     })
                 }
-                "jti" => c.jti = Some(string(name, value)?),
-                "origin_jti" => c.origin_jti = Some(string(name, value)?),
-                "event_id" => c.event_id = Some(string(name, value)?),
+                "jti" => c.jti = Some(text(name, value)?),
+                "origin_jti" => c.origin_jti = Some(text(name, value)?),
+                "event_id" => c.event_id = Some(text(name, value)?),
                 _ => {}
             }
         }
         drop(entries);
         let sub = c
             .sub
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.get(&payload).is_empty())
             .ok_or_else(|| Error::malformed("the claim \"sub\" must be a non-empty string"))?;
         Ok(CognitoClaims {
             sub,
@@ -189,15 +193,34 @@ impl CognitoClaims {
         })
     }
 
+    fn text<'a>(&'a self, claim: &'a Option<Text>) -> Option<&'a str> {
+        claim.as_ref().map(|t| t.get(&self.payload))
+    }
+
+    /// `iss` as the token has it, if present.
+    pub(crate) fn iss_claim(&self) -> Option<&str> {
+        self.text(&self.iss)
+    }
+
+    /// `token_use` as the token has it, if present (any string).
+    pub(crate) fn token_use_claim(&self) -> Option<&str> {
+        self.text(&self.token_use)
+    }
+
+    /// The `client_id` claim, if present.
+    pub(crate) fn client_id_claim(&self) -> Option<&str> {
+        self.text(&self.client_id)
+    }
+
     /// The subject: the user's stable, unique id in the pool (`sub`). This
     /// is the id to key a user's data by.
     pub fn sub(&self) -> &str {
-        &self.sub
+        self.sub.get(&self.payload)
     }
 
     /// The issuer (`iss`), one of the verifier's configured issuers.
     pub fn iss(&self) -> &str {
-        self.iss.as_deref().unwrap_or_default()
+        self.iss_claim().unwrap_or_default()
     }
 
     /// Expiry (`exp`), in seconds since the Unix epoch.
@@ -222,7 +245,7 @@ impl CognitoClaims {
 
     /// Whether this is an id or an access token (`token_use`).
     pub fn token_use(&self) -> TokenUse {
-        match self.token_use.as_deref() {
+        match self.token_use_claim() {
             Some("id") => TokenUse::Id,
             _ => TokenUse::Access,
         }
@@ -232,14 +255,14 @@ impl CognitoClaims {
     /// access tokens. Unlike [`sub`](Self::sub) it can be an alias chosen by
     /// the user; do not key data by it.
     pub fn username(&self) -> Option<&str> {
-        self.username.as_deref()
+        self.text(&self.username)
     }
 
     /// The app client the token was issued to: `client_id` for access
     /// tokens, the (first) `aud` for id tokens.
     pub fn client_id(&self) -> Option<&str> {
         match self.token_use() {
-            TokenUse::Access => self.client_id.as_deref(),
+            TokenUse::Access => self.client_id_claim(),
             TokenUse::Id => self.aud.first().map(String::as_str),
         }
     }
@@ -272,7 +295,7 @@ impl CognitoClaims {
 
     /// The e-mail address (`email`, id tokens).
     pub fn email(&self) -> Option<&str> {
-        self.email.as_deref()
+        self.text(&self.email)
     }
 
     /// Whether the e-mail address was verified (`email_verified`, id tokens).
@@ -282,18 +305,18 @@ impl CognitoClaims {
 
     /// The token's unique id (`jti`).
     pub fn jti(&self) -> Option<&str> {
-        self.jti.as_deref()
+        self.text(&self.jti)
     }
 
     /// The id of the refresh token's original authentication (`origin_jti`);
     /// revoking that refresh token revokes the tokens that carry it.
     pub fn origin_jti(&self) -> Option<&str> {
-        self.origin_jti.as_deref()
+        self.text(&self.origin_jti)
     }
 
     /// The sign-in event's id (`event_id`).
     pub fn event_id(&self) -> Option<&str> {
-        self.event_id.as_deref()
+        self.text(&self.event_id)
     }
 
     /// Any claim by name, standard or not (`custom:tenant`, …).
@@ -359,22 +382,55 @@ impl CognitoClaims {
 /// The typed claims while the payload is read.
 #[derive(Default)]
 struct Typed {
-    sub: Option<String>,
-    iss: Option<String>,
+    sub: Option<Text>,
+    iss: Option<Text>,
     exp: Option<i64>,
     iat: Option<i64>,
     nbf: Option<i64>,
     auth_time: Option<i64>,
-    token_use: Option<String>,
-    client_id: Option<String>,
+    token_use: Option<Text>,
+    client_id: Option<Text>,
     aud: Vec<String>,
     scopes: Vec<String>,
     groups: Vec<String>,
-    email: Option<String>,
+    email: Option<Text>,
     email_verified: Option<bool>,
-    jti: Option<String>,
-    origin_jti: Option<String>,
-    event_id: Option<String>,
+    jti: Option<Text>,
+    origin_jti: Option<Text>,
+    event_id: Option<Text>,
+}
+
+/// A string claim: where it sits in the payload text when the JSON string
+/// has no escapes (the usual case, and no copy), else its decoded copy.
+#[derive(Clone)]
+enum Text {
+    Span(u32, u32),
+    Decoded(Box<str>),
+}
+
+impl Text {
+    /// `value`, read from `payload`: a span when `value` lies inside it
+    /// (borrowed by the parser), else a copy.
+    fn new(value: &str, payload: &str) -> Text {
+        let start = (value.as_ptr() as usize).wrapping_sub(payload.as_ptr() as usize);
+        let end = start.wrapping_add(value.len());
+        let inside = payload
+            .get(start..end)
+            .is_some_and(|s| std::ptr::eq(s.as_ptr(), value.as_ptr()));
+        match (inside, u32::try_from(start), u32::try_from(end)) {
+            (true, Ok(start), Ok(end)) => Text::Span(start, end),
+            _ => Text::Decoded(value.into()),
+        }
+    }
+
+    fn get<'a>(&'a self, payload: &'a str) -> &'a str {
+        match self {
+            Text::Span(start, end) => payload
+                .get(*start as usize..*end as usize)
+                .unwrap_or_default(),
+            Text::Decoded(s) => s,
+        }
+    }
 }
 
 impl PartialEq for CognitoClaims {
@@ -402,10 +458,6 @@ fn string_ref<'v>(claim: &str, value: &'v Json<'_>) -> Result<&'v str, Error> {
         Json::Str(s) => Ok(s),
         _ => Err(wrong_type(claim, "a string")),
     }
-}
-
-fn string(claim: &str, value: &Json<'_>) -> Result<String, Error> {
-    string_ref(claim, value).map(str::to_owned)
 }
 
 /// A NumericDate: an integer number of seconds. Fractions and values past
@@ -481,6 +533,23 @@ mod tests {
         let same = CognitoClaims::from_payload(text.as_bytes().to_vec()).unwrap();
         assert_eq!(c, same);
         assert!(format!("{same:?}").contains("custom:n"));
+    }
+
+    #[test]
+    fn reads_escaped_and_plain_strings_alike() {
+        let text = r#"{"sub":"u\u0031","iss":"https://i","jti":"\"j\"","username":"b\u00f6b","client_id":"c"}"#;
+        let c = CognitoClaims::from_payload(text.as_bytes().to_vec()).unwrap();
+        assert!(matches!(c.sub, Text::Decoded(_)));
+        assert!(matches!(c.iss, Some(Text::Span(..))));
+        assert_eq!(c.sub(), "u1");
+        assert_eq!(c.iss(), "https://i");
+        assert_eq!(c.jti(), Some("\"j\""));
+        assert_eq!(c.username(), Some("böb"));
+        assert_eq!(c.client_id_claim(), Some("c"));
+        assert_eq!(c.email(), None);
+        // A clone reads the same text.
+        let copy = c.clone();
+        assert_eq!((copy.sub(), copy.iss()), ("u1", "https://i"));
     }
 
     #[test]

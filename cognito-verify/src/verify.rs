@@ -252,7 +252,7 @@ impl Verifier {
             });
         }
         let kid = parsed.kid.clone().ok_or(Error::MissingKid)?;
-        let iss = parsed.claims.iss.as_deref();
+        let iss = parsed.claims.iss_claim();
         let &(pool, jwks) = iss
             .and_then(|iss| inner.by_issuer.get(iss))
             .ok_or_else(|| Error::InvalidIssuer {
@@ -344,7 +344,7 @@ impl Verifier {
             });
         }
 
-        let token_use = match claims.token_use.as_deref() {
+        let token_use = match claims.token_use_claim() {
             Some("id") => Some(TokenUse::Id),
             Some("access") => Some(TokenUse::Access),
             _ => None,
@@ -358,7 +358,7 @@ impl Verifier {
                         Some(one) => format!("{:?}", one.as_str()),
                         None => "\"id\" or \"access\"".into(),
                     },
-                    actual: Echo::of(claims.token_use.as_deref()),
+                    actual: Echo::of(claims.token_use_claim()),
                 });
             }
         };
@@ -373,10 +373,9 @@ impl Verifier {
                 TokenUse::Access => (
                     "client_id",
                     claims
-                        .client_id
-                        .as_ref()
-                        .is_some_and(|c| allowed.contains(c)),
-                    Echo::of(claims.client_id.as_deref()),
+                        .client_id_claim()
+                        .is_some_and(|c| allowed.iter().any(|a| a == c)),
+                    Echo::of(claims.client_id_claim()),
                 ),
             };
             if !ok {
