@@ -14,7 +14,10 @@
 //! from one bench to the next, so the ratios to (a) are measured separately
 //! at the end, interleaved: each round times a batch of (a), (b), (c), (d)
 //! and (e) in turn, and the median over the rounds of each per-round ratio
-//! is printed.
+//! is printed. Two more rows run (a) and (b) on two threads at once, as
+//! the workers of a loaded server do: on machines whose two vCPUs share a
+//! physical core, RSA on both at once is much slower per thread, which is
+//! the (b) to compare a loaded server's per-request cost with.
 
 use std::time::{Duration, Instant};
 
@@ -151,8 +154,9 @@ fn bench(c: &mut Criterion) {
 
     // Interleaved: the same five measurements, one batch each per round.
     const ROUNDS: usize = 60;
-    let mut per_op: [Vec<f64>; 5] = Default::default();
-    let mut ratios: [Vec<f64>; 5] = Default::default();
+    let mut per_op: [Vec<f64>; 7] = Default::default();
+    let mut ratios: [Vec<f64>; 7] = Default::default();
+    let mut parallel_overhead = Vec::new();
     let mut next_distinct = 0;
     let mut fresh = verifier(&s, 10_000);
     for _ in 0..ROUNDS {
@@ -180,11 +184,19 @@ fn bench(c: &mut Criterion) {
                 })
             },
             time_batch(|| uncached.bench_parse_and_check(black_box(&s.token)).unwrap()),
+            time_batch_on_two_threads(|| {
+                key.verify_sig(black_box(signing_input.as_bytes()), black_box(&signature))
+                    .unwrap()
+            }),
+            time_batch_on_two_threads(|| {
+                drop(uncached.verify_cached(black_box(&s.token)).unwrap())
+            }),
         ];
         for (i, t) in times.iter().enumerate() {
             per_op[i].push(*t);
             ratios[i].push(t / times[0]);
         }
+        parallel_overhead.push(times[6] / times[5]);
     }
     eprintln!("\ninterleaved, {ROUNDS} rounds of {BATCH} each: median time, median ratio to (a)");
     for (i, name) in [
@@ -193,6 +205,8 @@ fn bench(c: &mut Criterion) {
         "c_verify_token_cache_hit",
         "d_verify_10k_distinct_tokens",
         "e_parse_and_check",
+        "a2_floor_on_two_threads",
+        "b2_verify_on_two_threads",
     ]
     .iter()
     .enumerate()
@@ -203,6 +217,26 @@ fn bench(c: &mut Criterion) {
             median(&mut ratios[i])
         );
     }
+    eprintln!(
+        "  b2 / a2 (verify over floor, both cores busy): {:.2}",
+        median(&mut parallel_overhead)
+    );
+}
+
+/// Seconds per call of `f` on each of two threads running at once (as the
+/// two workers of a busy server do), over one batch each.
+fn time_batch_on_two_threads(f: impl Fn() + Sync) -> f64 {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for _ in 0..BATCH {
+                    f();
+                }
+            });
+        }
+    });
+    started.elapsed().as_secs_f64() / BATCH as f64
 }
 
 /// Seconds per call of `f`, over one batch.
