@@ -1,9 +1,14 @@
 //! The per-request cost of `CognitoAuthLayer` with a token-cache hit: the
 //! same router with and without the layer, called through `oneshot`, in one
 //! run. Run: `cargo bench -p cognito-verify-axum --bench layer`.
+//!
+//! The machine's speed drifts between criterion's benches, so the overhead
+//! is also measured interleaved at the end: each round times a batch
+//! without the layer, with it, and the bare cache hit (`verify_cached`),
+//! and the medians of the per-round differences are printed.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -33,6 +38,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let token = issuer.access_token("app").groups(["admin"]).sign();
     runtime.block_on(verifier.verify(&token)).unwrap(); // warm the token cache
+    let hit_verifier = verifier.clone();
     let bearer = format!("Bearer {token}");
 
     let open = Router::new().route("/me", get(|| async { "me" }));
@@ -62,6 +68,55 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    const ROUNDS: usize = 60;
+    const BATCH: u32 = 500;
+    let batch = |f: &mut dyn FnMut()| {
+        let started = Instant::now();
+        for _ in 0..BATCH {
+            f();
+        }
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(BATCH)
+    };
+    let (mut without, mut with, mut hit, mut overhead, mut own) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let w = batch(&mut || {
+            black_box(runtime.block_on(open.clone().oneshot(request())).unwrap());
+        });
+        let l = batch(&mut || {
+            let response = runtime
+                .block_on(protected.clone().oneshot(request()))
+                .unwrap();
+            assert!(response.status().is_success());
+            black_box(response);
+        });
+        let h = batch(&mut || {
+            black_box(hit_verifier.verify_cached(black_box(&token)).unwrap());
+        });
+        without.push(w);
+        with.push(l);
+        hit.push(h);
+        overhead.push(l - w);
+        own.push(l - w - h);
+    }
+    eprintln!("\ninterleaved, {ROUNDS} rounds of {BATCH} requests each (medians):");
+    eprintln!(
+        "  without the layer         {:6.2} µs",
+        median(&mut without)
+    );
+    eprintln!("  with the layer            {:6.2} µs", median(&mut with));
+    eprintln!(
+        "  layer overhead            {:6.2} µs",
+        median(&mut overhead)
+    );
+    eprintln!("  of which the cache hit    {:6.2} µs", median(&mut hit));
+    eprintln!("  the layer's own work      {:6.2} µs", median(&mut own));
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 criterion_group!(benches, bench);

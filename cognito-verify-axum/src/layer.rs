@@ -243,7 +243,7 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         let mut inner = take_ready(&mut self.inner);
-        let config = self.config.clone();
+        let config = &*self.config;
         for name in &config.strip {
             while req.headers_mut().remove(name).is_some() {}
         }
@@ -256,63 +256,92 @@ where
             return Box::pin(inner.call(req));
         }
         let context = AuthContext(config.shared.clone());
-        let token = match find_token(req.headers(), &config.sources) {
-            Ok(token) => token,
-            Err(()) => {
-                let rejection = Rejection::invalid_request(context.realm());
-                tracing::debug!(outcome = rejection.kind(), "request refused");
-                return answer(context.reject(rejection));
-            }
-        };
-        let Some(token) = token else {
-            if config.optional {
-                req.extensions_mut().insert(context);
-                return Box::pin(inner.call(req));
-            }
-            let rejection = Rejection::missing_token(context.realm());
-            tracing::debug!(outcome = rejection.kind(), "request refused");
-            return answer(context.reject(rejection));
-        };
         let span = tracing::debug_span!(
             "cognito_verify",
             outcome = tracing::field::Empty,
             iss = tracing::field::Empty,
             sub = tracing::field::Empty,
         );
-        Box::pin(
-            async move {
-                let verified: Result<Arc<CognitoClaims>, _> = config.verifier.verify(&token).await;
-                drop(token);
-                let span = tracing::Span::current();
-                match verified {
-                    Ok(claims) => {
-                        span.record("outcome", "verified");
-                        span.record("iss", claims.iss());
-                        span.record("sub", claims.sub());
-                        tracing::debug!("token verified");
-                        req.extensions_mut().insert(claims);
-                        req.extensions_mut().insert(context);
-                        inner.call(req).await
-                    }
-                    Err(error) => {
-                        span.record("outcome", error.kind());
-                        if error.is_key_source_failure() {
-                            tracing::warn!(error.kind = error.kind(), error = %error, "token not verified: keys unavailable");
-                        } else {
-                            tracing::debug!(error.kind = error.kind(), error = %error, "token refused");
-                        }
-                        Ok(context.reject(Rejection::from_error(context.realm(), error)))
-                    }
-                }
+        // Settled without waiting whenever the cached keys (or the token
+        // cache) can decide: no copy of the token, no boxed verification.
+        let settled = match find_token(req.headers(), &config.sources) {
+            Err(()) => {
+                let rejection = Rejection::invalid_request(context.realm());
+                tracing::debug!(outcome = rejection.kind(), "request refused");
+                return answer(context.reject(rejection));
             }
-            .instrument(span),
-        )
+            Ok(None) => {
+                if config.optional {
+                    req.extensions_mut().insert(context);
+                    return Box::pin(inner.call(req));
+                }
+                let rejection = Rejection::missing_token(context.realm());
+                tracing::debug!(outcome = rejection.kind(), "request refused");
+                return answer(context.reject(rejection));
+            }
+            Ok(Some(token)) => span
+                .in_scope(|| config.verifier.try_verify_cached(token))
+                .ok_or_else(|| token.to_owned()),
+        };
+        match settled {
+            Ok(verified) => match refusal(&span, verified, &mut req, context) {
+                None => Box::pin(inner.call(req)),
+                Some(refusal) => answer(refusal),
+            },
+            // The keys must be fetched first.
+            Err(token) => {
+                let config = self.config.clone();
+                Box::pin(
+                    async move {
+                        let verified = config.verifier.verify(&token).await;
+                        drop(token);
+                        match refusal(&tracing::Span::current(), verified, &mut req, context) {
+                            None => inner.call(req).await,
+                            Some(refusal) => Ok(refusal),
+                        }
+                    }
+                    .instrument(span),
+                )
+            }
+        }
+    }
+}
+
+/// Records a verification's outcome on `span`. A verified request gets the
+/// claims and the context as extensions and `None`; otherwise the answer
+/// that refuses it.
+fn refusal(
+    span: &tracing::Span,
+    verified: Result<Arc<CognitoClaims>, cognito_verify::Error>,
+    req: &mut Request,
+    context: AuthContext,
+) -> Option<Response> {
+    let _entered = span.enter();
+    match verified {
+        Ok(claims) => {
+            span.record("outcome", "verified");
+            span.record("iss", claims.iss());
+            span.record("sub", claims.sub());
+            tracing::debug!("token verified");
+            req.extensions_mut().insert(claims);
+            req.extensions_mut().insert(context);
+            None
+        }
+        Err(error) => {
+            span.record("outcome", error.kind());
+            if error.is_key_source_failure() {
+                tracing::warn!(error.kind = error.kind(), error = %error, "token not verified: keys unavailable");
+            } else {
+                tracing::debug!(error.kind = error.kind(), error = %error, "token refused");
+            }
+            Some(context.reject(Rejection::from_error(context.realm(), error)))
+        }
     }
 }
 
 /// The request's token: `Ok(None)` when it carries none, `Err` when the
 /// `Authorization` header is there but unusable.
-fn find_token(headers: &HeaderMap, sources: &[Source]) -> Result<Option<String>, ()> {
+fn find_token<'h>(headers: &'h HeaderMap, sources: &[Source]) -> Result<Option<&'h str>, ()> {
     let mut auth = headers.get_all(header::AUTHORIZATION).iter();
     if let Some(value) = auth.next() {
         if auth.next().is_some() {
@@ -324,18 +353,18 @@ fn find_token(headers: &HeaderMap, sources: &[Source]) -> Result<Option<String>,
         if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
             return Err(());
         }
-        return Ok(Some(token.to_owned()));
+        return Ok(Some(token));
     }
     for source in sources {
         let found = match source {
             Source::Header(name) => match headers.get(name) {
-                Some(v) => Some(v.to_str().map_err(|_| ())?.trim().to_owned()),
+                Some(v) => Some(v.to_str().map_err(|_| ())?.trim()),
                 None => None,
             },
             Source::Cookie(name) => cookie(headers, name),
         };
         match found {
-            Some(token) if token.is_empty() => return Err(()),
+            Some("") => return Err(()),
             Some(token) => return Ok(Some(token)),
             None => {}
         }
@@ -344,7 +373,7 @@ fn find_token(headers: &HeaderMap, sources: &[Source]) -> Result<Option<String>,
 }
 
 /// The value of the cookie `name`, from any `Cookie` header.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -352,7 +381,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"').to_owned())
+        .map(|(_, v)| v.trim_matches('"'))
 }
 
 #[cfg(test)]
@@ -372,11 +401,11 @@ mod tests {
         let none: &[Source] = &[];
         assert_eq!(
             find_token(&headers(&[("authorization", "Bearer abc")]), none),
-            Ok(Some("abc".into()))
+            Ok(Some("abc"))
         );
         assert_eq!(
             find_token(&headers(&[("authorization", "bEaReR abc")]), none),
-            Ok(Some("abc".into()))
+            Ok(Some("abc"))
         );
         assert_eq!(find_token(&headers(&[]), none), Ok(None));
         for bad in [
@@ -404,11 +433,11 @@ mod tests {
             Source::Header(HeaderName::from_static("x-token")),
         ];
         let h = headers(&[("cookie", "a=1; tok=c1"), ("x-token", "h1")]);
-        assert_eq!(find_token(&h, &sources), Ok(Some("c1".into())));
+        assert_eq!(find_token(&h, &sources), Ok(Some("c1")));
         let h = headers(&[("cookie", "a=1"), ("x-token", "h1")]);
-        assert_eq!(find_token(&h, &sources), Ok(Some("h1".into())));
+        assert_eq!(find_token(&h, &sources), Ok(Some("h1")));
         let h = headers(&[("authorization", "Bearer b1"), ("cookie", "tok=c1")]);
-        assert_eq!(find_token(&h, &sources), Ok(Some("b1".into())));
+        assert_eq!(find_token(&h, &sources), Ok(Some("b1")));
         let h = headers(&[("cookie", "tok=")]);
         assert_eq!(find_token(&h, &sources), Err(()));
         let h = headers(&[("cookie", "xtok=c1")]);

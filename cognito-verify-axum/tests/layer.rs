@@ -678,3 +678,29 @@ async fn rejections_can_be_replaced() {
     assert_eq!(a.body, "nope: invalid_token_use");
     assert!(seen.lock().unwrap().len() >= 3);
 }
+
+#[tokio::test]
+async fn keys_are_fetched_when_needed_and_cached_keys_answer_the_rest() {
+    let (issuer, h) = setup().await;
+    let alice = issuer.access_token(CLIENT).sub("alice").sign();
+    // Cold verifier: the request waits for the first fetch.
+    assert_eq!(h.get("/me", Some(&alice)).await.json()["sub"], "alice");
+    assert_eq!(issuer.jwks_requests(), 1);
+    // Decided from the cached keys: a new token, a bad one, a repeated one.
+    let bob = issuer.access_token(CLIENT).sub("bob").sign();
+    assert_eq!(h.get("/me", Some(&bob)).await.json()["sub"], "bob");
+    let expired = issuer.access_token(CLIENT).expires_in(-60).sign();
+    h.get("/me", Some(&expired)).await.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        Some("invalid_token"),
+        "expired",
+        "videos",
+    );
+    assert_eq!(h.get("/me", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(issuer.jwks_requests(), 1);
+    // A token signed by a key the cached set lacks: one refetch, then it verifies.
+    issuer.rotate_key();
+    let carol = issuer.access_token(CLIENT).sub("carol").sign();
+    assert_eq!(h.get("/me", Some(&carol)).await.json()["sub"], "carol");
+    assert_eq!(issuer.jwks_requests(), 2);
+}

@@ -161,16 +161,49 @@ impl Verifier {
     /// or an earlier [`verify`](Self::verify)), and with `unknown_kid` when
     /// the cached set lacks the token's key.
     pub fn verify_cached(&self, token: &str) -> Result<Arc<CognitoClaims>, Error> {
-        let result = match self.begin(token) {
-            Ok(Ok(claims)) => Ok(claims),
-            Ok(Err(pending)) => {
-                let key = self.inner.jwks[pending.jwks].cached_key(&pending.kid);
-                self.finish(pending, key)
-            }
-            Err(e) => Err(e),
-        };
+        let result = self.settle_with_cached_keys(token).unwrap_or_else(Err);
         self.trace(&result);
         result
+    }
+
+    /// Verifies `token` when the cached keys can decide it, as
+    /// [`verify_cached`](Self::verify_cached) does; `None` where that would
+    /// fail with `jwks_not_cached` or `unknown_kid`, the cases in which
+    /// [`verify`](Self::verify) fetches keys first. For callers with a
+    /// fast synchronous path and an asynchronous fallback:
+    ///
+    /// ```
+    /// # async fn demo(verifier: cognito_verify::Verifier, token: &str)
+    /// # -> Result<(), cognito_verify::Error> {
+    /// let claims = match verifier.try_verify_cached(token) {
+    ///     Some(decided) => decided?,
+    ///     None => verifier.verify(token).await?,
+    /// };
+    /// # let _ = claims;
+    /// # Ok(()) }
+    /// ```
+    pub fn try_verify_cached(&self, token: &str) -> Option<Result<Arc<CognitoClaims>, Error>> {
+        let result = self.settle_with_cached_keys(token).ok()?;
+        self.trace(&result);
+        Some(result)
+    }
+
+    /// A verification with the cached keys; the outer `Err` is the
+    /// `jwks_not_cached` or `unknown_kid` that a fetch might change.
+    fn settle_with_cached_keys(
+        &self,
+        token: &str,
+    ) -> Result<Result<Arc<CognitoClaims>, Error>, Error> {
+        match self.begin(token) {
+            Ok(Ok(claims)) => Ok(Ok(claims)),
+            Ok(Err(pending)) => match self.inner.jwks[pending.jwks].cached_key(&pending.kid) {
+                Err(missing @ (Error::JwksNotCached { .. } | Error::UnknownKid { .. })) => {
+                    Err(missing)
+                }
+                key => Ok(self.finish(pending, key)),
+            },
+            Err(e) => Ok(Err(e)),
+        }
     }
 
     /// Fetches every configured JWKS now, so that the first requests do not

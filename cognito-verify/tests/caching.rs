@@ -227,3 +227,36 @@ fn now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+#[tokio::test]
+async fn try_verify_cached_decides_only_what_the_cached_keys_can() {
+    let (issuer, verifier) = access_setup().await;
+    let token = issuer.access_token(CLIENT).sub("u-1").sign();
+    assert!(
+        verifier.try_verify_cached(&token).is_none(),
+        "nothing cached yet"
+    );
+    assert_eq!(issuer.jwks_requests(), 0, "and nothing fetched");
+    verifier.hydrate().await.unwrap();
+    let claims = verifier.try_verify_cached(&token).unwrap().unwrap();
+    assert_eq!(claims.sub(), "u-1");
+    let expired = issuer.access_token(CLIENT).expires_in(-60).sign();
+    let err = verifier.try_verify_cached(&expired).unwrap().unwrap_err();
+    assert_eq!(err.kind(), "expired");
+    assert_eq!(
+        verifier
+            .try_verify_cached("not a token")
+            .unwrap()
+            .unwrap_err()
+            .kind(),
+        "malformed_token"
+    );
+    // A kid the cached set lacks is left to `verify`, which refetches.
+    issuer.rotate_key();
+    let rotated = issuer.access_token(CLIENT).sub("u-2").sign();
+    assert!(verifier.try_verify_cached(&rotated).is_none());
+    assert_eq!(issuer.jwks_requests(), 1);
+    assert_eq!(verifier.verify(&rotated).await.unwrap().sub(), "u-2");
+    assert_eq!(issuer.jwks_requests(), 2);
+    assert!(verifier.try_verify_cached(&rotated).unwrap().is_ok());
+}
