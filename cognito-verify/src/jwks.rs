@@ -21,6 +21,7 @@
 //! in time and size (the body cap holds while it streams), and a fetched set
 //! replaces the old one whole. No lock is held across network I/O.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -105,6 +106,12 @@ pub(crate) struct JwksCache {
     client: reqwest::Client,
     limits: JwksLimits,
     state: Mutex<State>,
+    /// The instant `quiet_until` counts from.
+    epoch: Instant,
+    /// Nanoseconds after `epoch` until which the current set needs neither
+    /// a refresh nor a staleness check (0 before the first fetch): until
+    /// then a token-cache hit whose key is current takes no lock.
+    quiet_until: AtomicU64,
 }
 
 enum Plan {
@@ -119,7 +126,14 @@ impl JwksCache {
             client,
             limits,
             state: Mutex::new(State::default()),
+            epoch: Instant::now(),
+            quiet_until: AtomicU64::new(0),
         }
+    }
+
+    /// `at` as nanoseconds after `epoch`.
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -177,6 +191,12 @@ impl JwksCache {
     /// token verified with it may be trusted from the token cache.
     pub(crate) fn still_holds(self: &Arc<Self>, kid: &str, key: &Arc<RsaKey>) -> bool {
         let now = Instant::now();
+        if !key.is_current() {
+            return false;
+        }
+        if self.nanos(now) < self.quiet_until.load(Ordering::Acquire) {
+            return true;
+        }
         let (holds, refresh) = {
             let mut st = self.lock();
             let holds = self
@@ -303,6 +323,13 @@ impl JwksCache {
                     // upstream stops verifying.
                     Ok((keys, ttl)) => {
                         let keys = Arc::new(keys);
+                        if let Some(old) = &st.keys {
+                            old.retire_missing_from(&keys);
+                        }
+                        let quiet = ttl.mul_f64(0.9).min(self.limits.max_staleness);
+                        let quiet = u64::try_from(quiet.as_nanos()).unwrap_or(u64::MAX);
+                        self.quiet_until
+                            .store(self.nanos(now).saturating_add(quiet), Ordering::Release);
                         if st.failures_in_a_row > 0 {
                             tracing::info!(jwks_url = %self.url, after_failures = st.failures_in_a_row, "JWKS fetch recovered");
                         }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
@@ -24,12 +25,20 @@ pub(crate) const MAX_KEYS: usize = 100;
 /// An RSA public key from a JWKS, parsed once and ready to verify RS256.
 pub(crate) struct RsaKey {
     key: ParsedPublicKey,
+    /// Set once a fetched set replaced the one holding this key without it:
+    /// tokens it verified are no longer trusted from the token cache.
+    retired: AtomicBool,
 }
 
 impl RsaKey {
     /// Verifies an RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         self.key.verify_sig(message, signature).is_ok()
+    }
+
+    /// False once the key left its JWKS (see [`KeySet::retire_missing_from`]).
+    pub(crate) fn is_current(&self) -> bool {
+        !self.retired.load(Ordering::Acquire)
     }
 }
 
@@ -118,6 +127,18 @@ impl KeySet {
         matches!(self.entries.get(kid), Some(Entry::Usable(current)) if Arc::ptr_eq(current, key))
     }
 
+    /// Marks the keys of this set that `next` does not hold (under the same
+    /// kid, the same instance) as retired; called as `next` replaces it.
+    pub(crate) fn retire_missing_from(&self, next: &KeySet) {
+        for (kid, entry) in &self.entries {
+            if let Entry::Usable(key) = entry
+                && !next.holds(kid, key)
+            {
+                key.retired.store(true, Ordering::Release);
+            }
+        }
+    }
+
     /// The key ids of the set, sorted.
     pub(crate) fn kids(&self) -> Vec<String> {
         let mut kids: Vec<String> = self.entries.keys().cloned().collect();
@@ -194,7 +215,10 @@ fn parse_entry(raw: &Value) -> Result<RsaKey, String> {
     let key = RsaPublicKeyComponents { n, e }
         .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
         .map_err(|err| format!("the RSA key was rejected: {err}"))?;
-    Ok(RsaKey { key })
+    Ok(RsaKey {
+        key,
+        retired: AtomicBool::new(false),
+    })
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {

@@ -260,3 +260,42 @@ async fn try_verify_cached_decides_only_what_the_cached_keys_can() {
     assert_eq!(issuer.jwks_requests(), 2);
     assert!(verifier.try_verify_cached(&rotated).unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn cached_tokens_stop_verifying_once_the_keys_are_too_stale() {
+    // Staleness reached after the refresh point (refreshes failing), and
+    // before it (a TTL longer than the staleness bound).
+    for (ttl_ms, stale_ms) in [(200, 600), (1_000, 400)] {
+        let issuer = cognito_verify::testing::LocalIssuer::start().await.unwrap();
+        let jwks = issuer.jwks().to_string();
+        let mut server = FixedServer::start(move |_| Reply::ok(jwks.clone())).await;
+        let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| {
+            b.jwks_ttl(Duration::from_millis(ttl_ms))
+                .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(2))
+                .jwks_max_staleness(Duration::from_millis(stale_ms))
+                .jwks_connect_timeout(Duration::from_millis(300))
+                .jwks_timeout(Duration::from_millis(300))
+                .jwks_backoff(Duration::from_millis(100), Duration::from_millis(200))
+        });
+        let token = issuer.access_token(CLIENT).sign();
+        let fetched = std::time::Instant::now();
+        verifier.verify(&token).await.unwrap();
+        server.stop();
+
+        // Inside the staleness bound: the cached token verifies.
+        tokio::time::sleep(Duration::from_millis(stale_ms / 2)).await;
+        assert!(verifier.verify_cached(&token).is_ok(), "ttl {ttl_ms} ms");
+        assert!(
+            fetched.elapsed() < Duration::from_millis(stale_ms - 50),
+            "too slow to check"
+        );
+        assert!(verifier.status().token_cache.hits >= 1);
+
+        // Past it: the keys are unusable, for cached tokens too.
+        let past = Duration::from_millis(stale_ms + 100);
+        tokio::time::sleep(past.saturating_sub(fetched.elapsed())).await;
+        let err = verifier.verify_cached(&token).unwrap_err();
+        assert_eq!(err.kind(), "jwks_not_cached", "ttl {ttl_ms} ms");
+        assert_eq!(kind_of(&verifier, &token).await, "jwks_unavailable");
+    }
+}
