@@ -268,7 +268,7 @@ async fn cached_tokens_stop_verifying_once_the_keys_are_too_stale() {
     for (ttl_ms, stale_ms) in [(200, 600), (1_000, 400)] {
         let issuer = cognito_verify::testing::LocalIssuer::start().await.unwrap();
         let jwks = issuer.jwks().to_string();
-        let mut server = FixedServer::start(move |_| Reply::ok(jwks.clone())).await;
+        let server = FixedServer::start(move |_| Reply::ok(jwks.clone())).await;
         let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| {
             b.jwks_ttl(Duration::from_millis(ttl_ms))
                 .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(2))
