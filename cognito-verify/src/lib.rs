@@ -125,7 +125,13 @@ pub mod fuzzing {
         if let Ok(parsed) = crate::token::parse(data) {
             let c = &parsed.claims;
             let texts = [c.iss(), c.client_id().unwrap_or_default(), c.as_json()];
-            let optional = [c.username(), c.email(), c.jti(), c.origin_jti(), c.event_id()];
+            let optional = [
+                c.username(),
+                c.email(),
+                c.jti(),
+                c.origin_jti(),
+                c.event_id(),
+            ];
             std::hint::black_box((c.sub(), texts, optional, c.as_map().len()));
         }
         let _ = crate::decode_unverified(data);
