@@ -264,6 +264,9 @@ async fn unusable_authorization_headers_are_400_invalid_request() {
             ("authorization", bearer.as_str()),
             ("authorization", bearer.as_str()),
         ],
+        // A token is visible ASCII without spaces (RFC 6750's b64token).
+        vec![("authorization", "Bearer abc def")],
+        vec![("authorization", "Bearer abc\tdef")],
     ] {
         let a = h.send(Method::GET, "/me", &headers).await;
         a.assert_refused(
@@ -273,8 +276,8 @@ async fn unusable_authorization_headers_are_400_invalid_request() {
             "videos",
         );
     }
-    // The scheme is case-insensitive.
-    let lower = format!("bearer {token}");
+    // The scheme is case-insensitive, and spaces around the token are fine.
+    let lower = format!("bearer   {token}  ");
     assert_eq!(
         h.send(Method::GET, "/me", &[("authorization", &lower)])
             .await
