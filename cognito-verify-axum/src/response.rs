@@ -16,7 +16,7 @@ use http::{HeaderValue, StatusCode, header};
 /// | case | status | `WWW-Authenticate` |
 /// |---|---|---|
 /// | no token | 401 | `Bearer realm="…"` |
-/// | malformed `Authorization` (two headers, another scheme, empty token) | 400 | `Bearer realm="…", error="invalid_request", error_description="invalid_request"` |
+/// | malformed `Authorization` (two headers, another scheme, an empty token, a token with spaces, tabs or non-ASCII bytes) | 400 | `Bearer realm="…", error="invalid_request", error_description="invalid_request"` |
 /// | token refused | 401 | `Bearer realm="…", error="invalid_token", error_description="<kind>"` |
 /// | group, scope or token use requirement not met | 403 | `Bearer realm="…", error="insufficient_scope", error_description="<kind>"` |
 /// | keys unavailable | 503 (with `Retry-After: 5`) | none |
