@@ -22,78 +22,21 @@
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{TokenUse, Verifier};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-const CLIENT: &str = "bench-client";
+mod fixture;
+use fixture::{CLIENT, Fixture};
+
 const DISTINCT: usize = 10_000;
 /// Calls per batch in the interleaved measurement.
 const BATCH: usize = 150;
 
-struct Setup {
-    runtime: tokio::runtime::Runtime,
-    issuer: LocalIssuer,
-    token: String,
-}
-
-fn setup() -> Setup {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let issuer = runtime
-        .block_on(LocalIssuer::start_for_pool("us-east-1_BenchPool"))
-        .unwrap();
-    // Shaped like a real Cognito access token (about 1 KB).
-    let token = issuer
-        .access_token(CLIENT)
-        .username("alice@example.com")
-        .groups(["admin", "editors"])
-        .scopes([
-            "aws.cognito.signin.user.admin",
-            "videos/read",
-            "videos/write",
-        ])
-        .sign();
-    Setup {
-        runtime,
-        issuer,
-        token,
-    }
-}
-
-fn verifier(s: &Setup, token_cache: u64) -> Verifier {
-    let v = Verifier::builder()
-        .pool(
-            s.issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access),
-        )
-        .token_cache_capacity(token_cache)
-        .build()
-        .unwrap();
-    s.runtime.block_on(v.hydrate()).unwrap();
-    v
-}
-
 fn bench(c: &mut Criterion) {
-    let s = setup();
+    let s = Fixture::start();
+    let verifier = |token_cache| s.verifier(token_cache);
     eprintln!("token: {} bytes", s.token.len());
-    let (signing_input, signature) = s.token.rsplit_once('.').unwrap();
-    let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
-    let jwk = s.issuer.current_jwk();
-    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
-    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
-    let key = RsaPublicKeyComponents { n: &n, e: &e }
-        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-        .unwrap();
+    let (signing_input, signature, key) = s.floor();
 
     let mut group = c.benchmark_group("verify");
     group
@@ -107,12 +50,12 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let uncached = verifier(&s, 0);
+    let uncached = verifier(0);
     group.bench_function("b_verify_no_token_cache", |b| {
         b.iter(|| uncached.verify_cached(black_box(&s.token)).unwrap())
     });
 
-    let cached = verifier(&s, 10_000);
+    let cached = verifier(10_000);
     cached.verify_cached(&s.token).unwrap();
     group.bench_function("c_verify_token_cache_hit", |b| {
         b.iter(|| cached.verify_cached(black_box(&s.token)).unwrap())
@@ -135,7 +78,7 @@ fn bench(c: &mut Criterion) {
             while done < iters {
                 // A fresh verifier (and token cache) each time round the
                 // 10,000 tokens, so every verification is a miss.
-                let v = verifier(&s, 10_000);
+                let v = verifier(10_000);
                 let round = (iters - done).min(DISTINCT as u64) as usize;
                 let started = Instant::now();
                 for t in &tokens[..round] {
@@ -159,10 +102,10 @@ fn bench(c: &mut Criterion) {
     let mut ratios: [Vec<f64>; 8] = Default::default();
     let mut parallel_overhead = Vec::new();
     let mut next_distinct = 0;
-    let mut fresh = verifier(&s, 10_000);
+    let mut fresh = verifier(10_000);
     for _ in 0..ROUNDS {
         if next_distinct + BATCH > DISTINCT {
-            fresh = verifier(&s, 10_000);
+            fresh = verifier(10_000);
             next_distinct = 0;
         }
         let distinct = &tokens[next_distinct..next_distinct + BATCH];

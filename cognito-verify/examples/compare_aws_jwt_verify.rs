@@ -9,15 +9,12 @@
 
 use std::time::Instant;
 
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{TokenUse, Verifier};
 use serde_json::{Value, json};
 
-const POOL: &str = "us-east-1_BenchPool";
-const CLIENT: &str = "bench-client";
+#[path = "../benches/fixture/mod.rs"]
+mod fixture;
+use fixture::{CLIENT, Fixture, POOL};
+
 const ITERATIONS: u32 = 10_000;
 const ROUNDS: u32 = 5;
 
@@ -25,43 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let node_dir = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "bench/aws-jwt-verify".to_owned());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let issuer = runtime.block_on(LocalIssuer::start_for_pool(POOL))?;
-    let token = issuer
-        .access_token(CLIENT)
-        .username("alice@example.com")
-        .groups(["admin", "editors"])
-        .scopes([
-            "aws.cognito.signin.user.admin",
-            "videos/read",
-            "videos/write",
-        ])
-        .sign();
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access),
-        )
-        .token_cache_capacity(0)
-        .build()?;
-    runtime.block_on(verifier.hydrate())?;
-
-    let (signing_input, signature) = token.rsplit_once('.').ok_or("a token has dots")?;
-    let signature = URL_SAFE_NO_PAD.decode(signature)?;
-    let jwk = issuer.current_jwk();
-    let component = |name: &str| -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-        let text = jwk[name].as_str().ok_or("the JWK has n and e")?;
-        Ok(URL_SAFE_NO_PAD.decode(text)?)
-    };
-    let (n, e) = (component("n")?, component("e")?);
-    let key = RsaPublicKeyComponents { n: &n, e: &e }
-        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-        .map_err(|e| format!("the key: {e}"))?;
+    let fixture = Fixture::start();
+    let (issuer, token) = (&fixture.issuer, &fixture.token);
+    let verifier = fixture.verifier(0);
+    let (signing_input, signature, key) = fixture.floor();
 
     let time = |n: u32, f: &dyn Fn()| {
         let start = Instant::now();
@@ -73,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ours = || {
         drop(
             verifier
-                .verify_cached(std::hint::black_box(&token))
+                .verify_cached(std::hint::black_box(token))
                 .expect("verifies"),
         )
     };

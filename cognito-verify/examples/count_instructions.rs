@@ -13,60 +13,25 @@
 //! `verify` (`verify_cached`, token cache off), `hit` (token-cache hit),
 //! `parse` (parse and check alone). Divide the total by `n`.
 
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{TokenUse, Verifier};
 use std::hint::black_box;
+
+#[path = "../benches/fixture/mod.rs"]
+mod fixture;
+use fixture::Fixture;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let step = args.next().unwrap_or_else(|| "verify".into());
     let n: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let issuer = runtime
-        .block_on(LocalIssuer::start_for_pool("us-east-1_BenchPool"))
-        .unwrap();
-    let token = issuer
-        .access_token("bench-client")
-        .username("alice@example.com")
-        .groups(["admin", "editors"])
-        .scopes([
-            "aws.cognito.signin.user.admin",
-            "videos/read",
-            "videos/write",
-        ])
-        .sign();
-    let verifier = |cache: u64| {
-        let v = Verifier::builder()
-            .pool(
-                issuer
-                    .pool_config()
-                    .client_id("bench-client")
-                    .token_use(TokenUse::Access),
-            )
-            .token_cache_capacity(cache)
-            .build()
-            .unwrap();
-        runtime.block_on(v.hydrate()).unwrap();
-        v
-    };
-    let _guard = runtime.enter();
+    let fixture = Fixture::start();
+    let token = fixture.token.clone();
+    let verifier = |cache: u64| fixture.verifier(cache);
+    let _guard = fixture.runtime.enter();
     let mut run: Box<dyn FnMut()> = match step.as_str() {
         "floor" => {
-            let (input, sig) = token.rsplit_once('.').unwrap();
-            let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
-            let jwk = issuer.current_jwk();
-            let n_ = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
-            let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
-            let key = RsaPublicKeyComponents { n: &n_, e: &e }
-                .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-                .unwrap();
+            let (input, sig, key) = fixture.floor();
+            let input = input.to_owned();
             Box::new(move || {
                 key.verify_sig(black_box(input.as_bytes()), black_box(&sig))
                     .unwrap()
