@@ -26,7 +26,7 @@ use std::task::{Context, Poll};
 use axum::extract::Request;
 use axum::response::Response;
 use cognito_verify::{CognitoClaims, Verifier};
-use http::{HeaderMap, HeaderName, Method, header};
+use http::{HeaderMap, HeaderName, header};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
@@ -65,7 +65,6 @@ struct Config {
     shared: Arc<Shared>,
     sources: Vec<Source>,
     optional: bool,
-    cors_preflight: bool,
     strip: Vec<HeaderName>,
 }
 
@@ -79,9 +78,45 @@ struct Config {
 /// case-insensitive, exactly one `Authorization` header), then from the
 /// cookies and headers added with [`cookie`](Self::cookie) and
 /// [`header`](Self::header), in that order. Never from the query string.
+/// An `Authorization` header of another scheme (`Basic …`) carries no token
+/// for this layer: as RFC 6750 §3.1 asks, the request is answered as one
+/// without a token (401 with a bare `Bearer` challenge), or let through
+/// without claims in [`optional`](Self::optional) mode. A source that is
+/// there but unusable is a 400 `invalid_request`: two `Authorization`
+/// headers, `Bearer` without a b64token, two cookies of the token's name
+/// (cookie tossing from a sibling domain), two values of a token header.
 ///
 /// See [`Rejection`] for the responses, and [`on_rejection`](Self::on_rejection)
 /// to replace them.
+///
+/// # CORS
+///
+/// A browser's CORS preflight (`OPTIONS` with
+/// `Access-Control-Request-Method`) carries no token, so this layer refuses
+/// it like any request without one, and no handler ever runs for an
+/// unauthenticated preflight. Put tower-http's `CorsLayer` *outside* this
+/// layer (added after it); it answers preflights itself and adds the CORS
+/// headers to every response, refusals included:
+///
+/// ```
+/// # use axum::{Router, routing::get};
+/// # use cognito_verify::{PoolConfig, TokenUse, Verifier};
+/// # use cognito_verify_axum::CognitoAuthLayer;
+/// use http::{HeaderValue, header};
+/// use tower_http::cors::CorsLayer;
+///
+/// # let verifier = Verifier::builder()
+/// #     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+/// #     .build()?;
+/// let cors = CorsLayer::new()
+///     .allow_origin(HeaderValue::from_static("https://app.example.com"))
+///     .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+/// let app: Router = Router::new()
+///     .route("/me", get(|| async { "me" }))
+///     .layer(CognitoAuthLayer::new(verifier))
+///     .layer(cors); // outermost: preflights never reach the auth layer
+/// # Ok::<(), cognito_verify::Error>(())
+/// ```
 #[derive(Clone)]
 #[must_use]
 pub struct CognitoAuthLayer {
@@ -101,7 +136,6 @@ impl CognitoAuthLayer {
                 }),
                 sources: Vec::new(),
                 optional: false,
-                cors_preflight: false,
                 strip: Vec::new(),
             },
         }
@@ -153,14 +187,6 @@ impl CognitoAuthLayer {
     /// open unless asked to.
     pub fn optional(mut self) -> Self {
         self.config.optional = true;
-        self
-    }
-
-    /// Lets CORS preflight requests (`OPTIONS` with
-    /// `Access-Control-Request-Method`) through untouched, for a CORS layer
-    /// further in to answer. Off by default.
-    pub fn allow_cors_preflight(mut self) -> Self {
-        self.config.cors_preflight = true;
         self
     }
 
@@ -247,14 +273,6 @@ where
         for name in &config.strip {
             while req.headers_mut().remove(name).is_some() {}
         }
-        if config.cors_preflight
-            && req.method() == Method::OPTIONS
-            && req
-                .headers()
-                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-        {
-            return Box::pin(inner.call(req));
-        }
         let context = AuthContext(config.shared.clone());
         let span = tracing::debug_span!(
             "cognito_verify",
@@ -265,12 +283,12 @@ where
         // Settled without waiting whenever the cached keys (or the token
         // cache) can decide: no copy of the token, no boxed verification.
         let settled = match find_token(req.headers(), &config.sources) {
-            Err(()) => {
+            TokenLookup::Malformed(why) => {
                 let rejection = Rejection::invalid_request(context.realm());
-                tracing::debug!(outcome = rejection.kind(), "request refused");
+                tracing::debug!(outcome = rejection.kind(), why, "request refused");
                 return answer(context.reject(rejection));
             }
-            Ok(None) => {
+            TokenLookup::Absent => {
                 if config.optional {
                     req.extensions_mut().insert(context);
                     return Box::pin(inner.call(req));
@@ -279,7 +297,7 @@ where
                 tracing::debug!(outcome = rejection.kind(), "request refused");
                 return answer(context.reject(rejection));
             }
-            Ok(Some(token)) => span
+            TokenLookup::Found(token) => span
                 .in_scope(|| config.verifier.try_verify_cached(token))
                 .ok_or_else(|| token.to_owned()),
         };
@@ -339,43 +357,109 @@ fn refusal(
     }
 }
 
-/// The request's token: `Ok(None)` when it carries none, `Err` when the
-/// `Authorization` header is there but unusable.
-fn find_token<'h>(headers: &'h HeaderMap, sources: &[Source]) -> Result<Option<&'h str>, ()> {
-    let mut auth = headers.get_all(header::AUTHORIZATION).iter();
-    if let Some(value) = auth.next() {
-        if auth.next().is_some() {
-            return Err(()); // two Authorization headers: which one counts is ambiguous
-        }
-        // `Bearer`, spaces, then the token: visible ASCII, no spaces. One
-        // pass over the (about 1 KB) value, written to vectorize.
-        let value = value.as_bytes();
-        let space = value.iter().position(|&b| b == b' ').ok_or(())?;
-        let (scheme, rest) = value.split_at(space);
-        let token = trim_spaces(rest);
-        let visible = token
-            .iter()
-            .fold(true, |ok, &b| ok & (b'!'..=b'~').contains(&b));
-        if !scheme.eq_ignore_ascii_case(b"bearer") || token.is_empty() || !visible {
-            return Err(());
-        }
-        return std::str::from_utf8(token).map(Some).map_err(|_| ());
+/// Where a request stands as to its token.
+#[derive(Debug, PartialEq, Eq)]
+enum TokenLookup<'h> {
+    /// The token, from the first source that has one.
+    Found(&'h str),
+    /// No source carries a token (an `Authorization` header of another
+    /// scheme counts as none, RFC 6750 §3.1).
+    Absent,
+    /// A source is there but unusable (why, for the debug log): the request
+    /// is a 400 `invalid_request`.
+    Malformed(&'static str),
+}
+
+/// The request's token: from `Authorization: Bearer`, else from the
+/// configured sources in order.
+fn find_token<'h>(headers: &'h HeaderMap, sources: &[Source]) -> TokenLookup<'h> {
+    match bearer_token(headers) {
+        TokenLookup::Absent => {}
+        decided => return decided,
     }
     for source in sources {
-        let found = match source {
-            Source::Header(name) => match headers.get(name) {
-                Some(v) => Some(v.to_str().map_err(|_| ())?.trim()),
-                None => None,
-            },
-            Source::Cookie(name) => cookie(headers, name),
+        let lookup = match source {
+            Source::Header(name) => header_token(headers, name),
+            Source::Cookie(name) => cookie_token(headers, name),
         };
-        match found {
-            Some("") => return Err(()),
-            Some(token) => return Ok(Some(token)),
-            None => {}
+        if lookup != TokenLookup::Absent {
+            return lookup;
         }
     }
-    Ok(None)
+    TokenLookup::Absent
+}
+
+/// `Authorization: Bearer <token>`: the scheme case-insensitive, then
+/// spaces, then a b64token (visible ASCII, no spaces). One pass over the
+/// (about 1 KB) value, written to vectorize.
+fn bearer_token(headers: &HeaderMap) -> TokenLookup<'_> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return TokenLookup::Absent;
+    };
+    if values.next().is_some() {
+        return TokenLookup::Malformed("two Authorization headers: which one counts is ambiguous");
+    }
+    let value = value.as_bytes();
+    let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
+        Some(space) => value.split_at(space),
+        None => (value, &b""[..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return TokenLookup::Absent; // another authentication scheme
+    }
+    let token = trim_spaces(rest);
+    let visible = token
+        .iter()
+        .fold(true, |ok, &b| ok & (b'!'..=b'~').contains(&b));
+    if token.is_empty() {
+        return TokenLookup::Malformed("Bearer without a token");
+    }
+    match std::str::from_utf8(token) {
+        Ok(token) if visible => TokenLookup::Found(token),
+        _ => TokenLookup::Malformed("the bearer token is not a b64token"),
+    }
+}
+
+/// A configured token header: exactly one value, the whole value the token.
+fn header_token<'h>(headers: &'h HeaderMap, name: &HeaderName) -> TokenLookup<'h> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else {
+        return TokenLookup::Absent;
+    };
+    if values.next().is_some() {
+        return TokenLookup::Malformed("the token header appears more than once");
+    }
+    match value.to_str().map(str::trim) {
+        Ok("") => TokenLookup::Malformed("the token header is empty"),
+        Ok(token) => TokenLookup::Found(token),
+        Err(_) => TokenLookup::Malformed("the token header is not visible ASCII"),
+    }
+}
+
+/// The cookie `name`, from all `Cookie` headers together: exactly one.
+/// Two cookies of one name are what a sibling subdomain can plant beside
+/// the real one (cookie tossing), and which one a server reads differs
+/// from server to server.
+fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> TokenLookup<'h> {
+    let mut values = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'));
+    let Some(token) = values.next() else {
+        return TokenLookup::Absent;
+    };
+    if values.next().is_some() {
+        return TokenLookup::Malformed("two cookies carry the token's name");
+    }
+    match token {
+        "" => TokenLookup::Malformed("the token cookie is empty"),
+        token => TokenLookup::Found(token),
+    }
 }
 
 fn trim_spaces(mut bytes: &[u8]) -> &[u8] {
@@ -386,18 +470,6 @@ fn trim_spaces(mut bytes: &[u8]) -> &[u8] {
         bytes = rest;
     }
     bytes
-}
-
-/// The value of the cookie `name`, from any `Cookie` header.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
 }
 
 #[cfg(test)]
@@ -412,34 +484,52 @@ mod tests {
         h
     }
 
+    fn is_malformed(lookup: TokenLookup<'_>) -> bool {
+        matches!(lookup, TokenLookup::Malformed(_))
+    }
+
     #[test]
     fn reads_bearer_tokens_strictly() {
         let none: &[Source] = &[];
         assert_eq!(
             find_token(&headers(&[("authorization", "Bearer abc")]), none),
-            Ok(Some("abc"))
+            TokenLookup::Found("abc")
         );
         assert_eq!(
             find_token(&headers(&[("authorization", "bEaReR abc")]), none),
-            Ok(Some("abc"))
+            TokenLookup::Found("abc")
         );
-        assert_eq!(find_token(&headers(&[]), none), Ok(None));
+        assert_eq!(find_token(&headers(&[]), none), TokenLookup::Absent);
         for bad in [
-            "Basic abc",
             "Bearer",
             "Bearer ",
             "Bearer a b",
-            "abc",
-            "Token abc",
+            "Bearer a\tb",
+            "Bearer caf\u{e9}",
         ] {
-            assert_eq!(
-                find_token(&headers(&[("authorization", bad)]), none),
-                Err(()),
-                "{bad}"
-            );
+            let h = headers(&[("authorization", bad)]);
+            assert!(is_malformed(find_token(&h, none)), "{bad:?}");
         }
         let two = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer a")]);
-        assert_eq!(find_token(&two, none), Err(()));
+        assert!(is_malformed(find_token(&two, none)));
+    }
+
+    #[test]
+    fn another_scheme_carries_no_token() {
+        let cookie = [Source::Cookie("tok".into())];
+        for other in [
+            "Basic dXNlcjpwYXNz",
+            "Token abc",
+            "abc",
+            "Bearerabc x",
+            "Negotiate",
+        ] {
+            let h = headers(&[("authorization", other)]);
+            assert_eq!(find_token(&h, &[]), TokenLookup::Absent, "{other}");
+            // The other sources are still read.
+            let h = headers(&[("authorization", other), ("cookie", "tok=c1")]);
+            assert_eq!(find_token(&h, &cookie), TokenLookup::Found("c1"), "{other}");
+        }
     }
 
     #[test]
@@ -449,14 +539,36 @@ mod tests {
             Source::Header(HeaderName::from_static("x-token")),
         ];
         let h = headers(&[("cookie", "a=1; tok=c1"), ("x-token", "h1")]);
-        assert_eq!(find_token(&h, &sources), Ok(Some("c1")));
+        assert_eq!(find_token(&h, &sources), TokenLookup::Found("c1"));
         let h = headers(&[("cookie", "a=1"), ("x-token", "h1")]);
-        assert_eq!(find_token(&h, &sources), Ok(Some("h1")));
+        assert_eq!(find_token(&h, &sources), TokenLookup::Found("h1"));
         let h = headers(&[("authorization", "Bearer b1"), ("cookie", "tok=c1")]);
-        assert_eq!(find_token(&h, &sources), Ok(Some("b1")));
+        assert_eq!(find_token(&h, &sources), TokenLookup::Found("b1"));
         let h = headers(&[("cookie", "tok=")]);
-        assert_eq!(find_token(&h, &sources), Err(()));
+        assert!(is_malformed(find_token(&h, &sources)));
         let h = headers(&[("cookie", "xtok=c1")]);
-        assert_eq!(find_token(&h, &sources), Ok(None));
+        assert_eq!(find_token(&h, &sources), TokenLookup::Absent);
+    }
+
+    #[test]
+    fn two_token_cookies_or_token_headers_are_malformed() {
+        let sources = [
+            Source::Cookie("tok".into()),
+            Source::Header(HeaderName::from_static("x-token")),
+        ];
+        for pairs in [
+            &[("cookie", "tok=c1; a=1; tok=c2")][..],
+            &[("cookie", "tok=c1"), ("cookie", "tok=c2")],
+            &[("cookie", "tok=c1; tok=c1")],
+            &[("x-token", "h1"), ("x-token", "h2")],
+        ] {
+            assert!(
+                is_malformed(find_token(&headers(pairs), &sources)),
+                "{pairs:?}"
+            );
+        }
+        // One of each is fine: the cookie comes first.
+        let h = headers(&[("cookie", "tok=c1; other=tok"), ("x-token", "h1")]);
+        assert_eq!(find_token(&h, &sources), TokenLookup::Found("c1"));
     }
 }

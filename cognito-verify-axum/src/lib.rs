@@ -28,7 +28,7 @@
 //!         .build()?;
 //!     Ok(Router::new()
 //!         .route("/videos", get(my_videos))
-//!         .route("/admin", get(|| async { "hi admin" }).layer(Require::any_group(["admin"])))
+//!         .route("/admin", get(|| async { "hi admin" }).layer(Require::any_group(["admin"])?))
 //!         .layer(CognitoAuthLayer::new(verifier).realm("videos").strip_headers(["x-user-id"]))
 //!         .route("/healthz", get(|| async { "ok" }))) // added after the layer: open
 //! }

@@ -11,18 +11,23 @@
 //!     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
 //!     .build()?;
 //! let app: Router = Router::new()
-//!     .route("/admin", get(|| async { "admin" }).layer(Require::any_group(["admin"])))
-//!     .route("/upload", get(|| async { "upload" }).layer(Require::any_scope(["videos/write"])))
+//!     .route("/admin", get(|| async { "admin" }).layer(Require::any_group(["admin"])?))
+//!     .route("/upload", get(|| async { "upload" }).layer(Require::any_scope(["videos/write"])?))
 //!     .layer(CognitoAuthLayer::new(verifier));
 //! # Ok::<(), cognito_verify::Error>(())
 //! ```
+//!
+//! A list that comes out empty is an `invalid_config` error, as it is for
+//! [`PoolConfig::groups`](cognito_verify::PoolConfig::groups): a
+//! requirement of "any of no groups" is a configuration mistake (an unset
+//! environment variable), not something to guess the meaning of.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
 use axum::response::Response;
-use cognito_verify::{CognitoClaims, TokenUse};
+use cognito_verify::{CognitoClaims, Names, TokenUse};
 use tower::{Layer, Service};
 
 use crate::layer::{AuthContext, ResponseFuture, answer, take_ready};
@@ -65,17 +70,30 @@ pub struct Require {
 
 impl Require {
     /// The user must be in at least one of `groups` (`cognito:groups`).
-    pub fn any_group<I: IntoIterator<Item = S>, S: Into<String>>(groups: I) -> Self {
-        Require {
-            rule: Rule::AnyGroup(groups.into_iter().map(Into::into).collect()),
-        }
+    ///
+    /// # Errors
+    /// `invalid_config` when the list is empty or names an empty group.
+    pub fn any_group<I: IntoIterator<Item = S>, S: Into<String>>(
+        groups: I,
+    ) -> Result<Self, cognito_verify::Error> {
+        let groups = checked(groups, Names::Groups)?;
+        Ok(Require {
+            rule: Rule::AnyGroup(groups.into()),
+        })
     }
 
     /// The token must grant at least one of `scopes` (`scope`).
-    pub fn any_scope<I: IntoIterator<Item = S>, S: Into<String>>(scopes: I) -> Self {
-        Require {
-            rule: Rule::AnyScope(scopes.into_iter().map(Into::into).collect()),
-        }
+    ///
+    /// # Errors
+    /// `invalid_config` when the list is empty, names an empty scope or a
+    /// scope with white space in it.
+    pub fn any_scope<I: IntoIterator<Item = S>, S: Into<String>>(
+        scopes: I,
+    ) -> Result<Self, cognito_verify::Error> {
+        let scopes = checked(scopes, Names::Scopes)?;
+        Ok(Require {
+            rule: Rule::AnyScope(scopes.into()),
+        })
     }
 
     /// The token must be an id token or an access token.
@@ -84,6 +102,17 @@ impl Require {
             rule: Rule::TokenUse(token_use),
         }
     }
+}
+
+/// The names of a requirement, validated as the verifier validates its own.
+fn checked<I: IntoIterator<Item = S>, S: Into<String>>(
+    names: I,
+    kind: Names,
+) -> Result<Vec<String>, cognito_verify::Error> {
+    let names: Vec<String> = names.into_iter().map(Into::into).collect();
+    cognito_verify::check_names(&names, kind)
+        .map_err(|why| cognito_verify::Error::InvalidConfig(format!("Require: {why}")))?;
+    Ok(names)
 }
 
 impl<S> Layer<S> for Require {

@@ -60,11 +60,11 @@ fn routes() -> Router {
         )
         .route(
             "/admin",
-            get(|| async { "admin area" }).layer(Require::any_group(["admin"])),
+            get(|| async { "admin area" }).layer(Require::any_group(["admin"]).unwrap()),
         )
         .route(
             "/write",
-            get(|| async { "writer" }).layer(Require::any_scope(["videos/write"])),
+            get(|| async { "writer" }).layer(Require::any_scope(["videos/write"]).unwrap()),
         )
         .route(
             "/access-only",
@@ -89,7 +89,7 @@ fn app(layer: CognitoAuthLayer) -> Router {
         )
         .route(
             "/forgot-the-layer-too",
-            get(|| async { "x" }).layer(Require::any_group(["a"])),
+            get(|| async { "x" }).layer(Require::any_group(["a"]).unwrap()),
         )
         .route("/healthz", get(|| async { "ok" }))
 }
@@ -256,10 +256,8 @@ async fn unusable_authorization_headers_are_400_invalid_request() {
     let token = issuer.access_token(CLIENT).sign();
     let bearer = format!("Bearer {token}");
     for headers in [
-        vec![("authorization", "Basic dXNlcjpwYXNz")],
         vec![("authorization", "Bearer")],
         vec![("authorization", "Bearer ")],
-        vec![("authorization", token.as_str())],
         vec![
             ("authorization", bearer.as_str()),
             ("authorization", bearer.as_str()),
@@ -284,6 +282,65 @@ async fn unusable_authorization_headers_are_400_invalid_request() {
             .status,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn another_authentication_scheme_is_answered_as_no_token() {
+    // RFC 6750 §3.1: a request with an unsupported authentication method
+    // gets the challenge of a request without authentication, no error code.
+    let (issuer, h) = setup().await;
+    let token = issuer.access_token(CLIENT).sign();
+    for scheme in [
+        "Basic dXNlcjpwYXNz",
+        "Digest username=\"u\"",
+        "Negotiate",
+        token.as_str(),
+    ] {
+        let a = h
+            .send(Method::GET, "/me", &[("authorization", scheme)])
+            .await;
+        a.assert_refused(StatusCode::UNAUTHORIZED, None, "missing_token", "videos");
+    }
+}
+
+#[tokio::test]
+async fn two_token_cookies_or_two_token_headers_are_400_invalid_request() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let h = Harness::start(app(CognitoAuthLayer::new(verifier(&issuer))
+        .realm("videos")
+        .cookie("access_token")
+        .header("x-access-token")))
+    .await;
+    let real = issuer.access_token(CLIENT).sub("victim").sign();
+    let tossed = issuer.access_token(CLIENT).sub("attacker").sign();
+    let both = format!("access_token={tossed}; access_token={real}");
+    let split_a = format!("access_token={tossed}");
+    let split_b = format!("theme=dark; access_token={real}");
+    for headers in [
+        vec![("cookie", both.as_str())],
+        vec![("cookie", split_a.as_str()), ("cookie", split_b.as_str())],
+        vec![
+            ("x-access-token", tossed.as_str()),
+            ("x-access-token", real.as_str()),
+        ],
+    ] {
+        let a = h.send(Method::GET, "/me", &headers).await;
+        a.assert_refused(
+            StatusCode::BAD_REQUEST,
+            Some("invalid_request"),
+            "invalid_request",
+            "videos",
+        );
+    }
+    // One of each still works.
+    let a = h
+        .send(Method::GET, "/me", &[("cookie", split_b.as_str())])
+        .await;
+    assert_eq!(a.json()["sub"], "victim");
+    let a = h
+        .send(Method::GET, "/me", &[("x-access-token", real.as_str())])
+        .await;
+    assert_eq!(a.json()["sub"], "victim");
 }
 
 #[tokio::test]
@@ -567,8 +624,13 @@ async fn optional_mode_lets_anonymous_requests_through_but_not_bad_tokens() {
         (a.status, a.kind().as_deref()),
         (StatusCode::UNAUTHORIZED, Some("expired"))
     );
+    // Another scheme carries no token: a guest, as RFC 6750 §3.1 treats it.
     let a = h
         .send(Method::GET, "/home", &[("authorization", "Basic x")])
+        .await;
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "guest"));
+    let a = h
+        .send(Method::GET, "/home", &[("authorization", "Bearer a b")])
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     // A required extractor on an anonymous request is a 401, not a 500.
@@ -598,31 +660,83 @@ async fn reads_the_token_from_a_configured_cookie() {
 }
 
 #[tokio::test]
-async fn cors_preflight_passes_only_when_allowed() {
+async fn a_preflight_never_reaches_a_handler_unauthenticated() {
     let issuer = LocalIssuer::start().await.unwrap();
+    let reached = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = reached.clone();
+    let handler = move || {
+        let count = count.clone();
+        async move {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            "handler ran"
+        }
+    };
+    let routes = || {
+        Router::new()
+            .route("/any", axum::routing::any(handler.clone()))
+            .route("/me", get(me).options(handler.clone()))
+            .route(
+                "/admin",
+                get(|| async { "admin" })
+                    .options(handler.clone())
+                    .layer(Require::any_group(["admin"]).unwrap()),
+            )
+            .fallback(handler.clone())
+    };
     let preflight = [
-        ("access-control-request-method", "GET"),
+        ("access-control-request-method", "DELETE"),
         ("origin", "https://app.example"),
     ];
-    let strict = Harness::start(app(CognitoAuthLayer::new(verifier(&issuer)))).await;
-    assert_eq!(
-        strict.send(Method::OPTIONS, "/me", &preflight).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    let allowing = Harness::start(app(
-        CognitoAuthLayer::new(verifier(&issuer)).allow_cors_preflight()
-    ))
+    // The auth layer alone: a preflight carries no token, so it is a 401.
+    let alone = Harness::start(routes().layer(CognitoAuthLayer::new(verifier(&issuer)))).await;
+    for path in ["/any", "/me", "/admin", "/nowhere"] {
+        let a = alone.send(Method::OPTIONS, path, &preflight).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    // The documented arrangement: CorsLayer outside answers the preflight itself.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(http::HeaderValue::from_static("https://app.example"))
+        .allow_methods([Method::GET, Method::DELETE])
+        .allow_headers([http::header::AUTHORIZATION]);
+    let with_cors = Harness::start(
+        routes()
+            .layer(CognitoAuthLayer::new(verifier(&issuer)))
+            .layer(cors),
+    )
     .await;
-    let a = allowing.send(Method::OPTIONS, "/me", &preflight).await;
+    for path in ["/any", "/me", "/admin", "/nowhere"] {
+        let a = with_cors.send(Method::OPTIONS, path, &preflight).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        assert_eq!(a.body, "", "{path}: answered by CorsLayer");
+    }
+    // A refusal still carries the CORS headers, so the page can read it.
+    let refused = with_cors
+        .client
+        .get(format!("{}/me", with_cors.base))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        (a.status, a.body.as_str()),
-        (StatusCode::OK, "preflight reached the route")
+        refused.headers()["access-control-allow-origin"],
+        "https://app.example"
     );
-    // A plain OPTIONS request is not a preflight.
-    assert_eq!(
-        allowing.send(Method::OPTIONS, "/me", &[]).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn an_empty_requirement_list_is_a_configuration_error() {
+    for (name, result) in [
+        ("groups", Require::any_group(Vec::<String>::new())),
+        ("scopes", Require::any_scope("".split_terminator(','))),
+        ("an empty group", Require::any_group([""])),
+        ("a scope with a space", Require::any_scope(["a b"])),
+    ] {
+        let err = result.expect_err(name);
+        assert_eq!(err.kind(), "invalid_config", "{name}");
+    }
+    assert!(Require::any_group(["admin"]).is_ok());
 }
 
 #[tokio::test]
@@ -706,4 +820,70 @@ async fn keys_are_fetched_when_needed_and_cached_keys_answer_the_rest() {
     let carol = issuer.access_token(CLIENT).sub("carol").sign();
     assert_eq!(h.get("/me", Some(&carol)).await.json()["sub"], "carol");
     assert_eq!(issuer.jwks_requests(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_hanging_up_mid_refetch_leaves_the_refresh_working() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const TTL: std::time::Duration = std::time::Duration::from_millis(400);
+    let ms = std::time::Duration::from_millis;
+    let issuer = LocalIssuer::start().await.unwrap();
+    let verifier = Verifier::builder()
+        .pool(issuer.pool_config().client_id(CLIENT).any_token_use())
+        .jwks_ttl(TTL)
+        .min_refetch_interval(std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let h = Harness::start(app(CognitoAuthLayer::new(verifier).realm("videos"))).await;
+    let old_kid = issuer.current_kid();
+    let old = issuer.access_token(CLIENT).sub("old").sign();
+    assert_eq!(h.get("/me", Some(&old)).await.json()["sub"], "old");
+
+    // A token with an unknown kid makes the layer wait for a refetch from a
+    // slow key server; the client hangs up while it waits.
+    issuer.delay_jwks(ms(600));
+    let unknown = issuer
+        .access_token(CLIENT)
+        .header("kid", json!("no-such-kid"))
+        .sign();
+    let addr = h.base.trim_start_matches("http://").to_owned();
+    let mut client = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request =
+        format!("GET /me HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {unknown}\r\n\r\n");
+    client.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 64];
+    let answered = tokio::time::timeout(ms(100), client.read(&mut buf)).await;
+    assert!(
+        answered.is_err(),
+        "the request is still waiting for the keys"
+    );
+    drop(client);
+    tokio::time::sleep(ms(800)).await;
+    issuer.delay_jwks(std::time::Duration::ZERO);
+
+    // The key is removed upstream: within a few TTLs its tokens are refused.
+    issuer.rotate_key();
+    issuer.remove_key(&old_kid);
+    let started = std::time::Instant::now();
+    loop {
+        // Over HTTP only: the key set may change between two requests.
+        let response = h
+            .client
+            .get(format!("{}/me", h.base))
+            .bearer_auth(&old)
+            .send()
+            .await
+            .unwrap();
+        if response.status() != StatusCode::OK {
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+            assert_eq!(body["kind"], "unknown_kid");
+            break;
+        }
+        assert!(
+            started.elapsed() < TTL * 5,
+            "the removed key still verifies: no refresh after the client hung up"
+        );
+        tokio::time::sleep(ms(20)).await;
+    }
 }

@@ -75,10 +75,10 @@ const STANDARD: &[&str] = &[
 pub struct CognitoClaims {
     sub: Text,
     iss: Option<Text>,
-    pub(crate) exp: Option<i64>,
-    pub(crate) iat: Option<i64>,
-    pub(crate) nbf: Option<i64>,
-    auth_time: Option<i64>,
+    pub(crate) exp: Option<NumericDate>,
+    pub(crate) iat: Option<NumericDate>,
+    pub(crate) nbf: Option<NumericDate>,
+    auth_time: Option<NumericDate>,
     token_use: Option<Text>,
     username: Option<Text>,
     client_id: Option<Text>,
@@ -137,12 +137,7 @@ impl CognitoClaims {
                         _ => return Err(wrong_type(name, "a string or an array of strings")),
                     }
                 }
-                "scope" => {
-                    c.scopes = string_ref(name, value)?
-                        .split_ascii_whitespace()
-                        .map(str::to_owned)
-                        .collect()
-                }
+                "scope" => c.scopes = scope_tokens(string_ref(name, value)?),
                 "cognito:groups" => {
                     c.groups = match value {
                         Json::Array(items) => strings(name, items)?,
@@ -223,24 +218,31 @@ impl CognitoClaims {
         self.iss_claim().unwrap_or_default()
     }
 
-    /// Expiry (`exp`), in seconds since the Unix epoch.
+    /// Expiry (`exp`), in whole seconds since the Unix epoch.
+    ///
+    /// The four time accessors round a non-integer NumericDate down
+    /// (`1795350075.5` reads `1795350075`); the checks use the exact value,
+    /// and [`get`](Self::get) returns the claim as the token has it.
     pub fn exp(&self) -> i64 {
-        self.exp.unwrap_or_default()
+        self.exp.map(NumericDate::whole_seconds).unwrap_or_default()
     }
 
-    /// Issued at (`iat`), in seconds since the Unix epoch.
+    /// Issued at (`iat`), in whole seconds since the Unix epoch (rounded
+    /// down, see [`exp`](Self::exp)).
     pub fn iat(&self) -> Option<i64> {
-        self.iat
+        self.iat.map(NumericDate::whole_seconds)
     }
 
-    /// Not before (`nbf`), in seconds since the Unix epoch.
+    /// Not before (`nbf`), in whole seconds since the Unix epoch (rounded
+    /// down, see [`exp`](Self::exp)).
     pub fn nbf(&self) -> Option<i64> {
-        self.nbf
+        self.nbf.map(NumericDate::whole_seconds)
     }
 
-    /// When the user authenticated (`auth_time`), in seconds since the Unix epoch.
+    /// When the user authenticated (`auth_time`), in whole seconds since
+    /// the Unix epoch (rounded down, see [`exp`](Self::exp)).
     pub fn auth_time(&self) -> Option<i64> {
-        self.auth_time
+        self.auth_time.map(NumericDate::whole_seconds)
     }
 
     /// Whether this is an id or an access token (`token_use`).
@@ -274,6 +276,11 @@ impl CognitoClaims {
     }
 
     /// The scopes (`scope`, split on spaces); empty for id tokens.
+    ///
+    /// RFC 6749 §3.3 separates scope tokens by the space character
+    /// (`%x20`) only: a tab or a line break is part of a scope token, so
+    /// `"a\tb"` is the one scope `a\tb`. Repeated spaces separate no empty
+    /// scope.
     pub fn scopes(&self) -> &[String] {
         &self.scopes
     }
@@ -384,10 +391,10 @@ impl CognitoClaims {
 struct Typed {
     sub: Option<Text>,
     iss: Option<Text>,
-    exp: Option<i64>,
-    iat: Option<i64>,
-    nbf: Option<i64>,
-    auth_time: Option<i64>,
+    exp: Option<NumericDate>,
+    iat: Option<NumericDate>,
+    nbf: Option<NumericDate>,
+    auth_time: Option<NumericDate>,
     token_use: Option<Text>,
     client_id: Option<Text>,
     aud: Vec<String>,
@@ -460,14 +467,86 @@ fn string_ref<'v>(claim: &str, value: &'v Json<'_>) -> Result<&'v str, Error> {
     }
 }
 
-/// A NumericDate: an integer number of seconds. Fractions and values past
-/// `i64` are refused rather than rounded.
-fn time(claim: &str, value: &Json<'_>) -> Result<i64, Error> {
+/// A NumericDate (RFC 7519 §2): seconds since the Unix epoch, "a JSON
+/// numeric value" that may be non-integer. Kept to the nanosecond, so the
+/// time checks compare exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct NumericDate {
+    /// Nanoseconds since the Unix epoch.
+    nanos: i128,
+}
+
+/// Largest magnitude of a non-integer NumericDate: 2^53 seconds (285
+/// million years), past which an `f64` holds no fraction.
+const MAX_FRACTIONAL_SECONDS: f64 = 9_007_199_254_740_992.0;
+
+pub(crate) const NANOS_PER_SEC: i128 = 1_000_000_000;
+
+impl NumericDate {
+    /// An integer within `i64` exactly; a non-integer (or an integer written
+    /// with a fraction or exponent) within ±2^53 seconds, to the nearest
+    /// nanosecond. `None` for anything else.
+    fn from_json(number: &serde_json::Number) -> Option<NumericDate> {
+        if let Some(secs) = number.as_i64() {
+            return Some(NumericDate::from_seconds(secs));
+        }
+        if number.is_u64() {
+            return None; // an integer past i64
+        }
+        let value = number
+            .as_f64()
+            .filter(|v| v.abs() < MAX_FRACTIONAL_SECONDS)?;
+        let whole = value.floor();
+        // `value - whole` is exact for an f64 in this range.
+        let fraction = ((value - whole) * 1e9).round() as i128;
+        Some(NumericDate {
+            nanos: (whole as i128) * NANOS_PER_SEC + fraction,
+        })
+    }
+
+    pub(crate) fn from_seconds(secs: i64) -> NumericDate {
+        NumericDate {
+            nanos: i128::from(secs) * NANOS_PER_SEC,
+        }
+    }
+
+    pub(crate) fn from_nanos(nanos: i128) -> NumericDate {
+        NumericDate { nanos }
+    }
+
+    pub(crate) fn nanos(self) -> i128 {
+        self.nanos
+    }
+
+    /// Whole seconds, rounded down.
+    pub(crate) fn whole_seconds(self) -> i64 {
+        i64::try_from(self.nanos.div_euclid(NANOS_PER_SEC)).unwrap_or(i64::MAX)
+    }
+}
+
+/// A time claim. Non-numbers and values out of range are refused rather
+/// than rounded.
+fn time(claim: &str, value: &Json<'_>) -> Result<NumericDate, Error> {
     match value {
-        Json::Number(n) => n.as_i64(),
+        Json::Number(n) => NumericDate::from_json(n),
         _ => None,
     }
-    .ok_or_else(|| wrong_type(claim, "an integer number of seconds"))
+    .ok_or_else(|| {
+        wrong_type(
+            claim,
+            "a number of seconds (an integer within 64 bits, or a fraction within 2^53 seconds)",
+        )
+    })
+}
+
+/// The scope tokens of a `scope` claim: separated by spaces (`%x20`), and
+/// only by spaces (RFC 6749 §3.3).
+fn scope_tokens(scope: &str) -> Vec<String> {
+    scope
+        .split(' ')
+        .filter(|token| !token.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn strings(claim: &str, items: &[Json<'_>]) -> Result<Vec<String>, Error> {
@@ -493,7 +572,7 @@ mod tests {
     fn reads_an_access_token() {
         let c = parse(json!({
             "sub": "u1", "iss": "i", "exp": 10, "token_use": "access",
-            "client_id": "c", "scope": "a  b\tc", "username": "bob",
+            "client_id": "c", "scope": "a  b c", "username": "bob",
             "cognito:groups": ["g"], "custom:tenant": "t1"
         }))
         .unwrap();
@@ -571,8 +650,14 @@ mod tests {
             json!({"sub": ""}),
             json!({}),
             json!({"sub": "u", "exp": "10"}),
-            json!({"sub": "u", "exp": 1.5}),
             json!({"sub": "u", "exp": 1e30}),
+            json!({"sub": "u", "exp": -1e16}),
+            json!({"sub": "u", "exp": 9_223_372_036_854_775_808u64}),
+            json!({"sub": "u", "exp": [1]}),
+            json!({"sub": "u", "exp": true}),
+            json!({"sub": "u", "nbf": null}),
+            json!({"sub": "u", "iat": "1.5"}),
+            json!({"sub": "u", "auth_time": {}}),
             json!({"sub": "u", "iss": ["a"]}),
             json!({"sub": "u", "aud": 5}),
             json!({"sub": "u", "aud": ["a", 5]}),
@@ -585,5 +670,46 @@ mod tests {
             let err = parse(bad.clone()).unwrap_err();
             assert_eq!(err.kind(), "malformed_token", "{bad}");
         }
+    }
+
+    #[test]
+    fn splits_scopes_on_spaces_only() {
+        let c = parse(json!({
+            "sub": "u1", "scope": "  a\tb  c\nd   e\u{b}f\rg "
+        }))
+        .unwrap();
+        assert_eq!(c.scopes(), ["a\tb", "c\nd", "e\u{b}f\rg"]);
+        assert!(c.has_scope("a\tb"));
+        assert!(!c.has_scope("a"), "a tab does not separate scope tokens");
+        assert!(!c.has_scope("b"));
+        assert!(
+            !c.has_scope("c"),
+            "a line break does not separate scope tokens"
+        );
+        let spaces = parse(json!({"sub": "u1", "scope": "   "})).unwrap();
+        assert!(spaces.scopes().is_empty());
+    }
+
+    #[test]
+    fn reads_non_integer_numeric_dates_exactly() {
+        let c = parse(json!({
+            "sub": "u1", "exp": 1_795_350_075.5, "nbf": 1_700_000_000.25,
+            "iat": 1e9, "auth_time": -0.5
+        }))
+        .unwrap();
+        let nanos = |d: Option<NumericDate>| d.map(NumericDate::nanos);
+        assert_eq!(nanos(c.exp), Some(1_795_350_075_500_000_000));
+        assert_eq!(nanos(c.nbf), Some(1_700_000_000_250_000_000));
+        assert_eq!(nanos(c.iat), Some(1_000_000_000_000_000_000));
+        assert_eq!(nanos(c.auth_time), Some(-500_000_000));
+        // Accessors round down to whole seconds.
+        assert_eq!(c.exp(), 1_795_350_075);
+        assert_eq!(c.nbf(), Some(1_700_000_000));
+        assert_eq!(c.iat(), Some(1_000_000_000));
+        assert_eq!(c.auth_time(), Some(-1));
+        // The claim itself is kept as the token has it.
+        assert_eq!(c.get("exp"), Some(&json!(1_795_350_075.5)));
+        let whole = parse(json!({"sub": "u1", "exp": i64::MAX, "nbf": i64::MIN})).unwrap();
+        assert_eq!((whole.exp(), whole.nbf()), (i64::MAX, Some(i64::MIN)));
     }
 }

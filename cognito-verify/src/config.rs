@@ -57,8 +57,10 @@ pub struct PoolConfig {
     source: Source,
     clients: Clients,
     token_use: Use,
-    groups: Vec<String>,
-    scopes: Vec<String>,
+    /// `None`: no group required; `Some` must not be empty at `build()`.
+    groups: Option<Vec<String>>,
+    /// `None`: no scope required; `Some` must not be empty at `build()`.
+    scopes: Option<Vec<String>>,
     jwks_url: Option<String>,
     custom_check: Option<CustomCheck>,
 }
@@ -83,8 +85,8 @@ impl PoolConfig {
             source,
             clients: Clients::Unset,
             token_use: Use::Unset,
-            groups: Vec::new(),
-            scopes: Vec::new(),
+            groups: None,
+            scopes: None,
             jwks_url: None,
             custom_check: None,
         }
@@ -157,34 +159,41 @@ impl PoolConfig {
 
     /// Requires the user to be in this group (`cognito:groups`); call again
     /// to require any of several.
-    pub fn group(mut self, group: impl Into<String>) -> Self {
-        self.groups.push(group.into());
-        self
+    pub fn group(self, group: impl Into<String>) -> Self {
+        self.groups([group])
     }
 
     /// Requires the user to be in any of these groups.
+    ///
+    /// A list that comes out empty (say, from an unset environment
+    /// variable) is an `invalid_config` error at
+    /// [`build`](VerifierBuilder::build), not "no requirement": to require
+    /// no group, do not call this.
     pub fn groups<I, S>(mut self, groups: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.groups.extend(groups.into_iter().map(Into::into));
+        let list = self.groups.get_or_insert_with(Vec::new);
+        list.extend(groups.into_iter().map(Into::into));
         self
     }
 
     /// Requires this scope in `scope`; call again to require any of several.
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scopes.push(scope.into());
-        self
+    pub fn scope(self, scope: impl Into<String>) -> Self {
+        self.scopes([scope])
     }
 
-    /// Requires any of these scopes.
+    /// Requires any of these scopes. As with [`groups`](Self::groups), a
+    /// list that comes out empty is an `invalid_config` error at
+    /// [`build`](VerifierBuilder::build).
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes.extend(scopes.into_iter().map(Into::into));
+        let list = self.scopes.get_or_insert_with(Vec::new);
+        list.extend(scopes.into_iter().map(Into::into));
         self
     }
 
@@ -259,7 +268,7 @@ impl PoolConfig {
             }
             Clients::Any => None,
             Clients::List(list) => {
-                check_names(&list, "client id", false).map_err(bad)?;
+                check_names(&list, Names::ClientIds).map_err(bad)?;
                 Some(list)
             }
         };
@@ -274,15 +283,19 @@ impl PoolConfig {
             Use::Any => None,
             Use::One(one) => Some(one),
         };
-        check_names(&self.groups, "group", false).map_err(bad)?;
-        check_names(&self.scopes, "scope", true).map_err(bad)?;
+        let required = |list: Option<Vec<String>>, kind: Names| match list {
+            None => Ok(Vec::new()),
+            Some(list) => check_names(&list, kind).map(|()| list).map_err(bad),
+        };
+        let groups = required(self.groups, Names::Groups)?;
+        let scopes = required(self.scopes, Names::Scopes)?;
         Ok(ResolvedPool {
             name,
             issuers,
             client_ids,
             token_use,
-            groups: self.groups,
-            scopes: self.scopes,
+            groups,
+            scopes,
             custom_check: self.custom_check,
         })
     }
@@ -309,15 +322,42 @@ fn check_url(raw: &str, what: &str) -> Result<String, Error> {
     Ok(raw.to_owned())
 }
 
-fn check_names(names: &[String], what: &str, no_spaces: bool) -> Result<(), String> {
-    if names.is_empty() && what == "client id" {
-        return Err("the client id list is empty".into());
+/// What a list of configured names holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Names {
+    /// App client ids.
+    ClientIds,
+    /// Required groups (any of them).
+    Groups,
+    /// Required scopes (any of them).
+    Scopes,
+}
+
+/// Checks a configured list of client ids, groups or scopes: not empty (an
+/// empty requirement would silently require nothing), no empty name, and no
+/// white space inside a scope (RFC 6749 §3.3: a scope token is visible
+/// ASCII, and tokens are separated by spaces, so such a scope could never
+/// be granted). Shared with the per-route
+/// requirements of `cognito-verify-axum`; not part of the API.
+#[doc(hidden)]
+pub fn check_names(names: &[String], kind: Names) -> Result<(), String> {
+    let (what, list) = match kind {
+        Names::ClientIds => ("client id", "client id list"),
+        Names::Groups => ("group", "list of required groups"),
+        Names::Scopes => ("scope", "list of required scopes"),
+    };
+    if names.is_empty() {
+        return Err(format!(
+            "the {list} is empty; an empty list would require nothing \
+             (to require none, do not set one)"
+        ));
     }
     for name in names {
         if name.is_empty() {
             return Err(format!("an empty {what}"));
         }
-        if no_spaces && name.chars().any(char::is_whitespace) {
+        if kind == Names::Scopes && name.chars().any(char::is_whitespace) {
             return Err(format!("the {what} {name:?} contains white space"));
         }
     }
@@ -337,6 +377,12 @@ pub(crate) struct ResolvedPool {
     pub scopes: Vec<String>,
     pub custom_check: Option<CustomCheck>,
 }
+
+/// The longest duration any setting may have. Longer ones are
+/// configuration mistakes (a key set trusted for a century, a `Duration::MAX`
+/// meant as "forever"), refused at `build()` so that no instant computed
+/// from a setting can overflow.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 
 /// Limits and defaults shared by all pools of a verifier.
 #[derive(Clone, Debug)]
@@ -375,6 +421,10 @@ impl Default for Settings {
 /// Builds a [`Verifier`]: one or more pools plus shared limits. Every
 /// setting has a documented default except what must be chosen (client ids
 /// and token use, on each [`PoolConfig`]).
+///
+/// [`build`](Self::build) refuses (`invalid_config`) sizes and durations of
+/// zero where a zero would switch a safeguard off, and any duration longer
+/// than 365 days.
 ///
 /// ```
 /// use std::time::Duration;
@@ -515,6 +565,22 @@ impl VerifierBuilder {
         if let Some((_, name)) = positive.iter().find(|(zero, _)| *zero) {
             return Err(Error::InvalidConfig(format!(
                 "{name} must be greater than zero"
+            )));
+        }
+        let durations = [
+            (s.leeway, "leeway"),
+            (s.jwks_connect_timeout, "jwks_connect_timeout"),
+            (s.jwks_timeout, "jwks_timeout"),
+            (s.min_refetch_interval, "min_refetch_interval"),
+            (s.jwks_ttl, "jwks_ttl"),
+            (s.jwks_ttl_bounds.1, "the maximum of jwks_ttl_bounds"),
+            (s.jwks_max_staleness, "jwks_max_staleness"),
+            (s.jwks_backoff.1, "the maximum jwks_backoff"),
+        ];
+        if let Some((value, name)) = durations.iter().find(|(d, _)| *d > MAX_DURATION) {
+            return Err(Error::InvalidConfig(format!(
+                "{name} is {value:?}; durations are limited to {} days",
+                MAX_DURATION.as_secs() / 86_400
             )));
         }
         if s.jwks_ttl_bounds.0 > s.jwks_ttl_bounds.1 || s.jwks_backoff.0 > s.jwks_backoff.1 {

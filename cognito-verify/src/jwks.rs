@@ -20,13 +20,22 @@
 //! Fetches are single flight (concurrent callers share one request), bounded
 //! in time and size (the body cap holds while it streams), and a fetched set
 //! replaces the old one whole. No lock is held across network I/O.
+//!
+//! A fetch runs in a task of its own that callers only wait for: a caller
+//! that goes away mid-fetch (a client that hangs up, a timeout around
+//! `verify`) cannot leave a fetch half done and the cache without a way to
+//! refresh, and the fetch it started still serves everyone else. (Clearing
+//! the state in a drop guard would also unblock refreshes, but it would
+//! throw away a fetch that the unknown-`kid` rate limit has already counted;
+//! a guard in the task still clears the state if the task itself is dropped,
+//! as when its runtime shuts down.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use tokio::sync::OnceCell;
+use tokio::sync::watch;
 
 use crate::Error;
 use crate::error::Echo;
@@ -43,8 +52,35 @@ pub(crate) struct JwksLimits {
     pub backoff: (Duration, Duration),
 }
 
-/// A shared fetch: the first caller runs it, the others wait for its result.
-type Flight = Arc<OnceCell<Result<Arc<KeySet>, Error>>>;
+/// What a fetch ends with.
+type Outcome = Result<Arc<KeySet>, Error>;
+
+/// A fetch under way in its own task: callers (the one that started it
+/// included) only wait for its outcome.
+#[derive(Clone)]
+struct Flight(watch::Receiver<Option<Outcome>>);
+
+impl Flight {
+    fn is(&self, other: &Flight) -> bool {
+        self.0.same_channel(&other.0)
+    }
+
+    /// The fetch's outcome, once it has one.
+    async fn outcome(mut self, url: &str) -> Outcome {
+        match self.0.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or_else(|| Err(task_ended(url))),
+            // The task was dropped before it finished (its runtime shut down).
+            Err(_) => Err(task_ended(url)),
+        }
+    }
+}
+
+fn task_ended(url: &str) -> Error {
+    Error::JwksUnavailable {
+        url: url.to_owned(),
+        reason: "the fetch ended without a result (its runtime shut down)".into(),
+    }
+}
 
 #[derive(Default)]
 struct State {
@@ -114,8 +150,11 @@ pub(crate) struct JwksCache {
     quiet_until: AtomicU64,
 }
 
+/// What a key lookup does once the lock is released.
 enum Plan {
+    /// Decided from the cached set (or refused without a fetch).
     Done(Result<Arc<RsaKey>, Error>),
+    /// Waits for a fetch, then looks again.
     Wait(Flight),
 }
 
@@ -149,6 +188,34 @@ impl JwksCache {
         }
     }
 
+    /// Starts a fetch in its own task, or joins the one under way. Needs a
+    /// Tokio runtime to run on; without one (a synchronous caller) nothing
+    /// starts.
+    fn start_or_join(self: &Arc<Self>, st: &mut State) -> Result<Flight, Error> {
+        if let Some(flight) = &st.inflight {
+            return Ok(flight.clone());
+        }
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| Error::JwksUnavailable {
+                url: self.url.clone(),
+                reason: "no Tokio runtime to fetch on".into(),
+            })?;
+        let (publish, receiver) = watch::channel(None);
+        let flight = Flight(receiver);
+        st.inflight = Some(flight.clone());
+        st.counters.fetches += 1;
+        let guard = InflightGuard {
+            cache: self.clone(),
+            flight: flight.clone(),
+        };
+        runtime.spawn(async move {
+            let outcome = guard.cache.fetch_and_store(&guard.flight).await;
+            publish.send_replace(Some(outcome));
+            drop(guard);
+        });
+        Ok(flight)
+    }
+
     /// The cached set, if it is not too stale to use.
     fn usable_keys(&self, st: &State, now: Instant) -> Option<Arc<KeySet>> {
         let age = now.saturating_duration_since(st.fetched_at?);
@@ -174,16 +241,16 @@ impl JwksCache {
     /// The key for `kid` from the cached set only: never touches the network.
     pub(crate) fn cached_key(self: &Arc<Self>, kid: &str) -> Result<Arc<RsaKey>, Error> {
         let now = Instant::now();
-        let (keys, refresh) = {
+        let keys = {
             let mut st = self.lock();
             let keys = self
                 .usable_keys(&st, now)
                 .ok_or_else(|| Error::JwksNotCached {
                     url: self.url.clone(),
                 })?;
-            (keys, self.refresh_due(&mut st, now))
+            self.refresh_if_due(&mut st, now);
+            keys
         };
-        self.spawn_refresh(refresh);
         keys.get(kid).unwrap_or_else(|| Err(self.unknown_kid(kid)))
     }
 
@@ -197,50 +264,26 @@ impl JwksCache {
         if self.nanos(now) < self.quiet_until.load(Ordering::Acquire) {
             return true;
         }
-        let (holds, refresh) = {
-            let mut st = self.lock();
-            let holds = self
-                .usable_keys(&st, now)
-                .is_some_and(|k| k.holds(kid, key));
-            (holds, self.refresh_due(&mut st, now))
-        };
-        self.spawn_refresh(refresh);
+        let mut st = self.lock();
+        let holds = self
+            .usable_keys(&st, now)
+            .is_some_and(|k| k.holds(kid, key));
+        self.refresh_if_due(&mut st, now);
         holds
     }
 
-    /// A background refresh to start, if the set is due for one and no
-    /// fetch is under way or backing off.
-    fn refresh_due(&self, st: &mut State, now: Instant) -> Option<Flight> {
-        let fetched_at = st.fetched_at?;
-        let refresh_at = fetched_at + st.ttl.mul_f64(0.9);
+    /// Starts a background refresh if the set is due for one and no fetch
+    /// is under way or backing off. Nobody waits for it.
+    fn refresh_if_due(self: &Arc<Self>, st: &mut State, now: Instant) {
+        let Some(fetched_at) = st.fetched_at else {
+            return;
+        };
+        let refresh_at = later(fetched_at, st.ttl.mul_f64(0.9));
         if now < refresh_at || st.inflight.is_some() || !Self::may_fetch(st, now) {
-            return None;
+            return;
         }
-        st.counters.background_refreshes += 1;
-        Some(join_or_start(st))
-    }
-
-    fn spawn_refresh(self: &Arc<Self>, flight: Option<Flight>) {
-        let Some(flight) = flight else { return };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let this = self.clone();
-                runtime.spawn(async move {
-                    let _ = this.run(flight).await;
-                });
-            }
-            Err(_) => {
-                // No runtime to refresh on (a synchronous caller): drop the
-                // flight so the next async caller can start one.
-                let mut st = self.lock();
-                if st
-                    .inflight
-                    .as_ref()
-                    .is_some_and(|f| Arc::ptr_eq(f, &flight))
-                {
-                    st.inflight = None;
-                }
-            }
+        if self.start_or_join(st).is_ok() {
+            st.counters.background_refreshes += 1;
         }
     }
 
@@ -249,48 +292,56 @@ impl JwksCache {
     /// unknown (rate limited).
     pub(crate) async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<RsaKey>, Error> {
         let now = Instant::now();
-        let (plan, refresh) = {
+        let plan = {
             let mut st = self.lock();
             match self.usable_keys(&st, now) {
                 Some(keys) => match keys.get(kid) {
-                    Some(found) => (Plan::Done(found), self.refresh_due(&mut st, now)),
+                    Some(found) => {
+                        self.refresh_if_due(&mut st, now);
+                        Plan::Done(found)
+                    }
                     None => {
                         let in_window = st.last_kid_refetch.is_some_and(|t| {
-                            now.duration_since(t) < self.limits.min_refetch_interval
+                            now.saturating_duration_since(t) < self.limits.min_refetch_interval
                         });
                         if in_window || !Self::may_fetch(&st, now) {
                             st.counters.rate_limited += 1;
                             tracing::debug!(jwks_url = %self.url, "unknown kid; refetch not allowed yet");
-                            (Plan::Done(Err(self.unknown_kid(kid))), None)
+                            Plan::Done(Err(self.unknown_kid(kid)))
                         } else {
                             st.last_kid_refetch = Some(now);
                             st.counters.unknown_kid_refetches += 1;
                             tracing::debug!(jwks_url = %self.url, "unknown kid; refetching the JWKS");
-                            (Plan::Wait(join_or_start(&mut st)), None)
+                            self.wait_for_fetch(&mut st)
                         }
                     }
                 },
-                None => match &st.inflight {
-                    Some(flight) => (Plan::Wait(flight.clone()), None),
-                    None if Self::may_fetch(&st, now) => (Plan::Wait(join_or_start(&mut st)), None),
-                    None => (Plan::Done(Err(self.backing_off(&st))), None),
-                },
+                None if st.inflight.is_some() || Self::may_fetch(&st, now) => {
+                    self.wait_for_fetch(&mut st)
+                }
+                None => Plan::Done(Err(self.backing_off(&st))),
             }
         };
-        self.spawn_refresh(refresh);
         match plan {
             Plan::Done(result) => result,
             Plan::Wait(flight) => {
-                let keys = self.run(flight).await?;
+                let keys = flight.outcome(&self.url).await?;
                 keys.get(kid).unwrap_or_else(|| Err(self.unknown_kid(kid)))
             }
         }
     }
 
+    fn wait_for_fetch(self: &Arc<Self>, st: &mut State) -> Plan {
+        match self.start_or_join(st) {
+            Ok(flight) => Plan::Wait(flight),
+            Err(e) => Plan::Done(Err(e)),
+        }
+    }
+
     /// Fetches the key set now (joining a fetch already under way).
     pub(crate) async fn refresh(self: &Arc<Self>) -> Result<Arc<KeySet>, Error> {
-        let flight = join_or_start(&mut self.lock());
-        self.run(flight).await
+        let flight = self.start_or_join(&mut self.lock())?;
+        flight.outcome(&self.url).await
     }
 
     /// A snapshot for operators.
@@ -307,65 +358,66 @@ impl JwksCache {
         }
     }
 
-    async fn run(&self, flight: Flight) -> Result<Arc<KeySet>, Error> {
-        flight
-            .get_or_init(|| async {
-                let previous = {
-                    let mut st = self.lock();
-                    st.counters.fetches += 1;
-                    st.keys.clone()
-                };
-                let result = self.fetch(previous.as_deref()).await;
-                let mut st = self.lock();
-                let now = Instant::now();
-                let result = match result {
-                    // A fetched set replaces the old one whole: a key removed
-                    // upstream stops verifying.
-                    Ok((keys, ttl)) => {
-                        let keys = Arc::new(keys);
-                        if let Some(old) = &st.keys {
-                            old.retire_missing_from(&keys);
-                        }
-                        let quiet = ttl.mul_f64(0.9).min(self.limits.max_staleness);
-                        let quiet = u64::try_from(quiet.as_nanos()).unwrap_or(u64::MAX);
-                        self.quiet_until
-                            .store(self.nanos(now).saturating_add(quiet), Ordering::Release);
-                        if st.failures_in_a_row > 0 {
-                            tracing::info!(jwks_url = %self.url, after_failures = st.failures_in_a_row, "JWKS fetch recovered");
-                        }
-                        st.keys = Some(keys.clone());
-                        st.fetched_at = Some(now);
-                        st.ttl = ttl;
-                        st.failures_in_a_row = 0;
-                        st.retry_at = None;
-                        st.last_error = None;
-                        Ok(keys)
-                    }
-                    Err(e) => {
-                        st.counters.failures += 1;
-                        st.failures_in_a_row = st.failures_in_a_row.saturating_add(1);
-                        let wait = backoff(self.limits.backoff, st.failures_in_a_row);
-                        st.retry_at = Some(now + wait);
-                        if st.failures_in_a_row == 1 {
-                            let keeping = match (&st.keys, st.fetched_at) {
-                                (Some(_), Some(at)) => format!("keeping the keys fetched {:?} ago", now.duration_since(at)),
-                                _ => "no keys cached".to_owned(),
-                            };
-                            tracing::warn!(jwks_url = %self.url, error.kind = e.kind(), error = %e, retry_in = ?wait, "JWKS fetch failed; {keeping}");
-                        } else {
-                            tracing::debug!(jwks_url = %self.url, error.kind = e.kind(), failures_in_a_row = st.failures_in_a_row, retry_in = ?wait, "JWKS fetch failed again");
-                        }
-                        st.last_error = Some(e.clone());
-                        Err(e)
-                    }
-                };
-                if st.inflight.as_ref().is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-                    st.inflight = None;
-                }
-                result
-            })
-            .await
-            .clone()
+    /// The body of a fetch task: one GET, then the state updated with its
+    /// outcome and the flight cleared, under one lock.
+    async fn fetch_and_store(&self, flight: &Flight) -> Outcome {
+        let previous = self.lock().keys.clone();
+        let fetched = self.fetch(previous.as_deref()).await;
+        let mut st = self.lock();
+        let now = Instant::now();
+        let outcome = match fetched {
+            Ok((keys, ttl)) => Ok(self.store(&mut st, keys, ttl, now)),
+            Err(e) => Err(self.record_failure(&mut st, e, now)),
+        };
+        if st.inflight.as_ref().is_some_and(|f| f.is(flight)) {
+            st.inflight = None;
+        }
+        outcome
+    }
+
+    /// A fetched set replaces the old one whole: a key removed upstream
+    /// stops verifying.
+    fn store(&self, st: &mut State, keys: KeySet, ttl: Duration, now: Instant) -> Arc<KeySet> {
+        let keys = Arc::new(keys);
+        if let Some(old) = &st.keys {
+            old.retire_missing_from(&keys);
+        }
+        let quiet = ttl.mul_f64(0.9).min(self.limits.max_staleness);
+        let quiet = u64::try_from(quiet.as_nanos()).unwrap_or(u64::MAX);
+        self.quiet_until
+            .store(self.nanos(now).saturating_add(quiet), Ordering::Release);
+        if st.failures_in_a_row > 0 {
+            tracing::info!(jwks_url = %self.url, after_failures = st.failures_in_a_row, "JWKS fetch recovered");
+        }
+        st.keys = Some(keys.clone());
+        st.fetched_at = Some(now);
+        st.ttl = ttl;
+        st.failures_in_a_row = 0;
+        st.retry_at = None;
+        st.last_error = None;
+        keys
+    }
+
+    /// Counts a failed fetch and schedules the next attempt.
+    fn record_failure(&self, st: &mut State, e: Error, now: Instant) -> Error {
+        st.counters.failures += 1;
+        st.failures_in_a_row = st.failures_in_a_row.saturating_add(1);
+        let wait = backoff(self.limits.backoff, st.failures_in_a_row);
+        st.retry_at = Some(later(now, wait));
+        if st.failures_in_a_row == 1 {
+            let keeping = match (&st.keys, st.fetched_at) {
+                (Some(_), Some(at)) => format!(
+                    "keeping the keys fetched {:?} ago",
+                    now.saturating_duration_since(at)
+                ),
+                _ => "no keys cached".to_owned(),
+            };
+            tracing::warn!(jwks_url = %self.url, error.kind = e.kind(), error = %e, retry_in = ?wait, "JWKS fetch failed; {keeping}");
+        } else {
+            tracing::debug!(jwks_url = %self.url, error.kind = e.kind(), failures_in_a_row = st.failures_in_a_row, retry_in = ?wait, "JWKS fetch failed again");
+        }
+        st.last_error = Some(e.clone());
+        e
     }
 
     /// One GET of the JWKS: the parsed set and its TTL.
@@ -462,10 +514,27 @@ fn backoff((initial, max): (Duration, Duration), failures: u32) -> Duration {
     full / 2 + (full / 2).mul_f64(f64::from(byte[0]) / 255.0)
 }
 
-fn join_or_start(st: &mut State) -> Flight {
-    st.inflight
-        .get_or_insert_with(|| Arc::new(OnceCell::new()))
-        .clone()
+/// `at + wait`, or `at` itself where that would overflow (the settings
+/// are bounded at `build()`, so it never does in practice): an instant
+/// computed from a configuration or a server header never panics.
+fn later(at: Instant, wait: Duration) -> Instant {
+    at.checked_add(wait).unwrap_or(at)
+}
+
+/// Clears the cache's in-flight fetch when its task ends, however it ends
+/// (done, or dropped with its runtime).
+struct InflightGuard {
+    cache: Arc<JwksCache>,
+    flight: Flight,
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        let mut st = self.cache.lock();
+        if st.inflight.as_ref().is_some_and(|f| f.is(&self.flight)) {
+            st.inflight = None;
+        }
+    }
 }
 
 /// A reqwest error in a few words, with its causes.

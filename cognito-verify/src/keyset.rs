@@ -46,7 +46,13 @@ impl RsaKey {
 enum Entry {
     Usable(Arc<RsaKey>),
     Unusable(String),
+    /// The kid names two different RSA keys: final, whatever else the set
+    /// holds under it.
+    Ambiguous,
 }
+
+const AMBIGUOUS: &str =
+    "the kid names two different RSA keys in the JWKS, so which one signed is ambiguous";
 
 /// One fetched JWKS, keyed by `kid`.
 pub(crate) struct KeySet {
@@ -119,6 +125,10 @@ impl KeySet {
                 kid: Echo::some(kid),
                 reason: reason.clone(),
             }),
+            Entry::Ambiguous => Err(Error::InvalidKey {
+                kid: Echo::some(kid),
+                reason: AMBIGUOUS.into(),
+            }),
         })
     }
 
@@ -149,16 +159,15 @@ impl KeySet {
 
 /// Two entries under one `kid`. An entry that cannot verify RS256 (an `enc`
 /// key, an `oct` key) never displaces one that can; two different RS256
-/// keys make the kid ambiguous, so neither is used.
+/// keys make the kid ambiguous, so none is used, and it stays ambiguous
+/// whatever entries follow (`[K, B, K]` is as ambiguous as `[K, B]`).
 fn merge(previous: Entry, next: Entry) -> Entry {
     match (previous, next) {
+        (Entry::Ambiguous, _) | (_, Entry::Ambiguous) => Entry::Ambiguous,
         (Entry::Usable(a), Entry::Usable(b)) if a.key.as_ref() == b.key.as_ref() => {
             Entry::Usable(a)
         }
-        (Entry::Usable(_), Entry::Usable(_)) => Entry::Unusable(
-            "the kid names two different RSA keys in the JWKS, so which one signed is ambiguous"
-                .into(),
-        ),
+        (Entry::Usable(_), Entry::Usable(_)) => Entry::Ambiguous,
         (Entry::Usable(key), Entry::Unusable(_)) | (Entry::Unusable(_), Entry::Usable(key)) => {
             Entry::Usable(key)
         }
@@ -303,6 +312,25 @@ mod tests {
             "oct and enc entries never displace an RS256 key"
         );
         assert_eq!(s.kids().len(), 13, "entries without a kid are dropped");
+    }
+
+    #[test]
+    fn an_ambiguous_kid_stays_ambiguous_whatever_follows() {
+        let k = json!({"kid": "k", "kty": "RSA", "n": modulus(2048), "e": "AQAB"});
+        let b = json!({"kid": "k", "kty": "RSA", "n": modulus(3072), "e": "AQAB"});
+        let oct = json!({"kid": "k", "kty": "oct", "k": "c2VjcmV0"});
+        for entries in [
+            json!([k, b, k]),
+            json!([k, b, b]),
+            json!([k, b, oct, k]),
+            json!([oct, k, b, k, b, k]),
+        ] {
+            assert!(
+                reason(&set(entries.clone()), "k").contains("ambiguous"),
+                "{entries}"
+            );
+        }
+        assert!(matches!(set(json!([k, oct, k])).get("k"), Some(Ok(_))));
     }
 
     #[test]

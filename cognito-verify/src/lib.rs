@@ -108,6 +108,8 @@ pub mod testing;
 
 pub use claims::{CognitoClaims, TokenUse};
 pub use config::{CustomCheck, PoolConfig, VerifierBuilder};
+#[doc(hidden)]
+pub use config::{Names, check_names};
 pub use error::{ERROR_KINDS, Echo, Error, Expected, Time};
 pub use jwks::{Counters, JwksStatus};
 pub use pool::UserPoolId;

@@ -39,7 +39,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::rsa::KeySize;
@@ -109,6 +109,8 @@ struct Shared {
     /// Extra JWKS entries served as given.
     extra: Mutex<Vec<Value>>,
     requests: AtomicUsize,
+    /// How long each JWKS response waits before it is sent.
+    delay: Mutex<Duration>,
     connections: Mutex<Vec<AbortHandle>>,
 }
 
@@ -163,6 +165,7 @@ impl LocalIssuer {
             removed: Mutex::new(Vec::new()),
             extra: Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),
+            delay: Mutex::new(Duration::ZERO),
             connections: Mutex::new(Vec::new()),
         });
         let accept = tokio::spawn(serve(listener, shared.clone())).abort_handle();
@@ -232,6 +235,13 @@ impl LocalIssuer {
             let key = keys.remove(pos);
             lock(&self.shared.removed).push(key);
         }
+    }
+
+    /// Delays every JWKS response by `delay` from now on (`Duration::ZERO`
+    /// for none), to stand in for a slow key server. The document is read
+    /// when the delay is over.
+    pub fn delay_jwks(&self, delay: Duration) {
+        *lock(&self.shared.delay) = delay;
     }
 
     /// Adds a JWKS entry served exactly as given (an `enc` key, an RSA-1024
@@ -469,7 +479,13 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let conn_shared = shared.clone();
         let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
             let shared = conn_shared.clone();
-            async move { Ok::<_, Infallible>(respond(&shared, &req)) }
+            async move {
+                let delay = *lock(&shared.delay);
+                if !delay.is_zero() && req.uri().path() == shared.jwks_path {
+                    tokio::time::sleep(delay).await;
+                }
+                Ok::<_, Infallible>(respond(&shared, &req))
+            }
         });
         let io = hyper_util::rt::TokioIo::new(stream);
         let task = tokio::spawn(async move {

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Error;
 use crate::cache::{self, CachedToken, TokenCache};
-use crate::claims::{CognitoClaims, TokenUse};
-use crate::config::{ResolvedPool, Settings, VerifierBuilder};
+use crate::claims::{CognitoClaims, NumericDate, TokenUse};
+use crate::config::{MAX_DURATION, ResolvedPool, Settings, VerifierBuilder};
 use crate::error::{Echo, Expected, Time};
 use crate::jwks::{JwksCache, JwksLimits, JwksStatus};
 use crate::keyset::RsaKey;
@@ -323,9 +323,7 @@ impl Verifier {
         self.check_claims(&self.inner.pools[pool], &parsed.claims)?;
         let claims = Arc::new(parsed.claims);
         if let (Some(cache), Some(cache_key)) = (&self.inner.cache, cache_key) {
-            let leeway = self.inner.settings.leeway.as_secs();
-            let remaining = i128::from(claims.exp()) + i128::from(leeway) - i128::from(now());
-            let ttl = Duration::from_secs(u64::try_from(remaining.max(0)).unwrap_or(u64::MAX));
+            let ttl = time_left(claims.exp, self.inner.settings.leeway);
             cache.insert(
                 cache_key,
                 CachedToken {
@@ -344,35 +342,37 @@ impl Verifier {
     /// The claim checks, run on every verification and every cache hit.
     fn check_claims(&self, pool: &ResolvedPool, claims: &CognitoClaims) -> Result<(), Error> {
         let leeway_secs = self.inner.settings.leeway.as_secs();
-        let now = now();
-        let (now_l, leeway) = (i128::from(now), i128::from(leeway_secs));
+        let leeway = i128::try_from(self.inner.settings.leeway.as_nanos()).unwrap_or(i128::MAX);
+        let now = now_nanos();
+        let now_secs = Time(NumericDate::from_nanos(now).whole_seconds());
 
         let exp = claims
             .exp
             .ok_or_else(|| Error::malformed("the claim \"exp\" is required"))?;
-        // RFC 7519 §4.1.4: the token is valid only *before* exp.
-        if now_l >= i128::from(exp) + leeway {
+        // RFC 7519 §4.1.4: the token is valid only *before* exp (compared
+        // exactly: a NumericDate may be non-integer).
+        if now >= exp.nanos().saturating_add(leeway) {
             return Err(Error::Expired {
-                exp: Time(exp),
-                now: Time(now),
+                exp: Time(exp.whole_seconds()),
+                now: now_secs,
                 leeway_secs,
             });
         }
         if let Some(nbf) = claims.nbf
-            && i128::from(nbf) > now_l + leeway
+            && nbf.nanos() > now.saturating_add(leeway)
         {
             return Err(Error::NotYetValid {
-                nbf: Time(nbf),
-                now: Time(now),
+                nbf: Time(nbf.whole_seconds()),
+                now: now_secs,
                 leeway_secs,
             });
         }
         if let Some(iat) = claims.iat
-            && i128::from(iat) > now_l + leeway
+            && iat.nanos() > now.saturating_add(leeway)
         {
             return Err(Error::IssuedInFuture {
-                iat: Time(iat),
-                now: Time(now),
+                iat: Time(iat.whole_seconds()),
+                now: now_secs,
                 leeway_secs,
             });
         }
@@ -473,12 +473,24 @@ fn echo_list(values: &[String]) -> Expected {
     Expected(shown)
 }
 
-/// Seconds since the Unix epoch; a clock before 1970 reads as 0.
-fn now() -> i64 {
+/// Nanoseconds since the Unix epoch; a clock before 1970 reads as 0.
+fn now_nanos() -> i128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .map(|d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
         .unwrap_or(0)
+}
+
+/// How long a verified token may stay in the token cache: until its `exp`
+/// plus the leeway, at most [`MAX_DURATION`] (a hit re-runs the claim
+/// checks anyway, so the cap only bounds what the cache is asked to hold).
+fn time_left(exp: Option<NumericDate>, leeway: Duration) -> Duration {
+    let leeway = i128::try_from(leeway.as_nanos()).unwrap_or(i128::MAX);
+    let end = exp.map_or(0, NumericDate::nanos).saturating_add(leeway);
+    let left = end.saturating_sub(now_nanos()).max(0);
+    let cap = i128::try_from(MAX_DURATION.as_nanos()).unwrap_or(i128::MAX);
+    let left = u64::try_from(left.min(cap)).unwrap_or(u64::MAX);
+    Duration::from_nanos(left)
 }
 
 /// A snapshot of a verifier's state; see [`Verifier::status`].

@@ -141,6 +141,63 @@ async fn picks_up_a_new_key_and_drops_a_removed_one() {
     assert_eq!(kind_of(&verifier, &fresh_old).await, "unknown_kid");
 }
 
+/// Verifies `token` every 20 ms until it is refused, and returns the kind
+/// and how long that took; fails past `limit`.
+async fn until_refused(
+    verifier: &cognito_verify::Verifier,
+    token: &str,
+    limit: Duration,
+) -> (&'static str, Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        if let Err(e) = verifier.verify(token).await {
+            return (e.kind(), started.elapsed());
+        }
+        assert!(
+            started.elapsed() < limit,
+            "still verifying after {limit:?}: no refresh replaced the key set"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verify_cancelled_mid_refetch_leaves_the_refresh_working() {
+    const TTL: Duration = Duration::from_millis(400);
+    let (issuer, verifier) = setup(
+        |p| p.client_id(CLIENT).token_use(TokenUse::Access),
+        |b| b.jwks_ttl(TTL).min_refetch_interval(Duration::ZERO),
+    )
+    .await;
+    let old_kid = issuer.current_kid();
+    let old_token = issuer.access_token(CLIENT).sign();
+    verifier.verify(&old_token).await.unwrap();
+
+    // An unknown kid causes a refetch; the key server is slow, and the caller
+    // gives up mid-fetch (a client that hangs up, a timeout layer).
+    issuer.delay_jwks(Duration::from_millis(600));
+    let unknown = issuer
+        .access_token(CLIENT)
+        .header("kid", json!("no-such-kid"))
+        .sign();
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(100), verifier.verify(&unknown)).await;
+    assert!(cancelled.is_err(), "the verify was cancelled mid-fetch");
+    let fetches = issuer.jwks_requests();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    issuer.delay_jwks(Duration::ZERO);
+
+    // The key is removed upstream: the next background refresh drops it.
+    issuer.rotate_key();
+    issuer.remove_key(&old_kid);
+    let (kind, after) = until_refused(&verifier, &old_token, TTL * 5).await;
+    assert_eq!(kind, "unknown_kid");
+    eprintln!("removed key refused {after:?} after its removal (TTL {TTL:?})");
+    assert!(verifier.status().jwks[0].counters.background_refreshes >= 1);
+    // The fetch the cancelled caller started was not thrown away either.
+    assert!(issuer.jwks_requests() >= fetches + 2);
+}
+
 #[tokio::test]
 async fn the_token_cache_skips_the_key_but_not_the_checks() {
     let (issuer, verifier) = access_setup().await;

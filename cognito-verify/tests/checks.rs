@@ -383,6 +383,67 @@ async fn rejects_expired_future_and_early_tokens_honouring_leeway() {
     assert_eq!(kind_of(&lenient, &long_expired).await, "expired");
 }
 
+/// Seconds since the Unix epoch, with the fraction.
+fn now_exact() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[tokio::test]
+async fn accepts_non_integer_numeric_dates_and_compares_them_exactly() {
+    let (issuer, verifier) = access_setup().await;
+    // RFC 7519 §2: a NumericDate may be non-integer. This one expires 0.6 s
+    // from now, mid-second: only an exact comparison refuses it 0.8 s later.
+    let mut exp = now_exact().floor() + 1.6;
+    while exp - now_exact() < 0.5 {
+        exp += 1.0;
+    }
+    let token = issuer
+        .access_token(CLIENT)
+        .claim("exp", json!(exp))
+        .claim("iat", json!(exp - 3600.25))
+        .claim("nbf", json!(exp - 3600.5))
+        .claim("auth_time", json!(exp - 3600.75))
+        .sign();
+    let claims = verifier.verify(&token).await.unwrap();
+    assert_eq!(
+        claims.exp(),
+        exp.floor() as i64,
+        "rounded down to whole seconds"
+    );
+    assert_eq!(claims.get("exp"), Some(&json!(exp)));
+    tokio::time::sleep(Duration::from_secs_f64(exp - now_exact() + 0.05)).await;
+    assert_eq!(
+        kind_of(&verifier, &token).await,
+        "expired",
+        "a hit re-checks exp exactly"
+    );
+    let fresh_verifier = common::access_verifier(&issuer, |b| b);
+    assert_eq!(kind_of(&fresh_verifier, &token).await, "expired");
+
+    let early = issuer
+        .access_token(CLIENT)
+        .claim("nbf", json!(now_exact() + 30.5))
+        .sign();
+    assert_eq!(kind_of(&verifier, &early).await, "not_yet_valid");
+    let future = issuer
+        .access_token(CLIENT)
+        .claim("iat", json!(now_exact() + 30.5))
+        .sign();
+    assert_eq!(kind_of(&verifier, &future).await, "issued_in_future");
+    for bad in [
+        json!(1e30),
+        json!(-1e17),
+        json!("1795350075.5"),
+        json!(null),
+    ] {
+        let token = issuer.access_token(CLIENT).claim("exp", bad.clone()).sign();
+        assert_eq!(kind_of(&verifier, &token).await, "malformed_token", "{bad}");
+    }
+}
+
 #[tokio::test]
 async fn rejects_the_wrong_token_use() {
     let (issuer, access_only) = access_setup().await;
@@ -567,6 +628,37 @@ async fn rejects_tokens_without_a_required_scope() {
         .await,
         "missing_scope"
     );
+}
+
+#[tokio::test]
+async fn splits_the_scope_claim_on_spaces_only() {
+    let (issuer, verifier) = setup(
+        |p| {
+            p.client_id(CLIENT)
+                .token_use(TokenUse::Access)
+                .scope("videos/write")
+        },
+        |b| b,
+    )
+    .await;
+    // RFC 6749 §3.3: scope tokens are separated by %x20 only.
+    for scope in ["videos/read\tvideos/write", "videos/read\nvideos/write"] {
+        let token = issuer
+            .access_token(CLIENT)
+            .claim("scope", json!(scope))
+            .sign();
+        assert_eq!(
+            kind_of(&verifier, &token).await,
+            "missing_scope",
+            "{scope:?}"
+        );
+    }
+    let spaced = issuer
+        .access_token(CLIENT)
+        .claim("scope", json!("  videos/read   videos/write "))
+        .sign();
+    let claims = verifier.verify(&spaced).await.unwrap();
+    assert_eq!(claims.scopes(), ["videos/read", "videos/write"]);
 }
 
 #[tokio::test]

@@ -81,6 +81,11 @@ fn cases(issuer: &LocalIssuer) -> Vec<(&'static str, Reply, &'static str)> {
             "invalid_key",
         ),
         (
+            "the token's key, another key, then the token's key again under one kid",
+            Reply::ok(json!({"keys": [jwk_like(issuer, &kid), other_modulus_jwk(&kid), jwk_like(issuer, &kid)]}).to_string()),
+            "invalid_key",
+        ),
+        (
             "the token's key without n and e",
             Reply::ok(json!({"keys": [{"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig"}]}).to_string()),
             "invalid_key",
@@ -353,4 +358,54 @@ async fn ten_thousand_requests_against_a_dead_endpoint_follow_the_backoff() {
         "{fetches} fetches in {elapsed:?}; the backoff allows {allowed}"
     );
     eprintln!("dead endpoint: 10,000 requests in {elapsed:?}, {fetches} fetch attempts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widest_settings_and_a_huge_max_age_never_overflow() {
+    let year = Duration::from_secs(365 * 86_400);
+    let issuer = LocalIssuer::start().await.unwrap();
+    let good = issuer.jwks().to_string().into_bytes();
+    let server = FixedServer::start(move |_| {
+        Reply::ok(good.clone()).header("cache-control", "max-age=18446744073709551615")
+    })
+    .await;
+    let verifier = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access)
+                .jwks_url(server.url.clone()),
+        )
+        .leeway(year)
+        .jwks_ttl(year)
+        .jwks_ttl_bounds(Duration::from_secs(1), year)
+        .jwks_max_staleness(year)
+        .jwks_backoff(year, year)
+        .min_refetch_interval(year)
+        .build()
+        .unwrap();
+    let token = issuer.access_token(CLIENT).sign();
+    for _ in 0..3 {
+        verifier.verify(&token).await.unwrap();
+        verifier.verify_cached(&token).unwrap();
+    }
+    let far = issuer
+        .access_token(CLIENT)
+        .claim("exp", json!(i64::MAX))
+        .sign();
+    verifier.verify(&far).await.unwrap();
+    verifier.verify(&far).await.unwrap();
+    let unknown = issuer
+        .access_token(CLIENT)
+        .header("kid", json!("unknown"))
+        .sign();
+    for _ in 0..3 {
+        assert_eq!(kind_of(&verifier, &unknown).await, "unknown_kid");
+    }
+    assert_eq!(
+        verifier.status().jwks[0].ttl,
+        Some(year),
+        "max-age clamped to the bound"
+    );
 }

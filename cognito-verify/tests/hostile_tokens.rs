@@ -78,7 +78,8 @@ fn every_type() -> Vec<Value> {
 
 fn is_acceptable(claim: &str, value: &Value) -> bool {
     match claim {
-        "exp" | "iat" | "nbf" | "auth_time" => value.is_i64(),
+        // RFC 7519 §2: a NumericDate may be non-integer.
+        "exp" | "iat" | "nbf" | "auth_time" => value.is_number(),
         "aud" => {
             value.is_string()
                 || value
@@ -196,6 +197,12 @@ fn oversized_inputs_are_refused_without_trouble() {
             format!(r#"{{"sub":"u","exp":{}}}"#, "9".repeat(400)),
             "malformed_token",
         ),
+        // A fraction past 2^53 seconds, where an f64 holds none.
+        (
+            r#"{"sub":"u","exp":9007199254740993.5}"#.to_owned(),
+            "malformed_token",
+        ),
+        (r#"{"sub":"u","nbf":-1e300}"#.to_owned(), "malformed_token"),
     ];
     for (payload, kind) in cases {
         let token = sign(header.as_bytes(), payload.as_bytes());

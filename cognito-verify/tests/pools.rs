@@ -55,6 +55,75 @@ fn refuses_unset_client_ids_and_token_use() {
 }
 
 #[test]
+fn refuses_an_empty_group_or_scope_list_instead_of_requiring_nothing() {
+    let pool = || {
+        PoolConfig::new("us-east-1_abc")
+            .client_id("c")
+            .token_use(TokenUse::Access)
+    };
+    // The shape of `.groups(env::var("GROUPS").unwrap_or_default().split_terminator(','))`.
+    let unset = "";
+    let msg = build_err(pool().groups(unset.split_terminator(',')));
+    assert!(msg.contains("list of required groups is empty"), "{msg}");
+    let msg = build_err(pool().scopes(Vec::<String>::new()));
+    assert!(msg.contains("list of required scopes is empty"), "{msg}");
+    // A list given in parts is one list: an empty part adds nothing.
+    Verifier::builder()
+        .pool(
+            pool()
+                .groups(["admin"])
+                .groups(Vec::<String>::new())
+                .scopes(["a"]),
+        )
+        .build()
+        .unwrap();
+    // Not calling them requires nothing.
+    Verifier::builder().pool(pool()).build().unwrap();
+}
+
+#[test]
+fn refuses_absurd_durations_at_build_time() {
+    use std::time::Duration;
+    let pool = || {
+        PoolConfig::new("us-east-1_abc")
+            .any_client()
+            .any_token_use()
+    };
+    let huge = Duration::MAX;
+    let year_and_a_day = Duration::from_secs(366 * 86_400);
+    type Tweak = fn(cognito_verify::VerifierBuilder, Duration) -> cognito_verify::VerifierBuilder;
+    let settings: [(&str, Tweak); 8] = [
+        ("leeway", |b, d| b.leeway(d)),
+        ("jwks_connect_timeout", |b, d| b.jwks_connect_timeout(d)),
+        ("jwks_timeout", |b, d| b.jwks_timeout(d)),
+        ("min_refetch_interval", |b, d| b.min_refetch_interval(d)),
+        ("jwks_ttl", |b, d| b.jwks_ttl(d)),
+        ("jwks_ttl_bounds", |b, d| {
+            b.jwks_ttl_bounds(Duration::from_secs(1), d)
+        }),
+        ("jwks_max_staleness", |b, d| b.jwks_max_staleness(d)),
+        ("jwks_backoff", |b, d| {
+            b.jwks_backoff(Duration::from_secs(1), d)
+        }),
+    ];
+    for (name, tweak) in settings {
+        for d in [huge, year_and_a_day] {
+            let err = tweak(Verifier::builder().pool(pool()), d)
+                .build()
+                .unwrap_err();
+            assert_eq!(err.kind(), "invalid_config", "{name}");
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+        tweak(
+            Verifier::builder().pool(pool()),
+            Duration::from_secs(365 * 86_400),
+        )
+        .build()
+        .unwrap_or_else(|e| panic!("{name}: a year is allowed: {e}"));
+    }
+}
+
+#[test]
 fn refuses_no_pool_duplicate_issuers_and_bad_urls() {
     let err = Verifier::builder().build().unwrap_err();
     assert_eq!(err.kind(), "invalid_config");

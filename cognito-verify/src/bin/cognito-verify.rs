@@ -169,7 +169,13 @@ fn verify(args: VerifyArgs) -> ExitCode {
         UseArg::Access => pool.token_use(TokenUse::Access),
         UseArg::Any => pool.any_token_use(),
     };
-    pool = pool.groups(args.group).scopes(args.scope);
+    // Repeated flags: none given means no requirement.
+    for group in args.group {
+        pool = pool.group(group);
+    }
+    for scope in args.scope {
+        pool = pool.scope(scope);
+    }
     if let Some(uri) = args.jwks_uri {
         pool = pool.jwks_url(uri);
     }

@@ -96,14 +96,12 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
         db,
         dev: dev.clone(),
     };
+    let admins_only = Require::any_group(["admin"]).map_err(|e| StartError(e.to_string()))?;
     let protected = Router::new()
         .route("/me", get(me))
         .route("/videos", get(list_videos).post(create_video))
         .route("/videos/{id}", get(get_video).delete(delete_video))
-        .route(
-            "/admin/videos",
-            get(admin_videos).layer(Require::any_group(["admin"])),
-        )
+        .route("/admin/videos", get(admin_videos).layer(admins_only))
         .layer(
             CognitoAuthLayer::new(verifier)
                 .realm("videos-api")
