@@ -20,7 +20,7 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cargo build --release -q -p videos-api
 TOKIO_WORKER_THREADS="$WORKERS" VIDEOS_API_ADDR="127.0.0.1:$PORT" VIDEOS_DB=":memory:" RUST_LOG=warn \
-  /usr/bin/time -v target/release/videos-api > "$work/out" 2> "$work/time" &
+  /usr/bin/time -v target/release/videos-api --dev > "$work/out" 2> "$work/time" &
 timer=$!
 for _ in $(seq 1 100); do grep -q "^export BOB" "$work/out" 2>/dev/null && break; sleep 0.1; done
 server=$(pgrep -P "$timer" videos-api)

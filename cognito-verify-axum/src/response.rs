@@ -15,8 +15,8 @@ use http::{HeaderValue, StatusCode, header};
 ///
 /// | case | status | `WWW-Authenticate` |
 /// |---|---|---|
-/// | no token | 401 | `Bearer realm="…"` |
-/// | malformed `Authorization` (two headers, another scheme, an empty token, a token with spaces, tabs or non-ASCII bytes) | 400 | `Bearer realm="…", error="invalid_request", error_description="invalid_request"` |
+/// | no token (an `Authorization` header of another scheme, such as `Basic`, counts as none: RFC 6750 §3.1) | 401 | `Bearer realm="…"` |
+/// | malformed token source (two `Authorization` headers, `Bearer` with an empty token or one with spaces, tabs or non-ASCII bytes, two cookies of the token's name, two values of a token header) | 400 | `Bearer realm="…", error="invalid_request", error_description="invalid_request"` |
 /// | token refused | 401 | `Bearer realm="…", error="invalid_token", error_description="<kind>"` |
 /// | group, scope or token use requirement not met | 403 | `Bearer realm="…", error="insufficient_scope", error_description="<kind>"` |
 /// | keys unavailable | 503 (with `Retry-After: 5`) | none |

@@ -72,7 +72,7 @@
 //! | 4 | the JWKS has the `kid` (one rate-limited refetch if not) | `unknown_kid` |
 //! | 4 | that key is `kty: RSA`, `use: sig`/absent, `alg: RS256`/absent, 2048–8192 bits | `invalid_key` |
 //! | 5 | RS256 signature | `invalid_signature` |
-//! | 6 | `exp` present and not past, `nbf` and `iat` not in the future (with leeway) | `malformed_token`, `expired`, `not_yet_valid`, `issued_in_future` |
+//! | 6 | `exp` present and not past, `nbf` and `iat` not in the future (with leeway; non-integer NumericDates compared exactly) | `malformed_token`, `expired`, `not_yet_valid`, `issued_in_future` |
 //! | 7 | `token_use` is `id`/`access` and the one configured | `invalid_token_use` |
 //! | 8 | client id: `aud` (id tokens), `client_id` (access tokens) | `invalid_client_id` |
 //! | 9 | groups, scopes, your custom check | `missing_group`, `missing_scope`, `custom_check_failed` |

@@ -33,6 +33,7 @@ fn main() {
     let config = Config::from_args(Args {
         db: ":memory:".into(),
         addr: "127.0.0.1:0".into(),
+        dev: true,
         ..Args::default()
     })
     .expect("development-mode configuration");

@@ -6,10 +6,10 @@ use clap::Parser;
 
 /// `videos-api`: each user sees only the videos they own.
 ///
-/// With no user pool configured it runs in development mode: tokens are
-/// minted by an in-process issuer, and ready-to-paste curl commands are
-/// printed at start. Configure a pool (or an emulator's issuer) to verify
-/// real Cognito tokens.
+/// Configure a user pool (or an emulator's issuer) to verify real Cognito
+/// tokens, or pass `--dev` for development mode: tokens are minted by an
+/// in-process issuer, and ready-to-paste curl commands are printed at start.
+/// With neither it refuses to start: development mode is never a fallback.
 #[derive(Parser, Debug, Clone, Default)]
 #[command(name = "videos-api", version)]
 pub struct Args {
@@ -40,6 +40,15 @@ pub struct Args {
     /// SQLite database file, or :memory:.
     #[arg(long, env = "VIDEOS_DB", default_value = "./videos.db")]
     pub db: String,
+
+    /// Development mode: tokens minted in-process for anyone who asks
+    /// (`POST /dev/token`), loopback only. Never for production.
+    #[arg(
+        long,
+        env = "VIDEOS_API_DEV",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub dev: bool,
 }
 
 /// Which tokens the API accepts.
@@ -100,6 +109,12 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Why the service will not start with no token source at all.
+pub const NOTHING_CONFIGURED: &str = "no user pool is configured: set COGNITO_USER_POOL_ID (--user-pool-id) \
+and COGNITO_CLIENT_ID (--client-id) to verify Cognito tokens, or pass --dev (VIDEOS_API_DEV=1) \
+for development mode, where tokens are minted locally for anyone who asks (loopback only, never \
+for production)";
+
 fn bad(var: &str, flag: &str, why: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("{var} (--{flag}): {why}"))
 }
@@ -143,38 +158,49 @@ impl Config {
                 ));
             }
         };
-        let auth = if pool_id.is_none() && issuer.is_none() {
-            if client.is_some() || jwks_uri.is_some() {
+        let configured = pool_id.is_some() || issuer.is_some();
+        let auth = match (args.dev, configured) {
+            (true, true) => {
+                return Err(bad(
+                    "VIDEOS_API_DEV",
+                    "dev",
+                    "development mode is on, and so is COGNITO_USER_POOL_ID or COGNITO_ISSUER; choose one",
+                ));
+            }
+            (_, false) if client.is_some() || jwks_uri.is_some() => {
                 return Err(bad(
                     "COGNITO_USER_POOL_ID",
                     "user-pool-id",
-                    "not set, but COGNITO_CLIENT_ID or COGNITO_JWKS_URI is; set the pool id too (or unset them for development mode)",
+                    "not set, but COGNITO_CLIENT_ID or COGNITO_JWKS_URI is; set the pool id too",
                 ));
             }
-            AuthSettings::Development
-        } else {
-            let client = client.ok_or_else(|| {
-                bad(
-                    "COGNITO_CLIENT_ID",
-                    "client-id",
-                    "not set; give your app client id (comma-separated for several)",
-                )
-            })?;
-            let client_ids: Vec<String> = client.split(',').map(|c| c.trim().to_owned()).collect();
-            if client_ids.iter().any(String::is_empty) {
-                return Err(bad(
-                    "COGNITO_CLIENT_ID",
-                    "client-id",
-                    format!("{client:?} has an empty entry"),
-                ));
+            (true, false) => AuthSettings::Development,
+            (false, false) => return Err(ConfigError(NOTHING_CONFIGURED.into())),
+            (false, true) => {
+                let client = client.ok_or_else(|| {
+                    bad(
+                        "COGNITO_CLIENT_ID",
+                        "client-id",
+                        "not set; give your app client id (comma-separated for several)",
+                    )
+                })?;
+                let client_ids: Vec<String> =
+                    client.split(',').map(|c| c.trim().to_owned()).collect();
+                if client_ids.iter().any(String::is_empty) {
+                    return Err(bad(
+                        "COGNITO_CLIENT_ID",
+                        "client-id",
+                        format!("{client:?} has an empty entry"),
+                    ));
+                }
+                AuthSettings::Pool(PoolSettings {
+                    user_pool_id: pool_id,
+                    issuer,
+                    client_ids,
+                    token_use,
+                    jwks_uri,
+                })
             }
-            AuthSettings::Pool(PoolSettings {
-                user_pool_id: pool_id,
-                issuer,
-                client_ids,
-                token_use,
-                jwks_uri,
-            })
         };
         if auth == AuthSettings::Development && !addr.ip().is_loopback() {
             return Err(bad(
@@ -200,12 +226,24 @@ mod tests {
     }
 
     #[test]
-    fn no_pool_is_development_mode_on_loopback() {
-        let c = parse(&[]).unwrap();
+    fn development_mode_only_when_asked_for_and_on_loopback() {
+        let err = parse(&[]).unwrap_err();
+        assert_eq!(err.0, NOTHING_CONFIGURED);
+        assert!(err.0.contains("COGNITO_USER_POOL_ID") && err.0.contains("--dev"));
+        let c = parse(&["--dev"]).unwrap();
         assert_eq!(c.auth, AuthSettings::Development);
         assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
-        let err = parse(&["--addr", "0.0.0.0:3000"]).unwrap_err();
+        let err = parse(&["--dev", "--addr", "0.0.0.0:3000"]).unwrap_err();
         assert!(err.0.starts_with("VIDEOS_API_ADDR"), "{err}");
+        let err = parse(&[
+            "--dev",
+            "--user-pool-id",
+            "us-east-1_abc",
+            "--client-id",
+            "c",
+        ])
+        .unwrap_err();
+        assert!(err.0.starts_with("VIDEOS_API_DEV"), "{err}");
     }
 
     #[test]
@@ -245,6 +283,7 @@ mod tests {
                 "COGNITO_TOKEN_USE",
             ),
             (vec!["--client-id", "c"], "COGNITO_USER_POOL_ID"),
+            (vec!["--dev", "--client-id", "c"], "COGNITO_USER_POOL_ID"),
             (vec!["--addr", "localhost"], "VIDEOS_API_ADDR"),
             (
                 vec!["--user-pool-id", "p", "--client-id", "a,,b"],

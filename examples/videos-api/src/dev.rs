@@ -2,6 +2,12 @@
 //! so the API runs on a fresh machine with no AWS account. Never for
 //! production: anyone who can reach `POST /dev/token` can mint a token.
 
+use std::net::IpAddr;
+
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{TokenUse, Verifier};
 use serde::Deserialize;
@@ -94,5 +100,85 @@ impl DevIssuer {
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             token_use: None,
         })
+    }
+}
+
+/// Development mode answers only requests addressed to a loopback name or
+/// address. Listening on 127.0.0.1 is not enough: a web page on another
+/// site can reach it through DNS rebinding (its own host name made to
+/// resolve to 127.0.0.1), and such requests carry that host name, not a
+/// loopback one. Refused with 403.
+pub async fn loopback_host_only(request: Request, next: Next) -> Response {
+    let host = match request.uri().authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok()),
+    };
+    if host.is_some_and(is_loopback_host) {
+        return next.run(request).await;
+    }
+    tracing::warn!(host = ?host, "development mode: request for a host that is not a loopback name refused");
+    let message =
+        "development mode answers only requests addressed to localhost or a loopback address";
+    (
+        StatusCode::FORBIDDEN,
+        axum::Json(json!({ "error": message })),
+    )
+        .into_response()
+}
+
+/// `localhost`, a name under `.localhost` (RFC 6761 §6.3), or a loopback
+/// address (`127.0.0.0/8`, `[::1]`), with or without a port.
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((v6, "")) => v6,
+            Some((v6, port)) if port.starts_with(':') => v6,
+            _ => return false,
+        },
+        None => host.split_once(':').map_or(host, |(name, _)| name),
+    };
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return ip.is_loopback();
+    }
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn knows_loopback_hosts() {
+        for host in [
+            "localhost",
+            "LOCALHOST:3000",
+            "localhost.",
+            "app.localhost:8080",
+            "127.0.0.1",
+            "127.0.0.1:3000",
+            "127.1.2.3:80",
+            "[::1]",
+            "[::1]:3000",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "",
+            "example.com",
+            "localhost.example.com",
+            "127.0.0.1.nip.io",
+            "rebind.attacker.example:3000",
+            "10.0.0.1:3000",
+            "[::2]:3000",
+            "[::1",
+            "[::1]x",
+            "0.0.0.0:3000",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 }

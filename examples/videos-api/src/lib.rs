@@ -111,7 +111,9 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
         .route("/healthz", get(|| async { "ok" }))
         .merge(protected);
     if dev.is_some() {
-        router = router.route("/dev/token", post(dev_token));
+        router = router
+            .route("/dev/token", post(dev_token))
+            .layer(axum::middleware::from_fn(dev::loopback_host_only));
     }
     Ok(App {
         router: router

@@ -53,9 +53,10 @@ fn print_development_banner(dev: &DevIssuer, base: &str) -> Result<(), String> {
     let line = "=".repeat(78);
     println!(
         "{line}
-DEVELOPMENT MODE: no user pool is configured, so tokens are minted locally by
-an in-process issuer, for anyone who asks. This is not for production.
-Set COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID to verify real Cognito tokens.
+DEVELOPMENT MODE (--dev): tokens are minted locally by an in-process issuer
+for anyone who asks; only requests addressed to localhost are answered.
+This is not for production. Set COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID
+(without --dev) to verify real Cognito tokens.
 {line}
 videos-api listening on {base}
 

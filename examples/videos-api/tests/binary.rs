@@ -15,6 +15,7 @@ fn videos_api() -> Command {
         "COGNITO_TOKEN_USE",
         "COGNITO_JWKS_URI",
         "COGNITO_ISSUER",
+        "VIDEOS_API_DEV",
     ] {
         cmd.env_remove(var);
     }
@@ -22,15 +23,29 @@ fn videos_api() -> Command {
     cmd
 }
 
+/// Kills the server when the test ends, passed or not, so that a failing
+/// test does not leave it running (and holding the test's output open).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn development_mode_prints_curl_commands_that_work_as_pasted() {
-    let mut child = videos_api()
+    // The README's command: `cargo run -p videos-api -- --dev`.
+    let child = videos_api()
+        .arg("--dev")
         .env("VIDEOS_API_ADDR", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
     let mut banner = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
@@ -87,15 +102,49 @@ fn development_mode_prints_curl_commands_that_work_as_pasted() {
     let minted = replies[6]["token"].as_str().unwrap();
     assert_eq!(minted.split('.').count(), 3);
 
+    // DNS rebinding: the same requests addressed to another host name that
+    // resolves here are refused, /dev/token and /healthz included.
+    let base = curls[0]
+        .split_whitespace()
+        .find_map(|w| w.strip_suffix("/me"))
+        .unwrap()
+        .to_owned();
+    let status = |path: &str, host: &str, post: bool| -> String {
+        let method = if post { "POST" } else { "GET" };
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method])
+            .args([
+                "-H",
+                &format!("Host: {host}"),
+                "-H",
+                "Content-Type: application/json",
+            ])
+            .args(["-d", r#"{"username":"mallory","groups":["admin"]}"#])
+            .arg(format!("{base}{path}"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for host in [
+        "rebind.attacker.example",
+        "rebind.attacker.example:3000",
+        "10.0.0.1",
+    ] {
+        assert_eq!(status("/dev/token", host, true), "403", "{host}");
+        assert_eq!(status("/healthz", host, false), "403", "{host}");
+    }
+    assert_eq!(status("/dev/token", "localhost:3000", true), "200");
+    assert_eq!(status("/healthz", "127.0.0.1", false), "200");
+
     // SIGTERM stops the server gracefully.
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
     let started = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             assert!(status.success(), "exit status {status}");
             break;
         }
@@ -107,15 +156,56 @@ fn development_mode_prints_curl_commands_that_work_as_pasted() {
     }
 }
 
+/// Runs the binary with `envs`, which must make it refuse to start: exit 2
+/// within 10 seconds (a server that starts instead is killed). Its stderr.
 fn start_failure(envs: &[(&str, &str)]) -> String {
-    let out = videos_api().envs(envs.iter().copied()).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    String::from_utf8(out.stderr).unwrap()
+    let child = videos_api()
+        .env("VIDEOS_API_ADDR", "127.0.0.1:0")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{envs:?}: started instead of refusing to"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{envs:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn without_a_pool_or_the_flag_it_refuses_to_start() {
+    // A typo or an env file that was not loaded must not open a token mint.
+    let err = start_failure(&[]);
+    assert!(
+        err.contains("COGNITO_USER_POOL_ID")
+            && err.contains("--dev")
+            && err.contains("VIDEOS_API_DEV"),
+        "{err}"
+    );
+    let err = start_failure(&[("COGNITO_USER_POOL_ID", " ")]);
+    assert!(err.contains("--dev"), "{err}");
+    // Only a clear yes or no turns it on or off.
+    let err = start_failure(&[("VIDEOS_API_DEV", "perhaps")]);
+    assert!(err.contains("perhaps") && err.contains("--dev"), "{err}");
+    let err = start_failure(&[("VIDEOS_API_DEV", "0")]);
+    assert!(err.contains("--dev"), "VIDEOS_API_DEV=0 is off: {err}");
 }
 
 #[test]
 fn development_mode_refuses_a_non_loopback_address() {
-    let err = start_failure(&[("VIDEOS_API_ADDR", "0.0.0.0:0")]);
+    let err = start_failure(&[("VIDEOS_API_DEV", "1"), ("VIDEOS_API_ADDR", "0.0.0.0:0")]);
     assert!(
         err.contains("VIDEOS_API_ADDR") && err.contains("loopback"),
         "{err}"
