@@ -405,6 +405,10 @@ fn bearer_token(headers: &HeaderMap) -> TokenLookup<'_> {
         Some(space) => value.split_at(space),
         None => (value, &b""[..]),
     };
+    if scheme.is_empty() || !scheme.iter().all(|&b| is_tchar(b)) {
+        // Not `scheme SP credentials` (RFC 9110 §11.4), e.g. `Bearer\t…`.
+        return TokenLookup::Malformed("the Authorization header has no valid scheme");
+    }
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         return TokenLookup::Absent; // another authentication scheme
     }
@@ -442,24 +446,39 @@ fn header_token<'h>(headers: &'h HeaderMap, name: &HeaderName) -> TokenLookup<'h
 /// the real one (cookie tossing), and which one a server reads differs
 /// from server to server.
 fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> TokenLookup<'h> {
+    // Read as bytes: a byte outside ASCII in another cookie must not hide
+    // this one (or a second copy of it).
     let mut values = headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'));
+        .flat_map(|v| v.as_bytes().split(|&b| b == b';'))
+        .filter_map(|pair| {
+            let pair = trim_spaces(pair);
+            let eq = pair.iter().position(|&b| b == b'=')?;
+            let (key, value) = (trim_spaces(&pair[..eq]), &pair[eq + 1..]);
+            (key == name.as_bytes()).then_some(value)
+        });
     let Some(token) = values.next() else {
         return TokenLookup::Absent;
     };
     if values.next().is_some() {
         return TokenLookup::Malformed("two cookies carry the token's name");
     }
-    match token {
-        "" => TokenLookup::Malformed("the token cookie is empty"),
-        token => TokenLookup::Found(token),
+    let token = trim_spaces(token);
+    let token = token
+        .strip_prefix(b"\"")
+        .and_then(|t| t.strip_suffix(b"\""))
+        .unwrap_or(token);
+    match std::str::from_utf8(token) {
+        Ok("") => TokenLookup::Malformed("the token cookie is empty"),
+        Ok(token) => TokenLookup::Found(token),
+        Err(_) => TokenLookup::Malformed("the token cookie is not UTF-8"),
     }
+}
+
+/// A character of an HTTP token (RFC 9110 §5.6.2), as an auth scheme is.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn trim_spaces(mut bytes: &[u8]) -> &[u8] {
@@ -567,6 +586,19 @@ mod tests {
                 "{pairs:?}"
             );
         }
+        // A byte outside ASCII in another cookie hides neither copy.
+        let mut h = headers(&[("cookie", "tok=c1")]);
+        h.append(
+            header::COOKIE,
+            http::HeaderValue::from_bytes(b"x=caf\xe9; tok=c2").unwrap(),
+        );
+        assert!(is_malformed(find_token(&h, &sources)));
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            http::HeaderValue::from_bytes(b"x=caf\xe9; tok=c2").unwrap(),
+        );
+        assert_eq!(find_token(&h, &sources), TokenLookup::Found("c2"));
         // One of each is fine: the cookie comes first.
         let h = headers(&[("cookie", "tok=c1; other=tok"), ("x-token", "h1")]);
         assert_eq!(find_token(&h, &sources), TokenLookup::Found("c1"));

@@ -469,7 +469,7 @@ fn string_ref<'v>(claim: &str, value: &'v Json<'_>) -> Result<&'v str, Error> {
 
 /// A NumericDate (RFC 7519 §2): seconds since the Unix epoch, "a JSON
 /// numeric value" that may be non-integer. Kept to the nanosecond, so the
-/// time checks compare exactly.
+/// time checks compare the stated value, not a rounded one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct NumericDate {
     /// Nanoseconds since the Unix epoch.
@@ -497,7 +497,9 @@ impl NumericDate {
             .as_f64()
             .filter(|v| v.abs() < MAX_FRACTIONAL_SECONDS)?;
         let whole = value.floor();
-        // `value - whole` is exact for an f64 in this range.
+        // The fraction, rounded to the nanosecond: at today's dates an f64
+        // resolves about a quarter of a microsecond, so the checks compare
+        // the value the token states, to that precision.
         let fraction = ((value - whole) * 1e9).round() as i128;
         Some(NumericDate {
             nanos: (whole as i128) * NANOS_PER_SEC + fraction,

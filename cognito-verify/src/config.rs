@@ -325,6 +325,7 @@ fn check_url(raw: &str, what: &str) -> Result<String, Error> {
 /// What a list of configured names holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[doc(hidden)]
+#[non_exhaustive]
 pub enum Names {
     /// App client ids.
     ClientIds,

@@ -28,7 +28,10 @@
 //! the state in a drop guard would also unblock refreshes, but it would
 //! throw away a fetch that the unknown-`kid` rate limit has already counted;
 //! a guard in the task still clears the state if the task itself is dropped,
-//! as when its runtime shuts down.)
+//! as when its runtime shuts down.) The task is spawned only after the state
+//! lock is released, since a runtime that is shutting down drops it at once,
+//! guard and all. A caller waits for an outcome at most the fetch timeout
+//! plus a second.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -44,6 +47,8 @@ use crate::keyset::{KeySet, RsaKey};
 /// The lifecycle settings of one JWKS source.
 #[derive(Clone, Debug)]
 pub(crate) struct JwksLimits {
+    /// The whole-request timeout of a fetch.
+    pub fetch_timeout: Duration,
     pub max_body_bytes: usize,
     pub min_refetch_interval: Duration,
     pub ttl: Duration,
@@ -65,12 +70,16 @@ impl Flight {
         self.0.same_channel(&other.0)
     }
 
-    /// The fetch's outcome, once it has one.
-    async fn outcome(mut self, url: &str) -> Outcome {
-        match self.0.wait_for(Option::is_some).await {
-            Ok(outcome) => outcome.clone().unwrap_or_else(|| Err(task_ended(url))),
+    /// The fetch's outcome, once it has one (at most `limit` later).
+    async fn outcome(mut self, url: &str, limit: Duration) -> Outcome {
+        match tokio::time::timeout(limit, self.0.wait_for(Option::is_some)).await {
+            Ok(Ok(outcome)) => outcome.clone().unwrap_or_else(|| Err(task_ended(url))),
             // The task was dropped before it finished (its runtime shut down).
-            Err(_) => Err(task_ended(url)),
+            Ok(Err(_)) => Err(task_ended(url)),
+            Err(_) => Err(Error::JwksUnavailable {
+                url: url.to_owned(),
+                reason: format!("no outcome of the fetch within {limit:?}"),
+            }),
         }
     }
 }
@@ -107,7 +116,8 @@ pub struct Counters {
     pub fetches: u64,
     /// Fetches that failed.
     pub failures: u64,
-    /// Fetches caused by a token with an unknown `kid`.
+    /// Fetches started for a token with an unknown `kid` (joining a fetch
+    /// already under way does not count).
     pub unknown_kid_refetches: u64,
     /// Tokens with an unknown `kid` refused without a fetch (inside the
     /// refetch interval, or while backing off).
@@ -188,12 +198,12 @@ impl JwksCache {
         }
     }
 
-    /// Starts a fetch in its own task, or joins the one under way. Needs a
-    /// Tokio runtime to run on; without one (a synchronous caller) nothing
-    /// starts.
-    fn start_or_join(self: &Arc<Self>, st: &mut State) -> Result<Flight, Error> {
+    /// Joins the fetch under way, or prepares a new one in its own task:
+    /// the [`Launch`] to spawn once the lock is released. Needs a Tokio
+    /// runtime to run on; without one (a synchronous caller) nothing starts.
+    fn start_or_join(self: &Arc<Self>, st: &mut State) -> Result<(Flight, Option<Launch>), Error> {
         if let Some(flight) = &st.inflight {
-            return Ok(flight.clone());
+            return Ok((flight.clone(), None));
         }
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| Error::JwksUnavailable {
@@ -204,16 +214,15 @@ impl JwksCache {
         let flight = Flight(receiver);
         st.inflight = Some(flight.clone());
         st.counters.fetches += 1;
-        let guard = InflightGuard {
-            cache: self.clone(),
-            flight: flight.clone(),
+        let launch = Launch {
+            runtime,
+            publish,
+            guard: InflightGuard {
+                cache: self.clone(),
+                flight: flight.clone(),
+            },
         };
-        runtime.spawn(async move {
-            let outcome = guard.cache.fetch_and_store(&guard.flight).await;
-            publish.send_replace(Some(outcome));
-            drop(guard);
-        });
-        Ok(flight)
+        Ok((flight, Some(launch)))
     }
 
     /// The cached set, if it is not too stale to use.
@@ -241,16 +250,16 @@ impl JwksCache {
     /// The key for `kid` from the cached set only: never touches the network.
     pub(crate) fn cached_key(self: &Arc<Self>, kid: &str) -> Result<Arc<RsaKey>, Error> {
         let now = Instant::now();
-        let keys = {
+        let (keys, refresh) = {
             let mut st = self.lock();
             let keys = self
                 .usable_keys(&st, now)
                 .ok_or_else(|| Error::JwksNotCached {
                     url: self.url.clone(),
                 })?;
-            self.refresh_if_due(&mut st, now);
-            keys
+            (keys, self.refresh_if_due(&mut st, now))
         };
+        Launch::spawn_if(refresh);
         keys.get(kid).unwrap_or_else(|| Err(self.unknown_kid(kid)))
     }
 
@@ -264,27 +273,27 @@ impl JwksCache {
         if self.nanos(now) < self.quiet_until.load(Ordering::Acquire) {
             return true;
         }
-        let mut st = self.lock();
-        let holds = self
-            .usable_keys(&st, now)
-            .is_some_and(|k| k.holds(kid, key));
-        self.refresh_if_due(&mut st, now);
+        let (holds, refresh) = {
+            let mut st = self.lock();
+            let holds = self
+                .usable_keys(&st, now)
+                .is_some_and(|k| k.holds(kid, key));
+            (holds, self.refresh_if_due(&mut st, now))
+        };
+        Launch::spawn_if(refresh);
         holds
     }
 
-    /// Starts a background refresh if the set is due for one and no fetch
-    /// is under way or backing off. Nobody waits for it.
-    fn refresh_if_due(self: &Arc<Self>, st: &mut State, now: Instant) {
-        let Some(fetched_at) = st.fetched_at else {
-            return;
-        };
-        let refresh_at = later(fetched_at, st.ttl.mul_f64(0.9));
+    /// A background refresh to launch, if the set is due for one and no
+    /// fetch is under way or backing off. Nobody waits for it.
+    fn refresh_if_due(self: &Arc<Self>, st: &mut State, now: Instant) -> Option<Launch> {
+        let refresh_at = later(st.fetched_at?, st.ttl.mul_f64(0.9));
         if now < refresh_at || st.inflight.is_some() || !Self::may_fetch(st, now) {
-            return;
+            return None;
         }
-        if self.start_or_join(st).is_ok() {
-            st.counters.background_refreshes += 1;
-        }
+        let (_, launch) = self.start_or_join(st).ok()?;
+        st.counters.background_refreshes += 1;
+        launch
     }
 
     /// The key for `kid`, fetching the set when none is usable, refreshing
@@ -292,56 +301,76 @@ impl JwksCache {
     /// unknown (rate limited).
     pub(crate) async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<RsaKey>, Error> {
         let now = Instant::now();
-        let plan = {
+        let (plan, launch) = {
             let mut st = self.lock();
             match self.usable_keys(&st, now) {
                 Some(keys) => match keys.get(kid) {
-                    Some(found) => {
-                        self.refresh_if_due(&mut st, now);
-                        Plan::Done(found)
-                    }
-                    None => {
-                        let in_window = st.last_kid_refetch.is_some_and(|t| {
-                            now.saturating_duration_since(t) < self.limits.min_refetch_interval
-                        });
-                        if in_window || !Self::may_fetch(&st, now) {
-                            st.counters.rate_limited += 1;
-                            tracing::debug!(jwks_url = %self.url, "unknown kid; refetch not allowed yet");
-                            Plan::Done(Err(self.unknown_kid(kid)))
-                        } else {
-                            st.last_kid_refetch = Some(now);
-                            st.counters.unknown_kid_refetches += 1;
-                            tracing::debug!(jwks_url = %self.url, "unknown kid; refetching the JWKS");
-                            self.wait_for_fetch(&mut st)
-                        }
-                    }
+                    Some(found) => (Plan::Done(found), self.refresh_if_due(&mut st, now)),
+                    None => self.refetch_for_unknown_kid(&mut st, kid, now),
                 },
                 None if st.inflight.is_some() || Self::may_fetch(&st, now) => {
-                    self.wait_for_fetch(&mut st)
+                    match self.start_or_join(&mut st) {
+                        Ok((flight, launch)) => (Plan::Wait(flight), launch),
+                        Err(e) => (Plan::Done(Err(e)), None),
+                    }
                 }
-                None => Plan::Done(Err(self.backing_off(&st))),
+                None => (Plan::Done(Err(self.backing_off(&st))), None),
             }
         };
+        Launch::spawn_if(launch);
         match plan {
             Plan::Done(result) => result,
             Plan::Wait(flight) => {
-                let keys = flight.outcome(&self.url).await?;
+                let keys = flight.outcome(&self.url, self.wait_limit()).await?;
                 keys.get(kid).unwrap_or_else(|| Err(self.unknown_kid(kid)))
             }
         }
     }
 
-    fn wait_for_fetch(self: &Arc<Self>, st: &mut State) -> Plan {
-        match self.start_or_join(st) {
-            Ok(flight) => Plan::Wait(flight),
-            Err(e) => Plan::Done(Err(e)),
+    /// A kid the cached set lacks: wait for a refetch, unless one happened
+    /// within the minimum interval or fetches are backing off. Only a fetch
+    /// this starts counts against the interval.
+    fn refetch_for_unknown_kid(
+        self: &Arc<Self>,
+        st: &mut State,
+        kid: &str,
+        now: Instant,
+    ) -> (Plan, Option<Launch>) {
+        let in_window = st
+            .last_kid_refetch
+            .is_some_and(|t| now.saturating_duration_since(t) < self.limits.min_refetch_interval);
+        if in_window || !Self::may_fetch(st, now) {
+            st.counters.rate_limited += 1;
+            tracing::debug!(jwks_url = %self.url, "unknown kid; refetch not allowed yet");
+            return (Plan::Done(Err(self.unknown_kid(kid))), None);
         }
+        match self.start_or_join(st) {
+            Ok((flight, launch)) => {
+                if launch.is_some() {
+                    st.last_kid_refetch = Some(now);
+                    st.counters.unknown_kid_refetches += 1;
+                    tracing::debug!(jwks_url = %self.url, "unknown kid; refetching the JWKS");
+                }
+                (Plan::Wait(flight), launch)
+            }
+            Err(e) => (Plan::Done(Err(e)), None),
+        }
+    }
+
+    /// How long a caller waits for a fetch's outcome: the fetch's own
+    /// timeout plus a margin. The fetch task is bounded by that timeout; the
+    /// limit covers a task whose runtime is no longer driven.
+    fn wait_limit(&self) -> Duration {
+        self.limits
+            .fetch_timeout
+            .saturating_add(Duration::from_secs(1))
     }
 
     /// Fetches the key set now (joining a fetch already under way).
     pub(crate) async fn refresh(self: &Arc<Self>) -> Result<Arc<KeySet>, Error> {
-        let flight = self.start_or_join(&mut self.lock())?;
-        flight.outcome(&self.url).await
+        let (flight, launch) = self.start_or_join(&mut self.lock())?;
+        Launch::spawn_if(launch);
+        flight.outcome(&self.url, self.wait_limit()).await
     }
 
     /// A snapshot for operators.
@@ -519,6 +548,33 @@ fn backoff((initial, max): (Duration, Duration), failures: u32) -> Duration {
 /// computed from a configuration or a server header never panics.
 fn later(at: Instant, wait: Duration) -> Instant {
     at.checked_add(wait).unwrap_or(at)
+}
+
+/// A fetch task prepared under the state lock, spawned only once the lock
+/// is released: on a runtime that is shutting down, spawning drops the task
+/// at once, and its guard takes the lock.
+struct Launch {
+    runtime: tokio::runtime::Handle,
+    publish: watch::Sender<Option<Outcome>>,
+    guard: InflightGuard,
+}
+
+impl Launch {
+    fn spawn_if(launch: Option<Launch>) {
+        let Some(Launch {
+            runtime,
+            publish,
+            guard,
+        }) = launch
+        else {
+            return;
+        };
+        runtime.spawn(async move {
+            let outcome = guard.cache.fetch_and_store(&guard.flight).await;
+            publish.send_replace(Some(outcome));
+            drop(guard);
+        });
+    }
 }
 
 /// Clears the cache's in-flight fetch when its task ends, however it ends

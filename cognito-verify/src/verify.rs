@@ -74,6 +74,7 @@ impl Verifier {
             .build()
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         let limits = JwksLimits {
+            fetch_timeout: settings.jwks_timeout,
             max_body_bytes: settings.jwks_max_bytes,
             min_refetch_interval: settings.min_refetch_interval,
             ttl: settings.jwks_ttl,

@@ -109,8 +109,10 @@ impl DevIssuer {
 /// resolve to 127.0.0.1), and such requests carry that host name, not a
 /// loopback one. Refused with 403.
 pub async fn loopback_host_only(request: Request, next: Next) -> Response {
+    // An absolute-form target names the host (without any user info);
+    // otherwise the Host header does.
     let host = match request.uri().authority() {
-        Some(authority) => Some(authority.as_str()),
+        Some(authority) => Some(authority.host()),
         None => request
             .headers()
             .get(header::HOST)
