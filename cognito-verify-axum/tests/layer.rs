@@ -145,6 +145,18 @@ impl Answer {
     }
 }
 
+impl Answer {
+    /// A 400 for a token source that is there but unusable (RFC 6750 §3.1).
+    fn assert_invalid_request(&self, realm: &str) {
+        self.assert_refused(
+            StatusCode::BAD_REQUEST,
+            Some("invalid_request"),
+            "invalid_request",
+            realm,
+        );
+    }
+}
+
 impl Harness {
     async fn start(router: Router) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -266,13 +278,9 @@ async fn unusable_authorization_headers_are_400_invalid_request() {
         vec![("authorization", "Bearer abc def")],
         vec![("authorization", "Bearer abc\tdef")],
     ] {
-        let a = h.send(Method::GET, "/me", &headers).await;
-        a.assert_refused(
-            StatusCode::BAD_REQUEST,
-            Some("invalid_request"),
-            "invalid_request",
-            "videos",
-        );
+        h.send(Method::GET, "/me", &headers)
+            .await
+            .assert_invalid_request("videos");
     }
     // The scheme is case-insensitive, and spaces around the token are fine.
     let lower = format!("bearer   {token}  ");
@@ -324,13 +332,9 @@ async fn two_token_cookies_or_two_token_headers_are_400_invalid_request() {
             ("x-access-token", real.as_str()),
         ],
     ] {
-        let a = h.send(Method::GET, "/me", &headers).await;
-        a.assert_refused(
-            StatusCode::BAD_REQUEST,
-            Some("invalid_request"),
-            "invalid_request",
-            "videos",
-        );
+        h.send(Method::GET, "/me", &headers)
+            .await
+            .assert_invalid_request("videos");
     }
     // One of each still works.
     let a = h

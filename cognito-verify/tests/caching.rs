@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cognito_verify::TokenUse;
-use cognito_verify::testing::LocalIssuer;
 use common::{CLIENT, FixedServer, Reply, access_setup, kind_of, setup};
 use serde_json::json;
 
@@ -377,14 +376,13 @@ async fn cached_tokens_stop_verifying_once_the_keys_are_too_stale() {
 
 #[test]
 fn a_refresh_due_while_the_runtime_shuts_down_never_deadlocks() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let issuer = runtime.block_on(LocalIssuer::start()).unwrap();
-    let verifier = common::access_verifier(&issuer, |b| b.jwks_ttl(Duration::from_millis(50)));
-    runtime.block_on(verifier.hydrate()).unwrap();
+    let common::Offline {
+        runtime,
+        issuer,
+        verifier,
+    } = common::offline(|issuer| {
+        common::access_verifier(issuer, |b| b.jwks_ttl(Duration::from_millis(50)))
+    });
     let token = issuer.access_token(CLIENT).sign();
     std::thread::sleep(Duration::from_millis(100)); // a refresh is due now
     let handle = runtime.handle().clone();

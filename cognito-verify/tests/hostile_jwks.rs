@@ -369,22 +369,14 @@ async fn the_widest_settings_and_a_huge_max_age_never_overflow() {
         Reply::ok(good.clone()).header("cache-control", "max-age=18446744073709551615")
     })
     .await;
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id(CLIENT)
-                .token_use(TokenUse::Access)
-                .jwks_url(server.url.clone()),
-        )
-        .leeway(year)
-        .jwks_ttl(year)
-        .jwks_ttl_bounds(Duration::from_secs(1), year)
-        .jwks_max_staleness(year)
-        .jwks_backoff(year, year)
-        .min_refetch_interval(year)
-        .build()
-        .unwrap();
+    let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| {
+        b.leeway(year)
+            .jwks_ttl(year)
+            .jwks_ttl_bounds(Duration::from_secs(1), year)
+            .jwks_max_staleness(year)
+            .jwks_backoff(year, year)
+            .min_refetch_interval(year)
+    });
     let token = issuer.access_token(CLIENT).sign();
     for _ in 0..3 {
         verifier.verify(&token).await.unwrap();
