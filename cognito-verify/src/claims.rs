@@ -59,6 +59,15 @@ const STANDARD: &[&str] = &[
 
 /// The claims of a verified Cognito id or access token.
 ///
+/// Pre-token-generation triggers (Cognito's V2 and V3 events, see
+/// <https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-token-generation.html>)
+/// may add and override claims with any JSON type. The claims a check reads (`sub`,
+/// `iss`, `exp`, `nbf`, `iat`, `token_use`, `client_id`, `aud`, `scope`,
+/// `cognito:groups`) must have their type, or the token is
+/// `malformed_token`; an accessor of any other claim returns `None` for a
+/// type it does not expect, and [`get`](Self::get) returns the value as the
+/// token has it.
+///
 /// A value of this type only comes out of a successful verification, so the
 /// accessors can promise what the checks established: `token_use` is `id`
 /// or `access`, `iss` is a configured issuer, `exp` is present and in the
@@ -99,8 +108,10 @@ pub struct CognitoClaims {
 impl CognitoClaims {
     /// Parses and type-checks the claims of a decoded payload in one pass.
     /// Absent claims are left for the checks to judge; a payload that is
-    /// not a JSON object (duplicate keys refused) and present claims of the
-    /// wrong JSON type are `malformed_token`.
+    /// not a JSON object (duplicate keys refused) and a claim that a check
+    /// reads, of the wrong JSON type, are `malformed_token`. The claims no
+    /// check reads (`auth_time`, user names, `email`, `email_verified`,
+    /// `jti`, `origin_jti`, `event_id`) may have any type.
     pub(crate) fn from_payload(payload: Vec<u8>) -> Result<Self, Error> {
         let payload = String::from_utf8(payload)
             .map_err(|_| Error::malformed("the payload is not valid JSON: it is not UTF-8"))?;
@@ -109,9 +120,18 @@ impl CognitoClaims {
             .into_object()
             .ok_or_else(|| Error::malformed("the payload is not a JSON object"))?;
 
+        // Claims a check reads must have their type; a token whose such claim
+        // has another type is malformed.
         let text = |name: &str, value: &Json<'_>| match value {
             Json::Str(s) => Ok(Text::new(s, &payload)),
             _ => Err(wrong_type(name, "a string")),
+        };
+        // Claims no check reads: a pre-token-generation trigger may set them
+        // to any JSON type, and that type only decides what the accessor
+        // returns (`None` for another type; `get` has the value as is).
+        let optional_text = |value: &Json<'_>| match value {
+            Json::Str(s) => Some(Text::new(s, &payload)),
+            _ => None,
         };
         let mut c = Typed::default();
         let mut cognito_username = None;
@@ -124,11 +144,7 @@ impl CognitoClaims {
                 "exp" => c.exp = Some(time(name, value)?),
                 "iat" => c.iat = Some(time(name, value)?),
                 "nbf" => c.nbf = Some(time(name, value)?),
-                "auth_time" => c.auth_time = Some(time(name, value)?),
                 "token_use" => c.token_use = Some(text(name, value)?),
-                // Both are type-checked, whichever is read.
-                "cognito:username" => cognito_username = Some(text(name, value)?),
-                "username" => plain_username = Some(text(name, value)?),
                 "client_id" => c.client_id = Some(text(name, value)?),
                 "aud" => {
                     c.aud = match value {
@@ -144,19 +160,22 @@ impl CognitoClaims {
                         _ => return Err(wrong_type(name, "an array of strings")),
                     }
                 }
-                "email" => c.email = Some(text(name, value)?),
+                "auth_time" => c.auth_time = time(name, value).ok(),
+                "cognito:username" => cognito_username = optional_text(value),
+                "username" => plain_username = optional_text(value),
+                "email" => c.email = optional_text(value),
                 "email_verified" => {
-                    c.email_verified = Some(match value {
-                        Json::Bool(b) => *b,
+                    c.email_verified = match value {
+                        Json::Bool(b) => Some(*b),
                         // Some identity providers federated into Cognito send strings.
-                        Json::Str(s) if s == "true" => true,
-                        Json::Str(s) if s == "false" => false,
-                        _ => return Err(wrong_type(name, "a boolean")),
-                    })
+                        Json::Str(s) if s == "true" => Some(true),
+                        Json::Str(s) if s == "false" => Some(false),
+                        _ => None,
+                    }
                 }
-                "jti" => c.jti = Some(text(name, value)?),
-                "origin_jti" => c.origin_jti = Some(text(name, value)?),
-                "event_id" => c.event_id = Some(text(name, value)?),
+                "jti" => c.jti = optional_text(value),
+                "origin_jti" => c.origin_jti = optional_text(value),
+                "event_id" => c.event_id = optional_text(value),
                 _ => {}
             }
         }
@@ -240,7 +259,8 @@ impl CognitoClaims {
     }
 
     /// When the user authenticated (`auth_time`), in whole seconds since
-    /// the Unix epoch (rounded down, see [`exp`](Self::exp)).
+    /// the Unix epoch (rounded down, see [`exp`](Self::exp)); `None` when
+    /// absent or not a number.
     pub fn auth_time(&self) -> Option<i64> {
         self.auth_time.map(NumericDate::whole_seconds)
     }
@@ -255,7 +275,8 @@ impl CognitoClaims {
 
     /// The user name: `cognito:username` in id tokens, `username` in
     /// access tokens. Unlike [`sub`](Self::sub) it can be an alias chosen by
-    /// the user; do not key data by it.
+    /// the user; do not key data by it. `None` when absent or not a string
+    /// (the other spelling is read then).
     pub fn username(&self) -> Option<&str> {
         self.text(&self.username)
     }
@@ -300,17 +321,20 @@ impl CognitoClaims {
         self.scopes.iter().any(|s| s == scope)
     }
 
-    /// The e-mail address (`email`, id tokens).
+    /// The e-mail address (`email`, id tokens); `None` when absent or not a
+    /// string.
     pub fn email(&self) -> Option<&str> {
         self.text(&self.email)
     }
 
-    /// Whether the e-mail address was verified (`email_verified`, id tokens).
+    /// Whether the e-mail address was verified (`email_verified`, id
+    /// tokens): a boolean, or the strings `"true"`/`"false"`; `None`
+    /// otherwise.
     pub fn email_verified(&self) -> Option<bool> {
         self.email_verified
     }
 
-    /// The token's unique id (`jti`).
+    /// The token's unique id (`jti`); `None` when absent or not a string.
     pub fn jti(&self) -> Option<&str> {
         self.text(&self.jti)
     }
@@ -321,7 +345,8 @@ impl CognitoClaims {
         self.text(&self.origin_jti)
     }
 
-    /// The sign-in event's id (`event_id`).
+    /// The sign-in event's id (`event_id`); `None` when absent or not a
+    /// string.
     pub fn event_id(&self) -> Option<&str> {
         self.text(&self.event_id)
     }
@@ -659,19 +684,46 @@ mod tests {
             json!({"sub": "u", "exp": true}),
             json!({"sub": "u", "nbf": null}),
             json!({"sub": "u", "iat": "1.5"}),
-            json!({"sub": "u", "auth_time": {}}),
             json!({"sub": "u", "iss": ["a"]}),
             json!({"sub": "u", "aud": 5}),
             json!({"sub": "u", "aud": ["a", 5]}),
             json!({"sub": "u", "cognito:groups": "admin"}),
             json!({"sub": "u", "scope": ["a"]}),
-            json!({"sub": "u", "email_verified": 1}),
             json!({"sub": "u", "token_use": null}),
-            json!({"sub": "u", "cognito:username": "a", "username": 5}),
         ] {
             let err = parse(bad.clone()).unwrap_err();
             assert_eq!(err.kind(), "malformed_token", "{bad}");
         }
+    }
+
+    #[test]
+    fn claims_no_check_reads_may_have_any_type() {
+        for value in [
+            json!(1),
+            json!(true),
+            json!(null),
+            json!([1, "a"]),
+            json!({"a": 1}),
+            json!(1.5),
+        ] {
+            let c = parse(json!({
+                "sub": "u1", "email": value, "email_verified": value, "jti": value,
+                "origin_jti": value, "event_id": value, "username": value,
+                "cognito:username": value, "auth_time": [value],
+            }))
+            .unwrap();
+            assert_eq!(
+                (c.email(), c.jti(), c.origin_jti(), c.event_id()),
+                (None, None, None, None),
+                "{value}"
+            );
+            assert_eq!(c.email_verified(), value.as_bool());
+            assert_eq!((c.username(), c.auth_time()), (None, None), "{value}");
+            assert_eq!(c.get("email"), Some(&value));
+        }
+        // A username of another type gives way to the other spelling.
+        let c = parse(json!({"sub": "u", "cognito:username": 5, "username": "bob"})).unwrap();
+        assert_eq!(c.username(), Some("bob"));
     }
 
     #[test]

@@ -389,6 +389,7 @@ pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub leeway: Duration,
+    pub future_tolerance: Duration,
     pub max_token_bytes: usize,
     pub jwks_connect_timeout: Duration,
     pub jwks_timeout: Duration,
@@ -405,6 +406,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             leeway: Duration::ZERO,
+            future_tolerance: Duration::from_secs(60),
             max_token_bytes: 16 * 1024,
             jwks_connect_timeout: Duration::from_secs(2),
             jwks_timeout: Duration::from_secs(5),
@@ -457,10 +459,25 @@ impl VerifierBuilder {
         self
     }
 
-    /// Clock skew tolerated by the `exp`, `nbf` and `iat` checks.
-    /// Default: 0 seconds.
+    /// Clock skew tolerated by the `exp`, `nbf` and `iat` checks: a token
+    /// stays valid this long past its `exp`. Default: 0 seconds (`exp` is
+    /// strict).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.settings.leeway = leeway;
+        self
+    }
+
+    /// How far in the future `iat` and `nbf` may lie (the larger of this
+    /// and the [`leeway`](Self::leeway) applies). Default: 60 seconds.
+    ///
+    /// Cognito writes `iat` in whole seconds, so a verifier whose clock is a
+    /// few milliseconds behind Cognito's would otherwise refuse tokens a
+    /// client uses right after sign-in; a time of issue a little ahead
+    /// protects nothing, since the issuer signed it. Unlike `exp`, which
+    /// ends a token's life and stays strict by default. `Duration::ZERO`
+    /// refuses any `iat` or `nbf` past the verifier's clock.
+    pub fn future_tolerance(mut self, tolerance: Duration) -> Self {
+        self.settings.future_tolerance = tolerance;
         self
     }
 
@@ -570,6 +587,7 @@ impl VerifierBuilder {
         }
         let durations = [
             (s.leeway, "leeway"),
+            (s.future_tolerance, "future_tolerance"),
             (s.jwks_connect_timeout, "jwks_connect_timeout"),
             (s.jwks_timeout, "jwks_timeout"),
             (s.min_refetch_interval, "min_refetch_interval"),

@@ -177,24 +177,26 @@ pub enum Error {
     },
 
     /// The token's `nbf` is in the future.
-    #[error("token not valid before {nbf} (now {now}, leeway {leeway_secs}s)")]
+    #[error("token not valid before {nbf} (now {now}, tolerance {leeway_secs}s)")]
     NotYetValid {
         /// The token's `nbf`.
         nbf: Time,
         /// The verifier's clock.
         now: Time,
-        /// The configured leeway in seconds.
+        /// The tolerance applied in seconds: the larger of the leeway and
+        /// the future tolerance.
         leeway_secs: u64,
     },
 
     /// The token's `iat` is in the future.
-    #[error("token issued in the future at {iat} (now {now}, leeway {leeway_secs}s)")]
+    #[error("token issued in the future at {iat} (now {now}, tolerance {leeway_secs}s)")]
     IssuedInFuture {
         /// The token's `iat`.
         iat: Time,
         /// The verifier's clock.
         now: Time,
-        /// The configured leeway in seconds.
+        /// The tolerance applied in seconds: the larger of the leeway and
+        /// the future tolerance.
         leeway_secs: u64,
     },
 

@@ -342,8 +342,9 @@ impl Verifier {
 
     /// The claim checks, run on every verification and every cache hit.
     fn check_claims(&self, pool: &ResolvedPool, claims: &CognitoClaims) -> Result<(), Error> {
-        let leeway_secs = self.inner.settings.leeway.as_secs();
-        let leeway = i128::try_from(self.inner.settings.leeway.as_nanos()).unwrap_or(i128::MAX);
+        let settings = &self.inner.settings;
+        let ahead = settings.leeway.max(settings.future_tolerance);
+        let (leeway, ahead_nanos) = (nanos_of(settings.leeway), nanos_of(ahead));
         let now = now_nanos();
         let now_secs = Time(NumericDate::from_nanos(now).whole_seconds());
 
@@ -356,25 +357,25 @@ impl Verifier {
             return Err(Error::Expired {
                 exp: Time(exp.whole_seconds()),
                 now: now_secs,
-                leeway_secs,
+                leeway_secs: settings.leeway.as_secs(),
             });
         }
         if let Some(nbf) = claims.nbf
-            && nbf.nanos() > now.saturating_add(leeway)
+            && nbf.nanos() > now.saturating_add(ahead_nanos)
         {
             return Err(Error::NotYetValid {
                 nbf: Time(nbf.whole_seconds()),
                 now: now_secs,
-                leeway_secs,
+                leeway_secs: ahead.as_secs(),
             });
         }
         if let Some(iat) = claims.iat
-            && iat.nanos() > now.saturating_add(leeway)
+            && iat.nanos() > now.saturating_add(ahead_nanos)
         {
             return Err(Error::IssuedInFuture {
                 iat: Time(iat.whole_seconds()),
                 now: now_secs,
-                leeway_secs,
+                leeway_secs: ahead.as_secs(),
             });
         }
 
@@ -474,6 +475,10 @@ fn echo_list(values: &[String]) -> Expected {
     Expected(shown)
 }
 
+fn nanos_of(duration: Duration) -> i128 {
+    i128::try_from(duration.as_nanos()).unwrap_or(i128::MAX)
+}
+
 /// Nanoseconds since the Unix epoch; a clock before 1970 reads as 0.
 fn now_nanos() -> i128 {
     SystemTime::now()
@@ -486,7 +491,7 @@ fn now_nanos() -> i128 {
 /// plus the leeway, at most [`MAX_DURATION`] (a hit re-runs the claim
 /// checks anyway, so the cap only bounds what the cache is asked to hold).
 fn time_left(exp: Option<NumericDate>, leeway: Duration) -> Duration {
-    let leeway = i128::try_from(leeway.as_nanos()).unwrap_or(i128::MAX);
+    let leeway = nanos_of(leeway);
     let end = exp.map_or(0, NumericDate::nanos).saturating_add(leeway);
     let left = end.saturating_sub(now_nanos()).max(0);
     let cap = i128::try_from(MAX_DURATION.as_nanos()).unwrap_or(i128::MAX);

@@ -425,12 +425,12 @@ async fn accepts_non_integer_numeric_dates_and_compares_them_exactly() {
 
     let early = issuer
         .access_token(CLIENT)
-        .claim("nbf", json!(now_exact() + 30.5))
+        .claim("nbf", json!(now_exact() + 90.5))
         .sign();
     assert_eq!(kind_of(&verifier, &early).await, "not_yet_valid");
     let future = issuer
         .access_token(CLIENT)
-        .claim("iat", json!(now_exact() + 30.5))
+        .claim("iat", json!(now_exact() + 90.5))
         .sign();
     assert_eq!(kind_of(&verifier, &future).await, "issued_in_future");
     for bad in [
@@ -441,6 +441,89 @@ async fn accepts_non_integer_numeric_dates_and_compares_them_exactly() {
     ] {
         let token = issuer.access_token(CLIENT).claim("exp", bad.clone()).sign();
         assert_eq!(kind_of(&verifier, &token).await, "malformed_token", "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn tolerates_iat_and_nbf_up_to_a_minute_ahead_by_default() {
+    let (issuer, verifier) = access_setup().await;
+    let now = now_exact().floor() as i64;
+    // A verifier clock slightly behind Cognito's sees fresh tokens as issued
+    // in the future: up to 60 s of that is tolerated by default.
+    for claim in ["iat", "nbf"] {
+        let inside = issuer
+            .access_token(CLIENT)
+            .claim(claim, json!(now + 58))
+            .sign();
+        verifier.verify(&inside).await.unwrap();
+        let outside = issuer
+            .access_token(CLIENT)
+            .claim(claim, json!(now + 62))
+            .sign();
+        let kind = if claim == "iat" {
+            "issued_in_future"
+        } else {
+            "not_yet_valid"
+        };
+        assert_eq!(kind_of(&verifier, &outside).await, kind);
+    }
+    // exp stays strict: the tolerance is for the future only.
+    let just_expired = issuer
+        .access_token(CLIENT)
+        .claim("exp", json!(now - 1))
+        .sign();
+    assert_eq!(kind_of(&verifier, &just_expired).await, "expired");
+    // Configurable, down to none.
+    let strict = common::access_verifier(&issuer, |b| b.future_tolerance(Duration::ZERO));
+    let ahead = issuer
+        .access_token(CLIENT)
+        .claim("iat", json!(now + 3))
+        .sign();
+    assert_eq!(kind_of(&strict, &ahead).await, "issued_in_future");
+    let wide = common::access_verifier(&issuer, |b| b.future_tolerance(Duration::from_secs(600)));
+    let far = issuer
+        .access_token(CLIENT)
+        .claim("nbf", json!(now + 500))
+        .sign();
+    wide.verify(&far).await.unwrap();
+}
+
+#[tokio::test]
+async fn claims_no_check_reads_may_have_any_type_as_a_trigger_sets_them() {
+    // Pre-token-generation triggers add and override claims with any JSON type.
+    let (issuer, verifier) = access_setup().await;
+    let token = issuer
+        .access_token(CLIENT)
+        .claim("email", json!({"primary": "a@example.com"}))
+        .claim("email_verified", json!("yes"))
+        .claim("jti", json!(17))
+        .claim("event_id", json!(null))
+        .claim("username", json!(["alice"]))
+        .claim("auth_time", json!("yesterday"))
+        .claim("custom:tier", json!({"level": 3}))
+        .sign();
+    let claims = verifier.verify(&token).await.unwrap();
+    assert_eq!((claims.email(), claims.email_verified()), (None, None));
+    assert_eq!(
+        (claims.jti(), claims.event_id(), claims.username()),
+        (None, None, None)
+    );
+    assert_eq!(claims.auth_time(), None);
+    assert_eq!(claims.get("jti"), Some(&json!(17)));
+    // The claims the checks read keep their types.
+    for (claim, value) in [
+        ("token_use", json!(["access"])),
+        ("client_id", json!(5)),
+        ("scope", json!(["videos/read"])),
+        ("cognito:groups", json!("admin")),
+        ("iat", json!("now")),
+    ] {
+        let token = issuer.access_token(CLIENT).claim(claim, value).sign();
+        assert_eq!(
+            kind_of(&verifier, &token).await,
+            "malformed_token",
+            "{claim}"
+        );
     }
 }
 

@@ -92,8 +92,9 @@ fn refuses_absurd_durations_at_build_time() {
     let huge = Duration::MAX;
     let year_and_a_day = Duration::from_secs(366 * 86_400);
     type Tweak = fn(cognito_verify::VerifierBuilder, Duration) -> cognito_verify::VerifierBuilder;
-    let settings: [(&str, Tweak); 8] = [
+    let settings: [(&str, Tweak); 9] = [
         ("leeway", |b, d| b.leeway(d)),
+        ("future_tolerance", |b, d| b.future_tolerance(d)),
         ("jwks_connect_timeout", |b, d| b.jwks_connect_timeout(d)),
         ("jwks_timeout", |b, d| b.jwks_timeout(d)),
         ("min_refetch_interval", |b, d| b.min_refetch_interval(d)),
