@@ -21,6 +21,30 @@ enum Source {
     Issuer(String),
 }
 
+/// Which issuer a Cognito user pool puts in its tokens: the pool's
+/// *issuer type* in the Cognito console and API (`IssuerConfigurationType`,
+/// see
+/// <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html>).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IssuerType {
+    /// `ORIGINAL`: `https://cognito-idp.<region>.amazonaws.com/<pool id>`,
+    /// the issuer of every pool that has not switched. Only it is accepted.
+    Original,
+    /// `UPDATED`: `https://issuer-cognito-idp.<region>.amazonaws.com/<pool id>`
+    /// (recommended by AWS with multi-region replication; the region is the
+    /// pool's primary region). Only it is accepted.
+    Updated,
+    /// Either (the default): for a pool whose type you do not know, or one
+    /// that is switching. The ORIGINAL issuer's keys are fetched at
+    /// [`hydrate`](crate::Verifier::hydrate); the UPDATED issuer's only when
+    /// a token names it, since its endpoint answers HTTP 403 for pools that
+    /// have not switched (reported against aws-jwt-verify 5.2.0, its issue
+    /// #279; AWS documents no such response either way).
+    #[default]
+    Both,
+}
+
 #[derive(Clone, Debug)]
 enum Clients {
     Unset,
@@ -62,6 +86,7 @@ pub struct PoolConfig {
     /// `None`: no scope required; `Some` must not be empty at `build()`.
     scopes: Option<Vec<String>>,
     jwks_url: Option<String>,
+    issuer_type: Option<IssuerType>,
     custom_check: Option<CustomCheck>,
 }
 
@@ -74,6 +99,7 @@ impl fmt::Debug for PoolConfig {
             .field("groups", &self.groups)
             .field("scopes", &self.scopes)
             .field("jwks_url", &self.jwks_url)
+            .field("issuer_type", &self.issuer_type)
             .field("custom_check", &self.custom_check.is_some())
             .finish()
     }
@@ -88,18 +114,20 @@ impl PoolConfig {
             groups: None,
             scopes: None,
             jwks_url: None,
+            issuer_type: None,
             custom_check: None,
         }
     }
 
     /// A Cognito user pool by id, e.g. `us-east-1_Ynsi6EIT0`.
     ///
-    /// Tokens are accepted from both issuers of the pool,
-    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>` and, for pools
-    /// with multi-region replication,
-    /// `https://issuer-cognito-idp.<region>.amazonaws.com/<pool id>`; each
-    /// issuer's keys come from its own `/.well-known/jwks.json`. The id is
-    /// validated at build time.
+    /// By default tokens are accepted from both issuers of the pool,
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>` (issuer type
+    /// ORIGINAL) and `https://issuer-cognito-idp.<region>.amazonaws.com/<pool id>`
+    /// (UPDATED); each issuer's keys come from its own
+    /// `/.well-known/jwks.json`. Say which one the pool uses with
+    /// [`issuer_type`](Self::issuer_type). The id is validated at build
+    /// time.
     pub fn new(user_pool_id: impl Into<String>) -> Self {
         Self::with_source(Source::Cognito(user_pool_id.into()))
     }
@@ -206,6 +234,15 @@ impl PoolConfig {
         self
     }
 
+    /// Which issuer the pool puts in its tokens (the console's "issuer
+    /// type"); default [`IssuerType::Both`]. With `Original` or `Updated`,
+    /// tokens of the other form are refused as `invalid_issuer` and its key
+    /// set is never fetched. Only for pools given by id.
+    pub fn issuer_type(mut self, issuer_type: IssuerType) -> Self {
+        self.issuer_type = Some(issuer_type);
+        self
+    }
+
     /// Runs `check` on the claims after every built-in check passed.
     ///
     /// ```
@@ -232,29 +269,34 @@ impl PoolConfig {
         let (name, issuers) = match &self.source {
             Source::Cognito(id) => {
                 let pool = UserPoolId::new(id)?;
-                let default_jwks = |issuer: String| {
-                    let jwks = jwks_url_of(&issuer);
-                    (issuer, jwks)
+                let original = || ResolvedIssuer::new(pool.issuer(), true);
+                let updated = |eager| ResolvedIssuer::new(pool.multi_region_issuer(), eager);
+                let mut issuers = match self.issuer_type.unwrap_or_default() {
+                    IssuerType::Original => vec![original()],
+                    IssuerType::Updated => vec![updated(true)],
+                    IssuerType::Both => vec![original(), updated(false)],
                 };
-                let mut issuers = vec![
-                    default_jwks(pool.issuer()),
-                    default_jwks(pool.multi_region_issuer()),
-                ];
                 if let Some(url) = &self.jwks_url {
                     let url = check_url(url, "jwks_url")?;
-                    for pair in &mut issuers {
-                        pair.1 = url.clone();
+                    for issuer in &mut issuers {
+                        issuer.jwks_url = url.clone();
                     }
                 }
                 (pool.to_string(), issuers)
             }
             Source::Issuer(issuer) => {
                 let issuer = check_url(issuer, "issuer")?;
-                let jwks = match &self.jwks_url {
-                    Some(url) => check_url(url, "jwks_url")?,
-                    None => jwks_url_of(&issuer),
-                };
-                (issuer.clone(), vec![(issuer, jwks)])
+                if self.issuer_type.is_some() {
+                    return Err(Error::InvalidConfig(format!(
+                        "pool {issuer}: issuer_type applies to a pool given by id, \
+                         not to an issuer given by URL"
+                    )));
+                }
+                let mut resolved = ResolvedIssuer::new(issuer.clone(), true);
+                if let Some(url) = &self.jwks_url {
+                    resolved.jwks_url = check_url(url, "jwks_url")?;
+                }
+                (issuer, vec![resolved])
             }
         };
         let bad = |what: String| Error::InvalidConfig(format!("pool {name}: {what}"));
@@ -365,11 +407,28 @@ pub fn check_names(names: &[String], kind: Names) -> Result<(), String> {
     Ok(())
 }
 
+/// An accepted issuer of a pool, and where its keys are.
+pub(crate) struct ResolvedIssuer {
+    pub issuer: String,
+    pub jwks_url: String,
+    /// Fetched by `hydrate`; otherwise only when a token names the issuer.
+    pub fetch_at_hydrate: bool,
+}
+
+impl ResolvedIssuer {
+    fn new(issuer: String, fetch_at_hydrate: bool) -> Self {
+        ResolvedIssuer {
+            jwks_url: jwks_url_of(&issuer),
+            issuer,
+            fetch_at_hydrate,
+        }
+    }
+}
+
 /// A pool after validation.
 pub(crate) struct ResolvedPool {
     pub name: String,
-    /// `(issuer, jwks url)` pairs.
-    pub issuers: Vec<(String, String)>,
+    pub issuers: Vec<ResolvedIssuer>,
     /// `None`: any client.
     pub client_ids: Option<Vec<String>>,
     /// `None`: id or access.
@@ -388,6 +447,8 @@ pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 /// Limits and defaults shared by all pools of a verifier.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
+    /// The user's HTTP client, if given.
+    pub http_client: Option<reqwest::Client>,
     pub leeway: Duration,
     pub future_tolerance: Duration,
     pub max_token_bytes: usize,
@@ -405,6 +466,7 @@ pub(crate) struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            http_client: None,
             leeway: Duration::ZERO,
             future_tolerance: Duration::from_secs(60),
             max_token_bytes: 16 * 1024,
@@ -485,6 +547,23 @@ impl VerifierBuilder {
     /// (`token_too_large`). Default: 16 KiB (Cognito tokens are 1–4 KB).
     pub fn max_token_bytes(mut self, bytes: usize) -> Self {
         self.settings.max_token_bytes = bytes;
+        self
+    }
+
+    /// Fetches keys with this client instead of one the verifier builds: for
+    /// proxies, your own root certificates, or a shared connection pool.
+    ///
+    /// The verifier's guarantees hold on top of any client: the body cap
+    /// while the body streams in, and the whole-request
+    /// [`jwks_timeout`](Self::jwks_timeout) (set on each request). The
+    /// [`jwks_connect_timeout`](Self::jwks_connect_timeout) is the client's
+    /// own business then. Redirects are never trusted: a response that
+    /// comes from another URL than the JWKS URL (a client that follows
+    /// redirects) is refused as `jwks_unavailable`; build the client with
+    /// `redirect(reqwest::redirect::Policy::none())` so that no request
+    /// follows one at all.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.settings.http_client = Some(client);
         self
     }
 

@@ -132,6 +132,11 @@ pub struct Counters {
 pub struct JwksStatus {
     /// The JWKS URL.
     pub url: String,
+    /// True once the set was fetched, or a fetch attempted: by
+    /// [`hydrate`](crate::Verifier::hydrate) (the key sets of the issuers a
+    /// pool uses) or because a token named an issuer whose keys are here. A
+    /// set no token names is never fetched.
+    pub in_use: bool,
     /// The key ids of the cached set, sorted; empty before the first fetch.
     pub kids: Vec<String>,
     /// How long ago the cached set was fetched.
@@ -378,6 +383,7 @@ impl JwksCache {
         let st = self.lock();
         JwksStatus {
             url: self.url.clone(),
+            in_use: st.counters.fetches > 0,
             kids: st.keys.as_ref().map(|k| k.kids()).unwrap_or_default(),
             fetched_ago: st.fetched_at.map(|t| t.elapsed()),
             ttl: st.fetched_at.map(|_| st.ttl),
@@ -467,9 +473,20 @@ impl JwksCache {
             .client
             .get(&self.url)
             .header(reqwest::header::ACCEPT, "application/json")
+            // Also on a client the user built.
+            .timeout(self.limits.fetch_timeout)
             .send()
             .await
             .map_err(|e| unavailable(describe(&e)))?;
+        if response.url().as_str() != self.url
+            && reqwest::Url::parse(&self.url).ok().as_ref() != Some(response.url())
+        {
+            // A client that follows redirects went elsewhere.
+            return Err(unavailable(format!(
+                "the response came from {} after a redirect (redirects are not followed)",
+                response.url()
+            )));
+        }
         let status = response.status();
         if status != reqwest::StatusCode::OK {
             let extra = if status.is_redirection() {

@@ -107,7 +107,7 @@ mod verify;
 pub mod testing;
 
 pub use claims::{CognitoClaims, TokenUse};
-pub use config::{CustomCheck, PoolConfig, VerifierBuilder};
+pub use config::{CustomCheck, IssuerType, PoolConfig, VerifierBuilder};
 #[doc(hidden)]
 pub use config::{Names, check_names};
 pub use error::{ERROR_KINDS, Echo, Error, Expected, Time};

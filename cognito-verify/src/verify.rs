@@ -37,6 +37,9 @@ struct Inner {
     by_issuer: HashMap<String, (usize, usize)>,
     issuers: Expected,
     jwks: Vec<Arc<JwksCache>>,
+    /// Per JWKS cache: fetched by `hydrate` (else only when a token names
+    /// one of its issuers).
+    fetch_at_hydrate: Vec<bool>,
     cache: Option<TokenCache>,
     settings: Settings,
 }
@@ -66,13 +69,16 @@ impl Verifier {
     }
 
     pub(crate) fn from_parts(pools: Vec<ResolvedPool>, settings: Settings) -> Result<Self, Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.jwks_connect_timeout)
-            .timeout(settings.jwks_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("cognito-verify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        let client = match &settings.http_client {
+            Some(client) => client.clone(),
+            None => reqwest::Client::builder()
+                .connect_timeout(settings.jwks_connect_timeout)
+                .timeout(settings.jwks_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("cognito-verify/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?,
+        };
         let limits = JwksLimits {
             fetch_timeout: settings.jwks_timeout,
             max_body_bytes: settings.jwks_max_bytes,
@@ -85,16 +91,20 @@ impl Verifier {
         let mut by_issuer = HashMap::new();
         let mut by_url: HashMap<String, usize> = HashMap::new();
         let mut jwks = Vec::new();
+        let mut fetch_at_hydrate = Vec::new();
         for (index, pool) in pools.iter().enumerate() {
-            for (issuer, url) in &pool.issuers {
+            for resolved in &pool.issuers {
+                let (issuer, url) = (&resolved.issuer, &resolved.jwks_url);
                 let cache = *by_url.entry(url.clone()).or_insert_with(|| {
                     jwks.push(Arc::new(JwksCache::new(
                         url.clone(),
                         client.clone(),
                         limits.clone(),
                     )));
+                    fetch_at_hydrate.push(false);
                     jwks.len() - 1
                 });
+                fetch_at_hydrate[cache] |= resolved.fetch_at_hydrate;
                 if by_issuer.insert(issuer.clone(), (index, cache)).is_some() {
                     return Err(Error::InvalidConfig(format!(
                         "two pools have the issuer {issuer:?}; each issuer may be configured once"
@@ -112,6 +122,7 @@ impl Verifier {
                 by_issuer,
                 issuers: Expected(issuers),
                 jwks,
+                fetch_at_hydrate,
                 cache,
                 settings,
             }),
@@ -207,11 +218,21 @@ impl Verifier {
         }
     }
 
-    /// Fetches every configured JWKS now, so that the first requests do not
-    /// wait for keys and [`verify_cached`](Self::verify_cached) works. Call it
-    /// at start-up; it fails with the first fetch error.
+    /// Fetches the keys of the issuers the pools use now, so that the first
+    /// requests do not wait for keys and
+    /// [`verify_cached`](Self::verify_cached) works. Call it at start-up; it
+    /// fails with the first fetch error.
+    ///
+    /// A pool given by id with [`IssuerType::Both`](crate::IssuerType) (the
+    /// default) fetches its ORIGINAL issuer's keys here; the UPDATED
+    /// issuer's key set is fetched when a token first names that issuer, so
+    /// that a pool that never switched (whose UPDATED endpoint answers HTTP
+    /// 403) neither fails start-up nor retries a key set no token uses.
+    /// [`status`](Self::status) shows which key sets are in use.
     pub async fn hydrate(&self) -> Result<(), Error> {
-        for cache in &self.inner.jwks {
+        let inner = &*self.inner;
+        let eager = inner.jwks.iter().zip(&inner.fetch_at_hydrate);
+        for (cache, _) in eager.filter(|(_, at_hydrate)| **at_hydrate) {
             cache.refresh().await?;
         }
         Ok(())

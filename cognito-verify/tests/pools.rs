@@ -4,7 +4,7 @@
 mod common;
 
 use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{PoolConfig, TokenUse, Verifier};
+use cognito_verify::{IssuerType, PoolConfig, TokenUse, Verifier};
 use common::{CLIENT, kind_of};
 use serde_json::json;
 
@@ -79,6 +79,42 @@ fn refuses_an_empty_group_or_scope_list_instead_of_requiring_nothing() {
         .unwrap();
     // Not calling them requires nothing.
     Verifier::builder().pool(pool()).build().unwrap();
+}
+
+#[test]
+fn issuer_type_chooses_the_accepted_issuers_of_a_pool_id_only() {
+    let base = || {
+        PoolConfig::new("eu-west-1_abc")
+            .any_client()
+            .any_token_use()
+    };
+    let issuers = |pool: PoolConfig| {
+        Verifier::builder()
+            .pool(pool)
+            .build()
+            .unwrap()
+            .issuers()
+            .to_vec()
+    };
+    let original = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc";
+    let updated = "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc";
+    assert_eq!(issuers(base()), [original, updated]);
+    assert_eq!(
+        issuers(base().issuer_type(IssuerType::Both)),
+        [original, updated]
+    );
+    assert_eq!(
+        issuers(base().issuer_type(IssuerType::Original)),
+        [original]
+    );
+    assert_eq!(issuers(base().issuer_type(IssuerType::Updated)), [updated]);
+    let msg = build_err(
+        PoolConfig::issuer("http://127.0.0.1:9229/local_abc")
+            .any_client()
+            .any_token_use()
+            .issuer_type(IssuerType::Original),
+    );
+    assert!(msg.contains("issuer_type"), "{msg}");
 }
 
 #[test]

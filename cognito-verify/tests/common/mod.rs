@@ -1,13 +1,15 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{PoolConfig, TokenUse, Verifier, VerifierBuilder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 pub const CLIENT: &str = "test-client";
@@ -132,6 +134,14 @@ impl Reply {
         }
     }
 
+    /// The same reply with another status code.
+    pub fn status_code(mut self, code: u16) -> Self {
+        if let Reply::Respond { status, .. } = &mut self {
+            *status = code;
+        }
+        self
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         if let Reply::Respond { headers, .. } = &mut self {
             headers.push((name.to_owned(), value.to_owned()));
@@ -236,14 +246,27 @@ impl FixedServer {
 }
 
 async fn serve_one(mut stream: tokio::net::TcpStream, reply: Reply, sent: Arc<AtomicUsize>) {
+    if read_head(&mut stream).await.is_some() {
+        write_reply(&mut stream, reply, &sent).await;
+    }
+}
+
+/// The head of an HTTP/1.1 request (up to the blank line), or `None` when
+/// the connection ends first.
+pub async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
     let mut buf = vec![0u8; 8192];
     let mut seen = Vec::new();
     while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
         match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     }
+    Some(String::from_utf8_lossy(&seen).into_owned())
+}
+
+/// Writes `reply` as an HTTP/1.1 response, counting the body bytes sent.
+pub async fn write_reply<S: AsyncWrite + Unpin>(stream: &mut S, reply: Reply, sent: &AtomicUsize) {
     let head = |status: u16, len: Option<usize>, headers: &[(String, String)]| {
         let mut h = format!(
             "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\nconnection: close\r\n"

@@ -1,0 +1,212 @@
+//! The real Cognito URLs, served on 127.0.0.1 over TLS (a certificate
+//! authority made at test time) and reached through
+//! `VerifierBuilder::http_client`: a pool of either issuer type starts and
+//! verifies, and a key set no token names is never fetched.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use cognito_verify::testing::LocalIssuer;
+use cognito_verify::{IssuerType, PoolConfig, TokenUse, Verifier, VerifierBuilder};
+use common::tls::Hosts;
+use common::{CLIENT, Reply, kind_of};
+use serde_json::json;
+
+const POOL: &str = "us-east-1_RealHost1";
+const ORIGINAL: &str = "cognito-idp.us-east-1.amazonaws.com";
+const UPDATED: &str = "issuer-cognito-idp.us-east-1.amazonaws.com";
+
+fn jwks_path() -> String {
+    format!("/{POOL}/.well-known/jwks.json")
+}
+
+/// Both hosts of the pool: the ORIGINAL one serves the keys; the UPDATED
+/// one serves them too when the pool has switched, else answers 403 as
+/// Cognito does.
+async fn pool_hosts(issuer: &LocalIssuer, switched: bool) -> Hosts {
+    let jwks = issuer.jwks().to_string();
+    Hosts::start(&[ORIGINAL, UPDATED], move |host, path| {
+        match (host, path == jwks_path()) {
+            (ORIGINAL, true) => Reply::ok(jwks.clone()),
+            (UPDATED, true) if switched => Reply::ok(jwks.clone()),
+            (UPDATED, _) => Reply::ok(r#"{"message":"Forbidden"}"#).status_code(403),
+            _ => Reply::status(404),
+        }
+    })
+    .await
+}
+
+fn verifier(
+    hosts: &Hosts,
+    pool: PoolConfig,
+    tweak: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
+) -> Verifier {
+    let pool = pool.client_id(CLIENT).token_use(TokenUse::Access);
+    tweak(Verifier::builder().pool(pool).http_client(hosts.client()))
+        .build()
+        .unwrap()
+}
+
+fn updated_issuer() -> String {
+    format!("https://{UPDATED}/{POOL}")
+}
+
+#[tokio::test]
+async fn an_original_pool_starts_although_its_updated_endpoint_answers_403() {
+    let issuer = LocalIssuer::start_for_pool(POOL).await.unwrap();
+    let hosts = pool_hosts(&issuer, false).await;
+    let verifier = verifier(&hosts, PoolConfig::new(POOL), |b| {
+        b.jwks_backoff(Duration::from_secs(30), Duration::from_secs(60))
+    });
+    verifier.hydrate().await.unwrap();
+    assert_eq!(
+        (hosts.requests_to(ORIGINAL), hosts.requests_to(UPDATED)),
+        (1, 0)
+    );
+    let token = issuer.access_token(CLIENT).sub("u1").sign();
+    assert_eq!(
+        verifier.verify(&token).await.unwrap().iss(),
+        format!("https://{ORIGINAL}/{POOL}")
+    );
+    verifier.verify_cached(&token).unwrap();
+    let status = verifier.status();
+    let in_use: Vec<(bool, &str)> = status
+        .jwks
+        .iter()
+        .map(|j| (j.in_use, j.url.as_str()))
+        .collect();
+    assert_eq!(
+        in_use,
+        [
+            (true, format!("https://{ORIGINAL}{}", jwks_path()).as_str()),
+            (false, format!("https://{UPDATED}{}", jwks_path()).as_str()),
+        ]
+    );
+
+    // A token naming the UPDATED issuer makes one fetch, which fails (403);
+    // more such tokens wait for the backoff instead of fetching again.
+    let other = issuer
+        .access_token(CLIENT)
+        .claim("iss", json!(updated_issuer()))
+        .sign();
+    for _ in 0..5 {
+        assert_eq!(kind_of(&verifier, &other).await, "jwks_unavailable");
+    }
+    assert_eq!(hosts.requests_to(UPDATED), 1);
+    // The pool's own tokens are untouched, and start-up still succeeds.
+    verifier
+        .verify(&issuer.access_token(CLIENT).sign())
+        .await
+        .unwrap();
+    verifier.hydrate().await.unwrap();
+    assert_eq!(hosts.requests_to(UPDATED), 1);
+}
+
+#[tokio::test]
+async fn an_updated_pool_verifies_tokens_of_its_updated_issuer() {
+    let issuer = LocalIssuer::start_for_pool(POOL).await.unwrap();
+    let hosts = pool_hosts(&issuer, true).await;
+    let token = issuer
+        .access_token(CLIENT)
+        .claim("iss", json!(updated_issuer()))
+        .sign();
+    // Issuer type unknown (both): the UPDATED key set is fetched on first use.
+    let both = verifier(&hosts, PoolConfig::new(POOL), |b| b);
+    both.hydrate().await.unwrap();
+    assert_eq!(hosts.requests_to(UPDATED), 0);
+    assert_eq!(both.verify(&token).await.unwrap().iss(), updated_issuer());
+    assert_eq!(hosts.requests_to(UPDATED), 1);
+    assert!(both.status().jwks.iter().all(|j| j.in_use));
+
+    // Issuer type UPDATED: only that issuer, only its keys.
+    let updated = verifier(
+        &hosts,
+        PoolConfig::new(POOL).issuer_type(IssuerType::Updated),
+        |b| b,
+    );
+    let original_before = hosts.requests_to(ORIGINAL);
+    updated.hydrate().await.unwrap();
+    updated.verify_cached(&token).unwrap();
+    let original_token = issuer.access_token(CLIENT).sign();
+    assert_eq!(kind_of(&updated, &original_token).await, "invalid_issuer");
+    assert_eq!(
+        hosts.requests_to(ORIGINAL),
+        original_before,
+        "never fetched"
+    );
+}
+
+#[tokio::test]
+async fn an_original_only_pool_refuses_the_updated_issuer_without_fetching() {
+    let issuer = LocalIssuer::start_for_pool(POOL).await.unwrap();
+    let hosts = pool_hosts(&issuer, true).await;
+    let original = verifier(
+        &hosts,
+        PoolConfig::new(POOL).issuer_type(IssuerType::Original),
+        |b| b,
+    );
+    original.hydrate().await.unwrap();
+    original
+        .verify(&issuer.access_token(CLIENT).sign())
+        .await
+        .unwrap();
+    let token = issuer
+        .access_token(CLIENT)
+        .claim("iss", json!(updated_issuer()))
+        .sign();
+    assert_eq!(kind_of(&original, &token).await, "invalid_issuer");
+    assert_eq!(hosts.requests_to(UPDATED), 0);
+    assert_eq!(original.issuers(), [format!("https://{ORIGINAL}/{POOL}")]);
+}
+
+#[tokio::test]
+async fn a_users_client_keeps_the_timeout_and_never_trusts_a_redirect() {
+    let issuer = LocalIssuer::start_for_pool(POOL).await.unwrap();
+    let jwks = issuer.jwks().to_string();
+    let hosts = Hosts::start(&[ORIGINAL, UPDATED], move |host, path| match host {
+        // The ORIGINAL host redirects to a copy of the keys elsewhere.
+        ORIGINAL => Reply::status(302).header("location", &format!("https://{UPDATED}{path}")),
+        _ => Reply::ok(jwks.clone()),
+    })
+    .await;
+    let token = issuer.access_token(CLIENT).sign();
+    // A client that follows redirects, as reqwest's default does.
+    let following = hosts.client_builder().build().unwrap();
+    let verifier = Verifier::builder()
+        .pool(
+            PoolConfig::new(POOL)
+                .issuer_type(IssuerType::Original)
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access),
+        )
+        .http_client(following)
+        .build()
+        .unwrap();
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert_eq!(err.kind(), "jwks_unavailable");
+    assert!(err.to_string().contains("redirect"), "{err}");
+    assert_eq!(hosts.requests_to(UPDATED), 1, "the client did follow it");
+
+    // A slow key server: the verifier's timeout holds on a client without one.
+    let slow = Hosts::start(&[ORIGINAL], move |_, _| {
+        Reply::status(200).delayed(Duration::from_secs(5))
+    })
+    .await;
+    let verifier = verifier_with_timeout(&slow);
+    let started = Instant::now();
+    assert_eq!(kind_of(&verifier, &token).await, "jwks_unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+fn verifier_with_timeout(hosts: &Hosts) -> Verifier {
+    verifier(
+        hosts,
+        PoolConfig::new(POOL).issuer_type(IssuerType::Original),
+        |b| b.jwks_timeout(Duration::from_millis(400)),
+    )
+}
