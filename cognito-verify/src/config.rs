@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::claims::{CognitoClaims, TokenUse};
-use crate::pool::{UserPoolId, jwks_url_of};
+use crate::pool::{UserPoolId, is_region, jwks_url_of, same_partition};
 use crate::verify::Verifier;
 
 /// A check of your own, run on the claims after every built-in check has
@@ -87,6 +87,8 @@ pub struct PoolConfig {
     scopes: Option<Vec<String>>,
     jwks_url: Option<String>,
     issuer_type: Option<IssuerType>,
+    replica_regions: Vec<String>,
+    dns_suffix: Option<String>,
     custom_check: Option<CustomCheck>,
 }
 
@@ -100,6 +102,8 @@ impl fmt::Debug for PoolConfig {
             .field("scopes", &self.scopes)
             .field("jwks_url", &self.jwks_url)
             .field("issuer_type", &self.issuer_type)
+            .field("replica_regions", &self.replica_regions)
+            .field("dns_suffix", &self.dns_suffix)
             .field("custom_check", &self.custom_check.is_some())
             .finish()
     }
@@ -115,6 +119,8 @@ impl PoolConfig {
             scopes: None,
             jwks_url: None,
             issuer_type: None,
+            replica_regions: Vec::new(),
+            dns_suffix: None,
             custom_check: None,
         }
     }
@@ -243,6 +249,33 @@ impl PoolConfig {
         self
     }
 
+    /// Also accepts the tokens of these replica regions of a pool with
+    /// multi-region replication and the ORIGINAL issuer, which carry the
+    /// replica's host: `https://cognito-idp.<replica region>.<dns suffix>/<pool id>`
+    /// (reported against aws-jwt-verify, its issue #282). Each replica's keys
+    /// come from its own host, fetched when a token first names it (not by
+    /// `hydrate`). The regions must be in the pool's partition. Not with
+    /// [`IssuerType::Updated`]: there, every replica's tokens carry the
+    /// primary region's UPDATED issuer.
+    pub fn replica_regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.replica_regions
+            .extend(regions.into_iter().map(Into::into));
+        self
+    }
+
+    /// The DNS suffix of the pool's issuer and JWKS hosts
+    /// (`cognito-idp.<region>.<suffix>`), where the default from the
+    /// region's partition ([`dns_suffix_of`](crate::dns_suffix_of)) is not
+    /// right for your pool. Only for pools given by id.
+    pub fn dns_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.dns_suffix = Some(suffix.into());
+        self
+    }
+
     /// Runs `check` on the claims after every built-in check passed.
     ///
     /// ```
@@ -269,13 +302,33 @@ impl PoolConfig {
         let (name, issuers) = match &self.source {
             Source::Cognito(id) => {
                 let pool = UserPoolId::new(id)?;
-                let original = || ResolvedIssuer::new(pool.issuer(), true);
-                let updated = |eager| ResolvedIssuer::new(pool.multi_region_issuer(), eager);
-                let mut issuers = match self.issuer_type.unwrap_or_default() {
-                    IssuerType::Original => vec![original()],
-                    IssuerType::Updated => vec![updated(true)],
-                    IssuerType::Both => vec![original(), updated(false)],
+                let suffix = match &self.dns_suffix {
+                    Some(suffix) => check_dns_suffix(suffix)?,
+                    None => pool.dns_suffix().to_owned(),
                 };
+                let original = ResolvedIssuer::new(pool.issuer_in(pool.region(), &suffix), true);
+                let updated = |eager| ResolvedIssuer::new(pool.updated_issuer_in(&suffix), eager);
+                let replicas = self
+                    .replica_regions
+                    .iter()
+                    .map(|region| {
+                        check_replica_region(&pool, region, &self.replica_regions)?;
+                        Ok(ResolvedIssuer::new(pool.issuer_in(region, &suffix), false))
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?;
+                let mut issuers = match self.issuer_type.unwrap_or_default() {
+                    IssuerType::Original => vec![original],
+                    IssuerType::Updated if !replicas.is_empty() => {
+                        return Err(Error::InvalidConfig(format!(
+                            "pool {pool}: replica_regions apply to the ORIGINAL issuer; with \
+                             IssuerType::Updated every replica's tokens carry the primary \
+                             region's issuer, so leave them out"
+                        )));
+                    }
+                    IssuerType::Updated => vec![updated(true)],
+                    IssuerType::Both => vec![original, updated(false)],
+                };
+                issuers.extend(replicas);
                 if let Some(url) = &self.jwks_url {
                     let url = check_url(url, "jwks_url")?;
                     for issuer in &mut issuers {
@@ -286,10 +339,13 @@ impl PoolConfig {
             }
             Source::Issuer(issuer) => {
                 let issuer = check_url(issuer, "issuer")?;
-                if self.issuer_type.is_some() {
+                if self.issuer_type.is_some()
+                    || self.dns_suffix.is_some()
+                    || !self.replica_regions.is_empty()
+                {
                     return Err(Error::InvalidConfig(format!(
-                        "pool {issuer}: issuer_type applies to a pool given by id, \
-                         not to an issuer given by URL"
+                        "pool {issuer}: issuer_type, replica_regions and dns_suffix apply \
+                         to a pool given by id, not to an issuer given by URL"
                     )));
                 }
                 let mut resolved = ResolvedIssuer::new(issuer.clone(), true);
@@ -340,6 +396,53 @@ impl PoolConfig {
             scopes,
             custom_check: self.custom_check,
         })
+    }
+}
+
+/// A replica region: a region of the pool's partition, not its own, listed once.
+fn check_replica_region(pool: &UserPoolId, region: &str, all: &[String]) -> Result<(), Error> {
+    let bad = |why: &str| {
+        Error::InvalidConfig(format!(
+            "pool {pool}: replica region {:?} {why}",
+            crate::error::Echo::some(region)
+                .as_deref()
+                .unwrap_or_default()
+        ))
+    };
+    if !is_region(region) {
+        return Err(bad("is not an AWS region such as us-west-2"));
+    }
+    if region == pool.region() {
+        return Err(bad("is the pool's own region"));
+    }
+    if !same_partition(region, pool.region()) {
+        return Err(bad("is in another partition than the pool"));
+    }
+    if all.iter().filter(|r| *r == region).count() > 1 {
+        return Err(bad("is listed twice"));
+    }
+    Ok(())
+}
+
+/// A DNS suffix such as `amazonaws.com`: dot-separated labels of lower-case
+/// letters, digits and inner hyphens.
+fn check_dns_suffix(suffix: &str) -> Result<String, Error> {
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if suffix.len() <= 200 && suffix.contains('.') && suffix.split('.').all(label_ok) {
+        Ok(suffix.to_owned())
+    } else {
+        Err(Error::InvalidConfig(format!(
+            "dns_suffix {:?} is not a DNS suffix such as \"amazonaws.com\"",
+            crate::error::Echo::some(suffix)
+                .as_deref()
+                .unwrap_or_default()
+        )))
     }
 }
 

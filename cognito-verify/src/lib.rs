@@ -112,7 +112,7 @@ pub use config::{CustomCheck, IssuerType, PoolConfig, VerifierBuilder};
 pub use config::{Names, check_names};
 pub use error::{ERROR_KINDS, Echo, Error, Expected, Time};
 pub use jwks::{Counters, JwksStatus};
-pub use pool::UserPoolId;
+pub use pool::{UserPoolId, dns_suffix_of};
 pub use token::{Unverified, decode_unverified};
 pub use verify::{Status, TokenCacheStats, Verifier};
 

@@ -118,6 +118,55 @@ fn issuer_type_chooses_the_accepted_issuers_of_a_pool_id_only() {
 }
 
 #[test]
+fn refuses_replica_regions_and_dns_suffixes_that_cannot_be_right() {
+    let pool = || {
+        PoolConfig::new("us-east-1_abc")
+            .any_client()
+            .any_token_use()
+    };
+    for (config, needle) in [
+        (pool().replica_regions(["us-east-1"]), "own region"),
+        (
+            pool().replica_regions(["us-gov-west-1"]),
+            "another partition",
+        ),
+        (pool().replica_regions(["cn-north-1"]), "another partition"),
+        (pool().replica_regions(["west-2"]), "not an AWS region"),
+        (pool().replica_regions(["us-west-2", "us-west-2"]), "twice"),
+        (
+            pool()
+                .replica_regions(["us-west-2"])
+                .issuer_type(IssuerType::Updated),
+            "ORIGINAL",
+        ),
+        (pool().dns_suffix("amazonaws"), "DNS suffix"),
+        (pool().dns_suffix("Amazonaws.com"), "DNS suffix"),
+        (pool().dns_suffix("a..com"), "DNS suffix"),
+        (pool().dns_suffix("evil.com/x"), "DNS suffix"),
+        (
+            PoolConfig::issuer("https://idp.example.com")
+                .any_client()
+                .any_token_use()
+                .replica_regions(["us-west-2"]),
+            "pool given by id",
+        ),
+    ] {
+        let msg = build_err(config);
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+    let verifier = Verifier::builder()
+        .pool(pool().replica_regions(["us-west-2", "eu-west-1"]))
+        .build()
+        .unwrap();
+    assert!(
+        verifier
+            .issuers()
+            .contains(&"https://cognito-idp.us-west-2.amazonaws.com/us-east-1_abc".to_owned())
+    );
+    assert_eq!(verifier.issuers().len(), 4);
+}
+
+#[test]
 fn refuses_absurd_durations_at_build_time() {
     use std::time::Duration;
     let pool = || {

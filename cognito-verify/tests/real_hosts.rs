@@ -210,3 +210,112 @@ fn verifier_with_timeout(hosts: &Hosts) -> Verifier {
         |b| b.jwks_timeout(Duration::from_millis(400)),
     )
 }
+
+#[tokio::test]
+async fn a_replica_regions_tokens_verify_only_when_that_region_is_configured() {
+    const REPLICA: &str = "cognito-idp.us-west-2.amazonaws.com";
+    let issuer = LocalIssuer::start_for_pool(POOL).await.unwrap();
+    let jwks = issuer.jwks().to_string();
+    let hosts = Hosts::start(&[ORIGINAL, UPDATED, REPLICA], move |host, path| {
+        match (host, path == jwks_path()) {
+            (ORIGINAL | REPLICA, true) => Reply::ok(jwks.clone()),
+            _ => Reply::status(403),
+        }
+    })
+    .await;
+    let replica_issuer = format!("https://{REPLICA}/{POOL}");
+    let token = issuer
+        .access_token(CLIENT)
+        .claim("iss", json!(replica_issuer))
+        .sign();
+    let without = verifier(&hosts, PoolConfig::new(POOL), |b| b);
+    assert_eq!(kind_of(&without, &token).await, "invalid_issuer");
+    let with = verifier(
+        &hosts,
+        PoolConfig::new(POOL).replica_regions(["us-west-2"]),
+        |b| b,
+    );
+    with.hydrate().await.unwrap();
+    assert_eq!(
+        hosts.requests_to(REPLICA),
+        0,
+        "fetched when a token names it"
+    );
+    assert_eq!(with.verify(&token).await.unwrap().iss(), replica_issuer);
+    assert_eq!(hosts.requests_to(REPLICA), 1);
+    // Another replica region is still refused.
+    let other = issuer
+        .access_token(CLIENT)
+        .claim(
+            "iss",
+            json!(format!(
+                "https://cognito-idp.eu-west-1.amazonaws.com/{POOL}"
+            )),
+        )
+        .sign();
+    assert_eq!(kind_of(&with, &other).await, "invalid_issuer");
+}
+
+#[tokio::test]
+async fn china_and_european_sovereign_cloud_pools_use_their_partitions_hosts() {
+    for (pool, host) in [
+        (
+            "cn-north-1_Partition1",
+            "cognito-idp.cn-north-1.amazonaws.com.cn",
+        ),
+        (
+            "eusc-de-east-1_Partition1",
+            "cognito-idp.eusc-de-east-1.amazonaws.eu",
+        ),
+    ] {
+        let issuer = LocalIssuer::start_for_pool(pool).await.unwrap();
+        assert_eq!(issuer.issuer(), format!("https://{host}/{pool}"));
+        let jwks = issuer.jwks().to_string();
+        let path = format!("/{pool}/.well-known/jwks.json");
+        let hosts = Hosts::start(&[host], move |_, p| match p == path {
+            true => Reply::ok(jwks.clone()),
+            false => Reply::status(404),
+        })
+        .await;
+        let verifier = Verifier::builder()
+            .pool(
+                PoolConfig::new(pool)
+                    .client_id(CLIENT)
+                    .token_use(TokenUse::Access),
+            )
+            .http_client(hosts.client())
+            .build()
+            .unwrap();
+        verifier.hydrate().await.unwrap();
+        let claims = verifier
+            .verify(&issuer.access_token(CLIENT).sign())
+            .await
+            .unwrap();
+        assert_eq!(claims.iss(), issuer.issuer());
+        assert_eq!(hosts.requests_to(host), 1, "{pool}");
+    }
+}
+
+#[tokio::test]
+async fn a_stated_dns_suffix_replaces_the_partitions_default() {
+    // Should a partition's issuer host differ from its SDK suffix, the user
+    // states it: here an eusc pool whose tokens name an amazonaws.com host.
+    const POOL_EU: &str = "eusc-de-east-1_Stated1";
+    const HOST: &str = "cognito-idp.eusc-de-east-1.amazonaws.com";
+    let issuer = LocalIssuer::start_for_pool(POOL_EU).await.unwrap();
+    let jwks = issuer.jwks().to_string();
+    let hosts = Hosts::start(&[HOST], move |_, _| Reply::ok(jwks.clone())).await;
+    let token = issuer
+        .access_token(CLIENT)
+        .claim("iss", json!(format!("https://{HOST}/{POOL_EU}")))
+        .sign();
+    let default = verifier(&hosts, PoolConfig::new(POOL_EU), |b| b);
+    assert_eq!(kind_of(&default, &token).await, "invalid_issuer");
+    let stated = verifier(
+        &hosts,
+        PoolConfig::new(POOL_EU).dns_suffix("amazonaws.com"),
+        |b| b,
+    );
+    stated.hydrate().await.unwrap();
+    stated.verify(&token).await.unwrap();
+}
