@@ -3,6 +3,7 @@
 //! start-up instead of failing the first request.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,7 +90,16 @@ pub struct PoolConfig {
     issuer_type: Option<IssuerType>,
     replica_regions: Vec<String>,
     dns_suffix: Option<String>,
+    keys_document: Option<KeysDocument>,
+    offline: bool,
     custom_check: Option<CustomCheck>,
+}
+
+/// A JWKS document given at build time.
+#[derive(Clone, Debug)]
+enum KeysDocument {
+    Text(String),
+    File(PathBuf),
 }
 
 impl fmt::Debug for PoolConfig {
@@ -104,6 +114,8 @@ impl fmt::Debug for PoolConfig {
             .field("issuer_type", &self.issuer_type)
             .field("replica_regions", &self.replica_regions)
             .field("dns_suffix", &self.dns_suffix)
+            .field("keys_document", &self.keys_document.is_some())
+            .field("offline", &self.offline)
             .field("custom_check", &self.custom_check.is_some())
             .finish()
     }
@@ -121,6 +133,8 @@ impl PoolConfig {
             issuer_type: None,
             replica_regions: Vec::new(),
             dns_suffix: None,
+            keys_document: None,
+            offline: false,
             custom_check: None,
         }
     }
@@ -276,6 +290,52 @@ impl PoolConfig {
         self
     }
 
+    /// Loads the pool's keys from this JWKS document (the JSON a JWKS URL
+    /// serves) at [`build`](VerifierBuilder::build), for every issuer of the
+    /// pool: [`Verifier::verify_cached`] works at once, with no fetch (cold
+    /// starts, networks that cannot reach Cognito). Unless
+    /// [`offline`](Self::offline), the keys are then refreshed over the
+    /// network like fetched ones (after the TTL, or for an unknown `kid`).
+    /// A document that is not a usable JWKS is an `invalid_config` error.
+    ///
+    /// ```
+    /// use cognito_verify::{PoolConfig, TokenUse, Verifier};
+    ///
+    /// let jwks = r#"{"keys": []}"#; // e.g. saved from the pool's jwks.json
+    /// let verifier = Verifier::builder()
+    ///     .pool(
+    ///         PoolConfig::new("us-east-1_Ynsi6EIT0")
+    ///             .client_id("4kq1s3m5example")
+    ///             .token_use(TokenUse::Access)
+    ///             .jwks_document(jwks)
+    ///             .offline(),
+    ///     )
+    ///     .build()?;
+    /// assert_eq!(verifier.verify_cached("a.b.c").unwrap_err().kind(), "malformed_token");
+    /// # Ok::<(), cognito_verify::Error>(())
+    /// ```
+    pub fn jwks_document(mut self, json: impl Into<String>) -> Self {
+        self.keys_document = Some(KeysDocument::Text(json.into()));
+        self
+    }
+
+    /// The same, with the document read from a file at
+    /// [`build`](VerifierBuilder::build) (an unreadable file is an
+    /// `invalid_config` error naming it).
+    pub fn jwks_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.keys_document = Some(KeysDocument::File(path.into()));
+        self
+    }
+
+    /// Never fetches this pool's keys over the network: only the keys of
+    /// [`jwks_document`](Self::jwks_document) or
+    /// [`jwks_file`](Self::jwks_file) verify, they never go stale, and a
+    /// token with another `kid` is `unknown_kid`. Requires one of those.
+    pub fn offline(mut self) -> Self {
+        self.offline = true;
+        self
+    }
+
     /// Runs `check` on the claims after every built-in check passed.
     ///
     /// ```
@@ -356,6 +416,20 @@ impl PoolConfig {
             }
         };
         let bad = |what: String| Error::InvalidConfig(format!("pool {name}: {what}"));
+        let keys_document =
+            match &self.keys_document {
+                None if self.offline => {
+                    return Err(bad(
+                    "offline() needs the keys: give them with jwks_document(..) or jwks_file(..)"
+                        .into(),
+                ));
+                }
+                None => None,
+                Some(KeysDocument::Text(text)) => Some(text.clone().into_bytes()),
+                Some(KeysDocument::File(path)) => Some(std::fs::read(path).map_err(|e| {
+                    bad(format!("cannot read the JWKS file {}: {e}", path.display()))
+                })?),
+            };
         let client_ids = match self.clients {
             Clients::Unset => {
                 return Err(bad(
@@ -390,6 +464,8 @@ impl PoolConfig {
         Ok(ResolvedPool {
             name,
             issuers,
+            keys_document,
+            offline: self.offline,
             client_ids,
             token_use,
             groups,
@@ -532,6 +608,10 @@ impl ResolvedIssuer {
 pub(crate) struct ResolvedPool {
     pub name: String,
     pub issuers: Vec<ResolvedIssuer>,
+    /// A JWKS document that seeds the pool's key sets.
+    pub keys_document: Option<Vec<u8>>,
+    /// Keys only from the document, never fetched.
+    pub offline: bool,
     /// `None`: any client.
     pub client_ids: Option<Vec<String>>,
     /// `None`: id or access.

@@ -132,10 +132,10 @@ pub struct Counters {
 pub struct JwksStatus {
     /// The JWKS URL.
     pub url: String,
-    /// True once the set was fetched, or a fetch attempted: by
-    /// [`hydrate`](crate::Verifier::hydrate) (the key sets of the issuers a
-    /// pool uses) or because a token named an issuer whose keys are here. A
-    /// set no token names is never fetched.
+    /// True once the set holds keys or a fetch was attempted: loaded from a
+    /// JWKS document, fetched by [`hydrate`](crate::Verifier::hydrate) (the
+    /// key sets of the issuers a pool uses), or because a token named an
+    /// issuer whose keys are here. A set no token names is never fetched.
     pub in_use: bool,
     /// The key ids of the cached set, sorted; empty before the first fetch.
     pub kids: Vec<String>,
@@ -156,6 +156,9 @@ pub(crate) struct JwksCache {
     url: String,
     client: reqwest::Client,
     limits: JwksLimits,
+    /// False when the keys come only from a document given at build time:
+    /// never fetched, never stale.
+    network: bool,
     state: Mutex<State>,
     /// The instant `quiet_until` counts from.
     epoch: Instant,
@@ -174,11 +177,17 @@ enum Plan {
 }
 
 impl JwksCache {
-    pub(crate) fn new(url: String, client: reqwest::Client, limits: JwksLimits) -> Self {
+    pub(crate) fn new(
+        url: String,
+        client: reqwest::Client,
+        limits: JwksLimits,
+        network: bool,
+    ) -> Self {
         JwksCache {
             url,
             client,
             limits,
+            network,
             state: Mutex::new(State::default()),
             epoch: Instant::now(),
             quiet_until: AtomicU64::new(0),
@@ -203,12 +212,22 @@ impl JwksCache {
         }
     }
 
+    /// Stores a key set given at build time (a JWKS document), as if it had
+    /// just been fetched.
+    pub(crate) fn seed(&self, keys: KeySet) {
+        let mut st = self.lock();
+        self.store(&mut st, keys, self.limits.ttl, Instant::now());
+    }
+
     /// Joins the fetch under way, or prepares a new one in its own task:
     /// the [`Launch`] to spawn once the lock is released. Needs a Tokio
     /// runtime to run on; without one (a synchronous caller) nothing starts.
     fn start_or_join(self: &Arc<Self>, st: &mut State) -> Result<(Flight, Option<Launch>), Error> {
         if let Some(flight) = &st.inflight {
             return Ok((flight.clone(), None));
+        }
+        if !self.network {
+            return Err(self.offline());
         }
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| Error::JwksUnavailable {
@@ -230,16 +249,24 @@ impl JwksCache {
         Ok((flight, Some(launch)))
     }
 
-    /// The cached set, if it is not too stale to use.
+    /// The cached set, if it is not too stale to use (a document's set
+    /// never is).
     fn usable_keys(&self, st: &State, now: Instant) -> Option<Arc<KeySet>> {
         let age = now.saturating_duration_since(st.fetched_at?);
-        (age <= self.limits.max_staleness)
+        (age <= self.limits.max_staleness || !self.network)
             .then(|| st.keys.clone())
             .flatten()
     }
 
-    fn may_fetch(st: &State, now: Instant) -> bool {
-        st.retry_at.is_none_or(|t| now >= t)
+    fn may_fetch(&self, st: &State, now: Instant) -> bool {
+        self.network && st.retry_at.is_none_or(|t| now >= t)
+    }
+
+    fn offline(&self) -> Error {
+        Error::JwksUnavailable {
+            url: self.url.clone(),
+            reason: "keys come only from the configured JWKS document (offline)".into(),
+        }
     }
 
     /// Why there are no keys and no fetch now.
@@ -293,7 +320,7 @@ impl JwksCache {
     /// fetch is under way or backing off. Nobody waits for it.
     fn refresh_if_due(self: &Arc<Self>, st: &mut State, now: Instant) -> Option<Launch> {
         let refresh_at = later(st.fetched_at?, st.ttl.mul_f64(0.9));
-        if now < refresh_at || st.inflight.is_some() || !Self::may_fetch(st, now) {
+        if now < refresh_at || st.inflight.is_some() || !self.may_fetch(st, now) {
             return None;
         }
         let (_, launch) = self.start_or_join(st).ok()?;
@@ -313,7 +340,7 @@ impl JwksCache {
                     Some(found) => (Plan::Done(found), self.refresh_if_due(&mut st, now)),
                     None => self.refetch_for_unknown_kid(&mut st, kid, now),
                 },
-                None if st.inflight.is_some() || Self::may_fetch(&st, now) => {
+                None if st.inflight.is_some() || self.may_fetch(&st, now) => {
                     match self.start_or_join(&mut st) {
                         Ok((flight, launch)) => (Plan::Wait(flight), launch),
                         Err(e) => (Plan::Done(Err(e)), None),
@@ -344,7 +371,7 @@ impl JwksCache {
         let in_window = st
             .last_kid_refetch
             .is_some_and(|t| now.saturating_duration_since(t) < self.limits.min_refetch_interval);
-        if in_window || !Self::may_fetch(st, now) {
+        if in_window || !self.may_fetch(st, now) {
             st.counters.rate_limited += 1;
             tracing::debug!(jwks_url = %self.url, "unknown kid; refetch not allowed yet");
             return (Plan::Done(Err(self.unknown_kid(kid))), None);
@@ -372,7 +399,11 @@ impl JwksCache {
     }
 
     /// Fetches the key set now (joining a fetch already under way).
+    /// An offline cache answers with the document's keys.
     pub(crate) async fn refresh(self: &Arc<Self>) -> Result<Arc<KeySet>, Error> {
+        if !self.network {
+            return self.lock().keys.clone().ok_or_else(|| self.offline());
+        }
         let (flight, launch) = self.start_or_join(&mut self.lock())?;
         Launch::spawn_if(launch);
         flight.outcome(&self.url, self.wait_limit()).await
@@ -383,7 +414,7 @@ impl JwksCache {
         let st = self.lock();
         JwksStatus {
             url: self.url.clone(),
-            in_use: st.counters.fetches > 0,
+            in_use: st.keys.is_some() || st.counters.fetches > 0,
             kids: st.keys.as_ref().map(|k| k.kids()).unwrap_or_default(),
             fetched_ago: st.fetched_at.map(|t| t.elapsed()),
             ttl: st.fetched_at.map(|_| st.ttl),
@@ -418,7 +449,10 @@ impl JwksCache {
             old.retire_missing_from(&keys);
         }
         let quiet = ttl.mul_f64(0.9).min(self.limits.max_staleness);
-        let quiet = u64::try_from(quiet.as_nanos()).unwrap_or(u64::MAX);
+        let quiet = match self.network {
+            true => u64::try_from(quiet.as_nanos()).unwrap_or(u64::MAX),
+            false => u64::MAX, // a document's keys need no refresh
+        };
         self.quiet_until
             .store(self.nanos(now).saturating_add(quiet), Ordering::Release);
         if st.failures_in_a_row > 0 {

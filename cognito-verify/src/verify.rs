@@ -10,7 +10,7 @@ use crate::claims::{CognitoClaims, NumericDate, TokenUse};
 use crate::config::{MAX_DURATION, ResolvedPool, Settings, VerifierBuilder};
 use crate::error::{Echo, Expected, Time};
 use crate::jwks::{JwksCache, JwksLimits, JwksStatus};
-use crate::keyset::RsaKey;
+use crate::keyset::{KeySet, RsaKey};
 use crate::token::{self, Parsed};
 
 /// Verifies Cognito id and access tokens and returns their claims.
@@ -100,10 +100,17 @@ impl Verifier {
                         url.clone(),
                         client.clone(),
                         limits.clone(),
+                        !pool.offline,
                     )));
                     fetch_at_hydrate.push(false);
                     jwks.len() - 1
                 });
+                if let Some(document) = &pool.keys_document {
+                    let keys = KeySet::parse(document, url, None).map_err(|e| {
+                        Error::InvalidConfig(format!("pool {}: the JWKS document: {e}", pool.name))
+                    })?;
+                    jwks[cache].seed(keys);
+                }
                 fetch_at_hydrate[cache] |= resolved.fetch_at_hydrate;
                 if by_issuer.insert(issuer.clone(), (index, cache)).is_some() {
                     return Err(Error::InvalidConfig(format!(
