@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath};
 use axum::response::{IntoResponse, Response};
-use cognito_verify::{CognitoClaims, TokenUse};
+use cognito_verify::{CognitoClaims, Principal, TokenUse};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -154,9 +154,7 @@ macro_rules! token_use_extractor {
             async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
                 let (context, claims) = required(parts, stringify!($name))?;
                 if claims.token_use() != $use {
-                    return Err(ExtractRejection::from(
-                        context.reject(Rejection::forbidden(context.realm(), "invalid_token_use")),
-                    ));
+                    return Err(refuse(&context, "invalid_token_use"));
                 }
                 Ok($name(claims))
             }
@@ -187,7 +185,15 @@ token_use_extractor!(
     TokenUse::Access
 );
 
-/// The verified subject (`sub`): the id to key a user's data by.
+/// The verified user's subject (`sub`): the id to key a user's data by.
+///
+/// Only users have one: for the access token of an app client acting for
+/// itself (machine to machine, where `sub` is the client id, see
+/// [`Principal`](cognito_verify::Principal)) this is 403
+/// `insufficient_scope` with the kind `user_required`. A handler that files
+/// data under `Subject` would otherwise file a machine's requests under its
+/// client id as if it were a user. Routes that also serve machines take
+/// [`Claims`] (and match on `principal()`) or [`AppClient`].
 ///
 /// ```
 /// use cognito_verify_axum::Subject;
@@ -211,8 +217,99 @@ impl<S: Send + Sync> FromRequestParts<S> for Subject {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        required(parts, "Subject").map(|(_, c)| Subject(c.sub().to_owned()))
+        let (context, claims) = required(parts, "Subject")?;
+        match claims.principal() {
+            Principal::User { sub, .. } => Ok(Subject(sub.to_owned())),
+            _ => Err(refuse(&context, PrincipalRule::User.refusal_kind())),
+        }
     }
+}
+
+/// The verified user: `sub` and user name. Like [`Subject`], 403
+/// `user_required` for an app client acting for itself.
+///
+/// ```
+/// use cognito_verify_axum::User;
+///
+/// async fn hello(user: User) -> String {
+///     format!("hello {}", user.username.as_deref().unwrap_or(&user.sub))
+/// }
+/// # let _ = hello;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct User {
+    /// The user's `sub`: the id to key their data by.
+    pub sub: String,
+    /// `cognito:username` or `username`: may be an alias, never a key.
+    pub username: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for User {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (context, claims) = required(parts, "User")?;
+        match claims.principal() {
+            Principal::User { sub, username } => Ok(User {
+                sub: sub.to_owned(),
+                username: username.map(str::to_owned),
+            }),
+            _ => Err(refuse(&context, PrincipalRule::User.refusal_kind())),
+        }
+    }
+}
+
+/// The verified app client acting for itself (a machine-to-machine access
+/// token from the client-credentials grant): its client id. Any user's
+/// token is 403 `app_client_required`.
+///
+/// ```
+/// use cognito_verify_axum::AppClient;
+///
+/// async fn ingest(AppClient(client_id): AppClient) -> String {
+///     format!("batch accepted from {client_id}")
+/// }
+/// # let _ = ingest;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AppClient(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for AppClient {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (context, claims) = required(parts, "AppClient")?;
+        match claims.principal() {
+            Principal::AppClient { client_id } => Ok(AppClient(client_id.to_owned())),
+            _ => Err(refuse(&context, PrincipalRule::AppClient.refusal_kind())),
+        }
+    }
+}
+
+/// Which kind of principal a route serves, and the kind its refusal names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PrincipalRule {
+    User,
+    AppClient,
+}
+
+impl PrincipalRule {
+    pub(crate) fn admits(self, claims: &CognitoClaims) -> bool {
+        claims.is_app_client() == (self == PrincipalRule::AppClient)
+    }
+
+    pub(crate) fn refusal_kind(self) -> &'static str {
+        match self {
+            PrincipalRule::User => "user_required",
+            PrincipalRule::AppClient => "app_client_required",
+        }
+    }
+}
+
+/// A 403 `insufficient_scope` with `kind`, in the layer's style.
+fn refuse(context: &AuthContext, kind: &'static str) -> ExtractRejection {
+    ExtractRejection::from(context.reject(Rejection::forbidden(context.realm(), kind)))
 }
 
 /// The verified claims as your own type (`custom:*` attributes and all).

@@ -49,7 +49,8 @@ mod require;
 mod response;
 
 pub use extract::{
-    AccessToken, Claims, ClaimsAs, ExtractRejection, IdToken, OptionalClaims, Subject,
+    AccessToken, AppClient, Claims, ClaimsAs, ExtractRejection, IdToken, OptionalClaims, Subject,
+    User,
 };
 pub use layer::{CognitoAuth, CognitoAuthLayer, ResponseFuture};
 pub use require::{Require, RequireService};

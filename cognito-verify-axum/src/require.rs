@@ -30,6 +30,7 @@ use axum::response::Response;
 use cognito_verify::{CognitoClaims, Names, TokenUse};
 use tower::{Layer, Service};
 
+use crate::extract::PrincipalRule;
 use crate::layer::{AuthContext, ResponseFuture, answer, take_ready};
 use crate::response::Rejection;
 
@@ -38,6 +39,7 @@ enum Rule {
     AnyGroup(Arc<[String]>),
     AnyScope(Arc<[String]>),
     TokenUse(TokenUse),
+    Principal(PrincipalRule),
 }
 
 impl Rule {
@@ -47,19 +49,22 @@ impl Rule {
             Rule::AnyGroup(groups) => groups.iter().any(|g| claims.in_group(g)),
             Rule::AnyScope(scopes) => scopes.iter().any(|s| claims.has_scope(s)),
             Rule::TokenUse(token_use) => claims.token_use() == *token_use,
+            Rule::Principal(rule) => rule.admits(claims),
         };
         match (ok, self) {
             (true, _) => None,
             (false, Rule::AnyGroup(_)) => Some("missing_group"),
             (false, Rule::AnyScope(_)) => Some("missing_scope"),
             (false, Rule::TokenUse(_)) => Some("invalid_token_use"),
+            (false, Rule::Principal(rule)) => Some(rule.refusal_kind()),
         }
     }
 }
 
 /// A layer that lets a request through only when its verified claims meet a
 /// requirement; otherwise 403 with `error="insufficient_scope"` and the
-/// reason kind (`missing_group`, `missing_scope`, `invalid_token_use`).
+/// reason kind (`missing_group`, `missing_scope`, `invalid_token_use`,
+/// `user_required`, `app_client_required`).
 /// Without [`CognitoAuthLayer`](crate::CognitoAuthLayer) around it, every
 /// request is a 500.
 #[derive(Clone, Debug)]
@@ -94,6 +99,22 @@ impl Require {
         Ok(Require {
             rule: Rule::AnyScope(scopes.into()),
         })
+    }
+
+    /// Only users: an app client acting for itself (machine to machine) is
+    /// 403 `user_required`.
+    pub fn user() -> Self {
+        Require {
+            rule: Rule::Principal(PrincipalRule::User),
+        }
+    }
+
+    /// Only app clients acting for themselves (machine-to-machine access
+    /// tokens): a user's token is 403 `app_client_required`.
+    pub fn app_client() -> Self {
+        Require {
+            rule: Rule::Principal(PrincipalRule::AppClient),
+        }
     }
 
     /// The token must be an id token or an access token.

@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{TokenUse, Verifier};
 use cognito_verify_axum::{
-    AccessToken, Claims, ClaimsAs, CognitoAuthLayer, IdToken, OptionalClaims, Rejection, Require,
-    Subject,
+    AccessToken, AppClient, Claims, ClaimsAs, CognitoAuthLayer, IdToken, OptionalClaims, Rejection,
+    Require, Subject, User,
 };
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -69,6 +69,19 @@ fn routes() -> Router {
         .route(
             "/access-only",
             get(|| async { "access" }).layer(Require::token_use(TokenUse::Access)),
+        )
+        .route("/user", get(|u: User| async move { u.sub }))
+        .route(
+            "/machine",
+            get(|AppClient(id): AppClient| async move { id }),
+        )
+        .route(
+            "/users-only",
+            get(|| async { "users" }).layer(Require::user()),
+        )
+        .route(
+            "/machines-only",
+            get(|| async { "machines" }).layer(Require::app_client()),
         )
 }
 
@@ -558,6 +571,39 @@ async fn group_scope_and_token_use_requirements_are_403_insufficient_scope() {
     }
     // Without a token the requirement never runs: the layer answers 401.
     assert_eq!(h.get("/admin", None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn users_and_app_clients_are_told_apart() {
+    let (issuer, h) = setup().await;
+    let user = issuer.access_token(CLIENT).sub("user-1").sign();
+    let machine = issuer.app_client_token(CLIENT, ["videos/read"]).sign();
+    // A user's routes, and a machine's.
+    assert_eq!(h.get("/subject", Some(&user)).await.json()["sub"], "user-1");
+    assert_eq!(h.get("/user", Some(&user)).await.body, "user-1");
+    assert_eq!(h.get("/users-only", Some(&user)).await.body, "users");
+    assert_eq!(h.get("/machine", Some(&machine)).await.body, CLIENT);
+    assert_eq!(
+        h.get("/machines-only", Some(&machine)).await.body,
+        "machines"
+    );
+    // Claims serve both.
+    assert_eq!(h.get("/me", Some(&machine)).await.json()["sub"], CLIENT);
+    // Subject is a user's id: a machine's token never passes for one.
+    for (path, token, kind) in [
+        ("/subject", &machine, "user_required"),
+        ("/user", &machine, "user_required"),
+        ("/users-only", &machine, "user_required"),
+        ("/machine", &user, "app_client_required"),
+        ("/machines-only", &user, "app_client_required"),
+    ] {
+        h.get(path, Some(token)).await.assert_refused(
+            StatusCode::FORBIDDEN,
+            Some("insufficient_scope"),
+            kind,
+            "videos",
+        );
+    }
 }
 
 #[tokio::test]

@@ -35,6 +35,28 @@ impl std::fmt::Display for TokenUse {
     }
 }
 
+/// Who a verified token speaks for: a user of the pool, or an app client
+/// acting for itself (machine to machine). See [`CognitoClaims::principal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Principal<'a> {
+    /// A user who signed in: `sub` is the user's stable, unique id in the
+    /// pool (key their data by it); the user name may be an alias.
+    User {
+        /// The user's `sub`.
+        sub: &'a str,
+        /// `cognito:username` or `username`, when present.
+        username: Option<&'a str>,
+    },
+    /// An app client with a client secret that authenticated as itself
+    /// (the OAuth 2.0 client-credentials grant, or `GetClientToken`): no
+    /// user is involved.
+    AppClient {
+        /// The app client's id (`client_id`, equal to `sub`).
+        client_id: &'a str,
+    },
+}
+
 /// Claims the typed accessors read; everything else is in [`CognitoClaims::extra`].
 const STANDARD: &[&str] = &[
     "sub",
@@ -226,10 +248,51 @@ impl CognitoClaims {
         self.text(&self.client_id)
     }
 
-    /// The subject: the user's stable, unique id in the pool (`sub`). This
-    /// is the id to key a user's data by.
+    /// The subject (`sub`): for a user, the stable, unique id in the pool,
+    /// the id to key a user's data by; for an app client acting for itself,
+    /// its client id (see [`principal`](Self::principal)).
     pub fn sub(&self) -> &str {
         self.sub.get(&self.payload)
+    }
+
+    /// Who the token speaks for: an [`AppClient`](Principal::AppClient) for
+    /// an access token whose `sub` is its own `client_id` (how Cognito
+    /// writes the access tokens of the client-credentials grant, which
+    /// carry no user name and no groups, see
+    /// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-define-resource-servers.html>),
+    /// a [`User`](Principal::User) for every other token. A user's `sub` is
+    /// a UUID and an app client id is not, so the two never meet; the rule
+    /// does not depend on claims a pre-token-generation trigger could add.
+    ///
+    /// ```
+    /// use cognito_verify::{CognitoClaims, Principal};
+    ///
+    /// fn owner(claims: &CognitoClaims) -> Option<&str> {
+    ///     match claims.principal() {
+    ///         Principal::User { sub, .. } => Some(sub),
+    ///         Principal::AppClient { .. } => None, // a machine owns no videos
+    ///         _ => None,
+    ///     }
+    /// }
+    /// # let _ = owner;
+    /// ```
+    pub fn principal(&self) -> Principal<'_> {
+        let sub = self.sub();
+        match (self.token_use(), self.client_id_claim()) {
+            (TokenUse::Access, Some(client_id)) if client_id == sub => {
+                Principal::AppClient { client_id }
+            }
+            _ => Principal::User {
+                sub,
+                username: self.username(),
+            },
+        }
+    }
+
+    /// True for an app client acting for itself (machine to machine); see
+    /// [`principal`](Self::principal).
+    pub fn is_app_client(&self) -> bool {
+        matches!(self.principal(), Principal::AppClient { .. })
     }
 
     /// The issuer (`iss`), one of the verifier's configured issuers.
@@ -765,5 +828,40 @@ mod tests {
         assert_eq!(c.get("exp"), Some(&json!(1_795_350_075.5)));
         let whole = parse(json!({"sub": "u1", "exp": i64::MAX, "nbf": i64::MIN})).unwrap();
         assert_eq!((whole.exp(), whole.nbf()), (i64::MAX, Some(i64::MIN)));
+    }
+
+    #[test]
+    fn tells_users_and_app_clients_apart() {
+        let machine = parse(json!({
+            "sub": "4kq1s3m5example", "client_id": "4kq1s3m5example",
+            "token_use": "access", "scope": "videos/read"
+        }))
+        .unwrap();
+        assert_eq!(
+            machine.principal(),
+            Principal::AppClient {
+                client_id: "4kq1s3m5example"
+            }
+        );
+        assert!(machine.is_app_client());
+        let user = parse(json!({
+            "sub": "0e6c5a1a-user", "client_id": "4kq1s3m5example",
+            "token_use": "access", "username": "alice"
+        }))
+        .unwrap();
+        assert_eq!(
+            user.principal(),
+            Principal::User {
+                sub: "0e6c5a1a-user",
+                username: Some("alice")
+            }
+        );
+        // An id token is a user's, whatever its claims say.
+        let id = parse(json!({
+            "sub": "4kq1s3m5example", "aud": "4kq1s3m5example", "token_use": "id",
+            "client_id": "4kq1s3m5example"
+        }))
+        .unwrap();
+        assert!(!id.is_app_client());
     }
 }

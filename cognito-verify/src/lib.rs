@@ -106,7 +106,7 @@ mod verify;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use claims::{CognitoClaims, TokenUse};
+pub use claims::{CognitoClaims, Principal, TokenUse};
 pub use config::{CustomCheck, IssuerType, PoolConfig, VerifierBuilder};
 #[doc(hidden)]
 pub use config::{Names, check_names};

@@ -285,6 +285,23 @@ impl LocalIssuer {
         b
     }
 
+    /// Starts minting the access token an app client gets for itself with
+    /// the client-credentials grant (machine to machine): `sub` and
+    /// `client_id` are both `client_id`, `scope` holds `scopes` (custom
+    /// resource-server scopes such as `videos/read`), and there is no user
+    /// name and no group.
+    pub fn app_client_token<I, S>(&self, client_id: &str, scopes: I) -> TokenBuilder<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut b = self.base_token(TokenUse::Access);
+        b.claims.insert("sub".into(), json!(client_id));
+        b.claims.insert("client_id".into(), json!(client_id));
+        b.claims.remove("event_id");
+        b.scopes(scopes)
+    }
+
     /// Starts minting an id token for `client_id`, with Cognito's claims:
     /// `sub`, `iss`, `aud`, `token_use: "id"`, `auth_time`, `iat`, `exp` (in
     /// one hour), `jti`, `origin_jti`, `event_id`, `cognito:username`,

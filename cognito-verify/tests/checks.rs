@@ -528,6 +528,45 @@ async fn claims_no_check_reads_may_have_any_type_as_a_trigger_sets_them() {
 }
 
 #[tokio::test]
+async fn verifies_machine_to_machine_tokens_as_app_clients() {
+    let (issuer, verifier) = setup(
+        |p| {
+            p.client_id(CLIENT)
+                .token_use(TokenUse::Access)
+                .scope("videos/write")
+        },
+        |b| b,
+    )
+    .await;
+    let token = issuer
+        .app_client_token(CLIENT, ["videos/read", "videos/write"])
+        .sign();
+    let claims = verifier.verify(&token).await.unwrap();
+    assert_eq!(
+        claims.principal(),
+        cognito_verify::Principal::AppClient { client_id: CLIENT }
+    );
+    assert_eq!((claims.username(), claims.groups().len()), (None, 0));
+    let read_only = issuer.app_client_token(CLIENT, ["videos/read"]).sign();
+    assert_eq!(kind_of(&verifier, &read_only).await, "missing_scope");
+    let grouped = setup(
+        |p| {
+            p.client_id(CLIENT)
+                .token_use(TokenUse::Access)
+                .group("admin")
+        },
+        |b| b,
+    )
+    .await;
+    let token = grouped.0.app_client_token(CLIENT, ["videos/read"]).sign();
+    assert_eq!(
+        kind_of(&grouped.1, &token).await,
+        "missing_group",
+        "a machine is in no group"
+    );
+}
+
+#[tokio::test]
 async fn rejects_the_wrong_token_use() {
     let (issuer, access_only) = access_setup().await;
     let id_token = issuer.id_token(CLIENT).sign();
