@@ -1,0 +1,110 @@
+//! Machine-to-machine tokens from the MiniStack Cognito emulator (a real
+//! process on 127.0.0.1 with a real `/oauth2/token` endpoint and the
+//! client-credentials grant): the verifier accepts them as app clients, and
+//! `videos-api` never files a machine's request under a user.
+//!
+//! `.ci/run` installs MiniStack, starts it, and sets `MINISTACK_ENDPOINT`
+//! and `MINISTACK_PYTHON` (an interpreter with boto3). Without them this
+//! test says why and skips, except under `CI=true`, where a missing
+//! emulator is a failure.
+
+mod common;
+
+use cognito_verify::{PoolConfig, Principal, TokenUse, Verifier};
+use common::Service;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn emulator() -> Option<(String, String)> {
+    match (
+        std::env::var("MINISTACK_ENDPOINT"),
+        std::env::var("MINISTACK_PYTHON"),
+    ) {
+        (Ok(endpoint), Ok(python)) if !endpoint.is_empty() && !python.is_empty() => {
+            Some((endpoint, python))
+        }
+        _ => {
+            let why = "MINISTACK_ENDPOINT and MINISTACK_PYTHON are not set (see .ci/run for how to start MiniStack)";
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the MiniStack test needs the emulator under CI: {why}"
+            );
+            eprintln!("skipping the MiniStack test: {why}");
+            None
+        }
+    }
+}
+
+fn machine_token(python: &str, endpoint: &str) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/emulator/ministack_m2m.py");
+    let out = std::process::Command::new(python)
+        .args([script, endpoint])
+        .output()
+        .expect("run the MiniStack script");
+    assert!(
+        out.status.success(),
+        "MiniStack script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}
+
+#[tokio::test]
+async fn client_credentials_tokens_are_app_clients_never_users() {
+    let Some((endpoint, python)) = emulator() else {
+        return;
+    };
+    let got = tokio::task::spawn_blocking({
+        let (python, endpoint) = (python.clone(), endpoint.clone());
+        move || machine_token(&python, &endpoint)
+    })
+    .await
+    .unwrap();
+    let s = |k: &str| got[k].as_str().unwrap().to_owned();
+    let (pool, client, token) = (s("pool_id"), s("client_id"), s("access_token"));
+    let jwks = format!(
+        "{}/{pool}/.well-known/jwks.json",
+        endpoint.trim_end_matches('/')
+    );
+
+    // The core: a verified access token whose principal is the app client.
+    let verifier = Verifier::builder()
+        .pool(
+            PoolConfig::new(pool.clone())
+                .issuer_type(cognito_verify::IssuerType::Original)
+                .client_id(client.clone())
+                .token_use(TokenUse::Access)
+                .scope("videos/read")
+                .jwks_url(jwks.clone()),
+        )
+        .build()
+        .unwrap();
+    let claims = verifier.verify(&token).await.unwrap();
+    assert_eq!(
+        claims.principal(),
+        Principal::AppClient {
+            client_id: client.as_str()
+        }
+    );
+    assert_eq!(claims.scopes(), ["videos/read"]);
+    assert_eq!((claims.username(), claims.groups().len()), (None, 0));
+
+    // videos-api: the machine is authenticated, but owns no videos.
+    let api = Service::start(&[
+        "--user-pool-id",
+        &pool,
+        "--client-id",
+        &client,
+        "--jwks-uri",
+        &jwks,
+    ])
+    .await;
+    let (status, me) = api.get("/me", &token).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["sub"], client.as_str());
+    let (status, body) = api.get("/videos", &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["kind"], "user_required");
+    let (status, body) = api.post_video(&token, "from a machine").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
