@@ -256,13 +256,19 @@ impl CognitoClaims {
     }
 
     /// Who the token speaks for: an [`AppClient`](Principal::AppClient) for
-    /// an access token whose `sub` is its own `client_id` (how Cognito
-    /// writes the access tokens of the client-credentials grant, which
-    /// carry no user name and no groups, see
-    /// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-define-resource-servers.html>),
-    /// a [`User`](Principal::User) for every other token. A user's `sub` is
-    /// a UUID and an app client id is not, so the two never meet; the rule
-    /// does not depend on claims a pre-token-generation trigger could add.
+    /// an access token whose `sub` is its own `client_id`, a
+    /// [`User`](Principal::User) for every other token.
+    ///
+    /// The rule follows the shape of Cognito's machine-to-machine access
+    /// tokens (the client-credentials grant and `GetClientToken`, see
+    /// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-define-resource-servers.html>):
+    /// AWS documents the grant but not the claims' values; the tokens carry
+    /// the app client id in both `sub` and `client_id`, with no user name
+    /// and no groups (as the MiniStack emulator reproduces them). A user's
+    /// `sub` is a UUID, never an app client id, so the two do not meet, and
+    /// the rule reads no claim a pre-token-generation trigger could add.
+    /// For an issuer given by URL that shapes machine tokens otherwise,
+    /// check `client_id` yourself.
     ///
     /// ```
     /// use cognito_verify::{CognitoClaims, Principal};
@@ -338,8 +344,9 @@ impl CognitoClaims {
 
     /// The user name: `cognito:username` in id tokens, `username` in
     /// access tokens. Unlike [`sub`](Self::sub) it can be an alias chosen by
-    /// the user; do not key data by it. `None` when absent or not a string
-    /// (the other spelling is read then).
+    /// the user; do not key data by it, nor authorize by it (it is for
+    /// display). `None` when absent or not a string (the other spelling is
+    /// read then).
     pub fn username(&self) -> Option<&str> {
         self.text(&self.username)
     }

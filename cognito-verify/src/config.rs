@@ -97,9 +97,42 @@ pub struct PoolConfig {
 
 /// A JWKS document given at build time.
 #[derive(Clone, Debug)]
-enum KeysDocument {
+pub(crate) enum KeysDocument {
     Text(String),
     File(PathBuf),
+}
+
+impl KeysDocument {
+    /// The document's bytes, at most `max_bytes` of them (the JWKS body
+    /// cap): a file must be a regular file, and is read through the cap.
+    pub(crate) fn load(&self, max_bytes: usize) -> Result<Vec<u8>, String> {
+        let bytes = match self {
+            KeysDocument::Text(text) => text.as_bytes().to_vec(),
+            KeysDocument::File(path) => {
+                let cannot = |e: &dyn fmt::Display| {
+                    format!("cannot read the JWKS file {}: {e}", path.display())
+                };
+                let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+                let meta = file.metadata().map_err(|e| cannot(&e))?;
+                if !meta.is_file() {
+                    return Err(cannot(&"it is not a regular file"));
+                }
+                let limit = u64::try_from(max_bytes)
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(1);
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::Read::take(file, limit), &mut bytes)
+                    .map_err(|e| cannot(&e))?;
+                bytes
+            }
+        };
+        if bytes.len() > max_bytes {
+            return Err(format!(
+                "the JWKS document is larger than {max_bytes} bytes (jwks_max_bytes)"
+            ));
+        }
+        Ok(bytes)
+    }
 }
 
 impl fmt::Debug for PoolConfig {
@@ -366,18 +399,24 @@ impl PoolConfig {
                     Some(suffix) => check_dns_suffix(suffix)?,
                     None => pool.dns_suffix().to_owned(),
                 };
-                let original = ResolvedIssuer::new(pool.issuer_in(pool.region(), &suffix), true);
-                let updated = |eager| ResolvedIssuer::new(pool.updated_issuer_in(&suffix), eager);
+                let original = |at_hydrate| {
+                    ResolvedIssuer::new(pool.issuer_in(pool.region(), &suffix), at_hydrate)
+                };
+                let updated =
+                    |at_hydrate| ResolvedIssuer::new(pool.updated_issuer_in(&suffix), at_hydrate);
                 let replicas = self
                     .replica_regions
                     .iter()
                     .map(|region| {
                         check_replica_region(&pool, region, &self.replica_regions)?;
-                        Ok(ResolvedIssuer::new(pool.issuer_in(region, &suffix), false))
+                        Ok(ResolvedIssuer::new(
+                            pool.issuer_in(region, &suffix),
+                            AtHydrate::OnFirstUse,
+                        ))
                     })
                     .collect::<Result<Vec<_>, Error>>()?;
                 let mut issuers = match self.issuer_type.unwrap_or_default() {
-                    IssuerType::Original => vec![original],
+                    IssuerType::Original => vec![original(AtHydrate::Fetch)],
                     IssuerType::Updated if !replicas.is_empty() => {
                         return Err(Error::InvalidConfig(format!(
                             "pool {pool}: replica_regions apply to the ORIGINAL issuer; with \
@@ -385,8 +424,10 @@ impl PoolConfig {
                              region's issuer, so leave them out"
                         )));
                     }
-                    IssuerType::Updated => vec![updated(true)],
-                    IssuerType::Both => vec![original, updated(false)],
+                    IssuerType::Updated => vec![updated(AtHydrate::Fetch)],
+                    IssuerType::Both => {
+                        vec![original(AtHydrate::Fetch), updated(AtHydrate::Fallback)]
+                    }
                 };
                 issuers.extend(replicas);
                 if let Some(url) = &self.jwks_url {
@@ -408,7 +449,7 @@ impl PoolConfig {
                          to a pool given by id, not to an issuer given by URL"
                     )));
                 }
-                let mut resolved = ResolvedIssuer::new(issuer.clone(), true);
+                let mut resolved = ResolvedIssuer::new(issuer.clone(), AtHydrate::Fetch);
                 if let Some(url) = &self.jwks_url {
                     resolved.jwks_url = check_url(url, "jwks_url")?;
                 }
@@ -416,20 +457,12 @@ impl PoolConfig {
             }
         };
         let bad = |what: String| Error::InvalidConfig(format!("pool {name}: {what}"));
-        let keys_document =
-            match &self.keys_document {
-                None if self.offline => {
-                    return Err(bad(
-                    "offline() needs the keys: give them with jwks_document(..) or jwks_file(..)"
-                        .into(),
-                ));
-                }
-                None => None,
-                Some(KeysDocument::Text(text)) => Some(text.clone().into_bytes()),
-                Some(KeysDocument::File(path)) => Some(std::fs::read(path).map_err(|e| {
-                    bad(format!("cannot read the JWKS file {}: {e}", path.display()))
-                })?),
-            };
+        if self.offline && self.keys_document.is_none() {
+            return Err(bad(
+                "offline() needs the keys: give them with jwks_document(..) or jwks_file(..)"
+                    .into(),
+            ));
+        }
         let client_ids = match self.clients {
             Clients::Unset => {
                 return Err(bad(
@@ -464,7 +497,7 @@ impl PoolConfig {
         Ok(ResolvedPool {
             name,
             issuers,
-            keys_document,
+            keys_document: self.keys_document,
             offline: self.offline,
             client_ids,
             token_use,
@@ -510,7 +543,15 @@ fn check_dns_suffix(suffix: &str) -> Result<String, Error> {
             && !l.starts_with('-')
             && !l.ends_with('-')
     };
-    if suffix.len() <= 200 && suffix.contains('.') && suffix.split('.').all(label_ok) {
+    let last_has_letter = suffix
+        .rsplit('.')
+        .next()
+        .is_some_and(|l| l.bytes().any(|b| b.is_ascii_lowercase()));
+    if suffix.len() <= 200
+        && suffix.contains('.')
+        && suffix.split('.').all(label_ok)
+        && last_has_letter
+    {
         Ok(suffix.to_owned())
     } else {
         Err(Error::InvalidConfig(format!(
@@ -586,20 +627,30 @@ pub fn check_names(names: &[String], kind: Names) -> Result<(), String> {
     Ok(())
 }
 
+/// What `hydrate` does with an issuer's key set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AtHydrate {
+    /// Fetched: the pool's keys.
+    Fetch,
+    /// Fetched only when the pool's `Fetch` key set could not be.
+    Fallback,
+    /// Fetched when a token first names the issuer.
+    OnFirstUse,
+}
+
 /// An accepted issuer of a pool, and where its keys are.
 pub(crate) struct ResolvedIssuer {
     pub issuer: String,
     pub jwks_url: String,
-    /// Fetched by `hydrate`; otherwise only when a token names the issuer.
-    pub fetch_at_hydrate: bool,
+    pub at_hydrate: AtHydrate,
 }
 
 impl ResolvedIssuer {
-    fn new(issuer: String, fetch_at_hydrate: bool) -> Self {
+    fn new(issuer: String, at_hydrate: AtHydrate) -> Self {
         ResolvedIssuer {
             jwks_url: jwks_url_of(&issuer),
             issuer,
-            fetch_at_hydrate,
+            at_hydrate,
         }
     }
 }
@@ -609,7 +660,7 @@ pub(crate) struct ResolvedPool {
     pub name: String,
     pub issuers: Vec<ResolvedIssuer>,
     /// A JWKS document that seeds the pool's key sets.
-    pub keys_document: Option<Vec<u8>>,
+    pub keys_document: Option<KeysDocument>,
     /// Keys only from the document, never fetched.
     pub offline: bool,
     /// `None`: any client.
@@ -718,9 +769,10 @@ impl VerifierBuilder {
     /// Cognito writes `iat` in whole seconds, so a verifier whose clock is a
     /// few milliseconds behind Cognito's would otherwise refuse tokens a
     /// client uses right after sign-in; a time of issue a little ahead
-    /// protects nothing, since the issuer signed it. Unlike `exp`, which
-    /// ends a token's life and stays strict by default. `Duration::ZERO`
-    /// refuses any `iat` or `nbf` past the verifier's clock.
+    /// protects nothing, since the issuer signed it. `nbf` gets the same
+    /// tolerance, for the same clock skew. Unlike `exp`, which ends a
+    /// token's life and stays strict by default. With `Duration::ZERO` (and
+    /// no leeway), any `iat` or `nbf` past the verifier's clock is refused.
     pub fn future_tolerance(mut self, tolerance: Duration) -> Self {
         self.settings.future_tolerance = tolerance;
         self

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::Error;
 use crate::cache::{self, CachedToken, TokenCache};
 use crate::claims::{CognitoClaims, NumericDate, TokenUse};
-use crate::config::{MAX_DURATION, ResolvedPool, Settings, VerifierBuilder};
+use crate::config::{AtHydrate, MAX_DURATION, ResolvedPool, Settings, VerifierBuilder};
 use crate::error::{Echo, Expected, Time};
 use crate::jwks::{JwksCache, JwksLimits, JwksStatus};
 use crate::keyset::{KeySet, RsaKey};
@@ -37,9 +37,10 @@ struct Inner {
     by_issuer: HashMap<String, (usize, usize)>,
     issuers: Expected,
     jwks: Vec<Arc<JwksCache>>,
-    /// Per JWKS cache: fetched by `hydrate` (else only when a token names
-    /// one of its issuers).
-    fetch_at_hydrate: Vec<bool>,
+    /// Per pool, the key sets `hydrate` fetches, in order: the first that
+    /// can be fetched is the pool's (the rest are fallbacks); the others
+    /// are fetched when a token first names one of their issuers.
+    hydrate_groups: Vec<Vec<usize>>,
     cache: Option<TokenCache>,
     settings: Settings,
 }
@@ -90,34 +91,68 @@ impl Verifier {
         };
         let mut by_issuer = HashMap::new();
         let mut by_url: HashMap<String, usize> = HashMap::new();
-        let mut jwks = Vec::new();
-        let mut fetch_at_hydrate = Vec::new();
+        let mut jwks: Vec<Arc<JwksCache>> = Vec::new();
+        // Per cache, where its keys come from: offline or not, and the
+        // document that seeded it. Pools may share a JWKS URL only with the
+        // same key source: one pool's document must never verify another
+        // pool's tokens.
+        let mut sources: Vec<(bool, Option<Vec<u8>>)> = Vec::new();
+        let mut hydrate_groups = Vec::new();
         for (index, pool) in pools.iter().enumerate() {
+            let document = match &pool.keys_document {
+                Some(document) => {
+                    Some(document.load(settings.jwks_max_bytes).map_err(|why| {
+                        Error::InvalidConfig(format!("pool {}: {why}", pool.name))
+                    })?)
+                }
+                None => None,
+            };
+            let source = (pool.offline, document);
+            let mut group = Vec::new();
             for resolved in &pool.issuers {
                 let (issuer, url) = (&resolved.issuer, &resolved.jwks_url);
-                let cache = *by_url.entry(url.clone()).or_insert_with(|| {
-                    jwks.push(Arc::new(JwksCache::new(
-                        url.clone(),
-                        client.clone(),
-                        limits.clone(),
-                        !pool.offline,
-                    )));
-                    fetch_at_hydrate.push(false);
-                    jwks.len() - 1
-                });
-                if let Some(document) = &pool.keys_document {
-                    let keys = KeySet::parse(document, url, None).map_err(|e| {
-                        Error::InvalidConfig(format!("pool {}: the JWKS document: {e}", pool.name))
-                    })?;
-                    jwks[cache].seed(keys);
+                let cache = match by_url.get(url) {
+                    Some(&cache) if sources[cache] == source => cache,
+                    Some(_) => {
+                        return Err(Error::InvalidConfig(format!(
+                            "pool {}: the JWKS URL {url} is another pool's too, with other \
+                             keys (a JWKS document or offline()); give each pool its own",
+                            pool.name
+                        )));
+                    }
+                    None => {
+                        let cache = JwksCache::new(
+                            url.clone(),
+                            client.clone(),
+                            limits.clone(),
+                            !pool.offline,
+                        );
+                        if let Some(document) = &source.1 {
+                            let keys = KeySet::parse(document, url, None).map_err(|e| {
+                                Error::InvalidConfig(format!(
+                                    "pool {}: the JWKS document: {e}",
+                                    pool.name
+                                ))
+                            })?;
+                            cache.seed(keys);
+                        }
+                        jwks.push(Arc::new(cache));
+                        sources.push(source.clone());
+                        by_url.insert(url.clone(), jwks.len() - 1);
+                        jwks.len() - 1
+                    }
+                };
+                let fetched_at_hydrate = resolved.at_hydrate != AtHydrate::OnFirstUse;
+                if fetched_at_hydrate && !group.contains(&cache) {
+                    group.push(cache);
                 }
-                fetch_at_hydrate[cache] |= resolved.fetch_at_hydrate;
                 if by_issuer.insert(issuer.clone(), (index, cache)).is_some() {
                     return Err(Error::InvalidConfig(format!(
                         "two pools have the issuer {issuer:?}; each issuer may be configured once"
                     )));
                 }
             }
+            hydrate_groups.push(group);
         }
         let mut issuers: Vec<String> = by_issuer.keys().cloned().collect();
         issuers.sort();
@@ -129,7 +164,7 @@ impl Verifier {
                 by_issuer,
                 issuers: Expected(issuers),
                 jwks,
-                fetch_at_hydrate,
+                hydrate_groups,
                 cache,
                 settings,
             }),
@@ -231,16 +266,30 @@ impl Verifier {
     /// fails with the first fetch error.
     ///
     /// A pool given by id with [`IssuerType::Both`](crate::IssuerType) (the
-    /// default) fetches its ORIGINAL issuer's keys here; the UPDATED
-    /// issuer's key set is fetched when a token first names that issuer, so
-    /// that a pool that never switched (whose UPDATED endpoint answers HTTP
-    /// 403) neither fails start-up nor retries a key set no token uses.
+    /// default) fetches its ORIGINAL issuer's keys here, and the UPDATED
+    /// issuer's only if those cannot be fetched; otherwise the UPDATED key
+    /// set is fetched when a token first names that issuer, so that a pool
+    /// that never switched (whose UPDATED endpoint answers HTTP 403) neither
+    /// fails start-up nor retries a key set no token uses.
     /// [`status`](Self::status) shows which key sets are in use.
     pub async fn hydrate(&self) -> Result<(), Error> {
         let inner = &*self.inner;
-        let eager = inner.jwks.iter().zip(&inner.fetch_at_hydrate);
-        for (cache, _) in eager.filter(|(_, at_hydrate)| **at_hydrate) {
-            cache.refresh().await?;
+        for group in &inner.hydrate_groups {
+            let mut first_error = None;
+            for &cache in group {
+                match inner.jwks[cache].refresh().await {
+                    Ok(_) => {
+                        first_error = None;
+                        break;
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e);
+            }
         }
         Ok(())
     }

@@ -96,9 +96,49 @@ async fn unusable_documents_are_configuration_errors() {
             pool(&issuer).jwks_document(json!({"keys": 1}).to_string()),
             "JWKS document",
         ),
+        (pool(&issuer).jwks_file("/dev/null"), "not a regular file"),
+        (
+            pool(&issuer).jwks_document(" ".repeat(70_000)),
+            "larger than",
+        ),
     ] {
         let err = Verifier::builder().pool(config).build().unwrap_err();
         assert_eq!(err.kind(), "invalid_config");
         assert!(err.to_string().contains(needle), "{needle}: {err}");
     }
+}
+
+#[tokio::test]
+async fn pools_sharing_a_jwks_url_must_share_its_key_source() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let other = LocalIssuer::start().await.unwrap();
+    let shared_url = issuer.jwks_url().to_owned();
+    // Another issuer whose keys are said to come from the same URL, but
+    // from a document: its document would verify the first pool's tokens.
+    let online = pool(&issuer);
+    let offline = PoolConfig::issuer(other.issuer())
+        .client_id(CLIENT)
+        .token_use(TokenUse::Access)
+        .jwks_url(shared_url.clone())
+        .jwks_document(other.jwks().to_string())
+        .offline();
+    for (first, second) in [(online.clone(), offline.clone()), (offline, online)] {
+        let err = Verifier::builder()
+            .pool(first)
+            .pool(second)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), "invalid_config");
+        assert!(err.to_string().contains("another pool's too"), "{err}");
+    }
+    // The same source is fine.
+    let same = PoolConfig::issuer(other.issuer())
+        .client_id(CLIENT)
+        .token_use(TokenUse::Access)
+        .jwks_url(shared_url);
+    Verifier::builder()
+        .pool(pool(&issuer))
+        .pool(same)
+        .build()
+        .unwrap();
 }

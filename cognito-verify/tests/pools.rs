@@ -143,6 +143,7 @@ fn refuses_replica_regions_and_dns_suffixes_that_cannot_be_right() {
         (pool().dns_suffix("Amazonaws.com"), "DNS suffix"),
         (pool().dns_suffix("a..com"), "DNS suffix"),
         (pool().dns_suffix("evil.com/x"), "DNS suffix"),
+        (pool().dns_suffix("example.123"), "DNS suffix"),
         (
             PoolConfig::issuer("https://idp.example.com")
                 .any_client()

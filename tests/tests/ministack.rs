@@ -107,4 +107,5 @@ async fn client_credentials_tokens_are_app_clients_never_users() {
     assert_eq!(body["kind"], "user_required");
     let (status, body) = api.post_video(&token, "from a machine").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["kind"], "user_required");
 }
