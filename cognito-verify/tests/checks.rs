@@ -9,7 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{TokenUse, Verifier};
-use common::{CLIENT, FixedServer, Reply, access_setup, dead_url, kind_of, setup};
+use common::{
+    CLIENT, FixedServer, Reply, access_setup, access_setup_requiring, dead_url, kind_of, setup,
+};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -529,15 +531,7 @@ async fn claims_no_check_reads_may_have_any_type_as_a_trigger_sets_them() {
 
 #[tokio::test]
 async fn verifies_machine_to_machine_tokens_as_app_clients() {
-    let (issuer, verifier) = setup(
-        |p| {
-            p.client_id(CLIENT)
-                .token_use(TokenUse::Access)
-                .scope("videos/write")
-        },
-        |b| b,
-    )
-    .await;
+    let (issuer, verifier) = access_setup_requiring(|p| p.scope("videos/write")).await;
     let token = issuer
         .app_client_token(CLIENT, ["videos/read", "videos/write"])
         .sign();
@@ -754,15 +748,7 @@ async fn rejects_tokens_without_a_required_scope() {
 
 #[tokio::test]
 async fn splits_the_scope_claim_on_spaces_only() {
-    let (issuer, verifier) = setup(
-        |p| {
-            p.client_id(CLIENT)
-                .token_use(TokenUse::Access)
-                .scope("videos/write")
-        },
-        |b| b,
-    )
-    .await;
+    let (issuer, verifier) = access_setup_requiring(|p| p.scope("videos/write")).await;
     // RFC 6749 §3.3: scope tokens are separated by %x20 only.
     for scope in ["videos/read\tvideos/write", "videos/read\nvideos/write"] {
         let token = issuer

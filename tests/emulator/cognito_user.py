@@ -14,7 +14,7 @@ import hmac
 import json
 import sys
 
-import boto3
+from emulator_client import cognito_idp
 
 
 def secret_hash(username: str, client_id: str, client_secret: str) -> str:
@@ -28,13 +28,7 @@ def secret_hash(username: str, client_id: str, client_secret: str) -> str:
 def main() -> None:
     endpoint, username, group = sys.argv[1], sys.argv[2], sys.argv[3]
     password = "Correct-Horse-9-Battery"
-    idp = boto3.client(
-        "cognito-idp",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    idp = cognito_idp(endpoint)
     pool_id = idp.create_user_pool(PoolName="videos-course")["UserPool"]["Id"]
     client = idp.create_user_pool_client(
         UserPoolId=pool_id,

@@ -15,18 +15,12 @@ import sys
 import urllib.parse
 import urllib.request
 
-import boto3
+from emulator_client import cognito_idp
 
 
 def main() -> None:
     endpoint = sys.argv[1].rstrip("/")
-    idp = boto3.client(
-        "cognito-idp",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    idp = cognito_idp(endpoint)
     pool = idp.create_user_pool(PoolName="videos-m2m")["UserPool"]["Id"]
     idp.create_resource_server(
         UserPoolId=pool,

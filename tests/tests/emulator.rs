@@ -12,55 +12,19 @@ use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Service, titles};
+use common::{Service, emulator, run_emulator_script, titles};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-fn emulator() -> Option<(String, String)> {
-    match (std::env::var("MOTO_ENDPOINT"), std::env::var("MOTO_PYTHON")) {
-        (Ok(endpoint), Ok(python)) if !endpoint.is_empty() && !python.is_empty() => {
-            Some((endpoint, python))
-        }
-        _ => {
-            let why =
-                "MOTO_ENDPOINT and MOTO_PYTHON are not set (see .ci/run for how to start moto)";
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "the emulator test needs moto under CI: {why}"
-            );
-            eprintln!("skipping the emulator test: {why}");
-            None
-        }
-    }
-}
-
-/// Signs a user up and in through the emulator, as the course labs do.
-fn sign_up_and_in(python: &str, endpoint: &str, username: &str, group: &str) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/emulator/cognito_user.py");
-    let out = std::process::Command::new(python)
-        .args([script, endpoint, username, group])
-        .output()
-        .expect("run the emulator script");
-    assert!(
-        out.status.success(),
-        "emulator script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
-}
-
 #[tokio::test]
 async fn videos_api_accepts_the_emulator_s_tokens_and_refuses_forgeries() {
-    let Some((endpoint, python)) = emulator() else {
+    let Some((endpoint, python)) = emulator("MOTO") else {
         return;
     };
     let started = Instant::now();
-    let user = tokio::task::spawn_blocking({
-        let (python, endpoint) = (python.clone(), endpoint.clone());
-        move || sign_up_and_in(&python, &endpoint, "alice", "admin")
-    })
-    .await
-    .unwrap();
+    // Signs a user up and in through the emulator, as the course labs do.
+    let user =
+        run_emulator_script(&python, "cognito_user.py", &[&endpoint, "alice", "admin"]).await;
     let signed_in = started.elapsed();
     let s = |k: &str| user[k].as_str().unwrap().to_owned();
     let (pool, client, sub, access, id) = (

@@ -11,55 +11,15 @@
 mod common;
 
 use cognito_verify::{PoolConfig, Principal, TokenUse, Verifier};
-use common::Service;
+use common::{Service, emulator, run_emulator_script};
 use reqwest::StatusCode;
-use serde_json::Value;
-
-fn emulator() -> Option<(String, String)> {
-    match (
-        std::env::var("MINISTACK_ENDPOINT"),
-        std::env::var("MINISTACK_PYTHON"),
-    ) {
-        (Ok(endpoint), Ok(python)) if !endpoint.is_empty() && !python.is_empty() => {
-            Some((endpoint, python))
-        }
-        _ => {
-            let why = "MINISTACK_ENDPOINT and MINISTACK_PYTHON are not set (see .ci/run for how to start MiniStack)";
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "the MiniStack test needs the emulator under CI: {why}"
-            );
-            eprintln!("skipping the MiniStack test: {why}");
-            None
-        }
-    }
-}
-
-fn machine_token(python: &str, endpoint: &str) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/emulator/ministack_m2m.py");
-    let out = std::process::Command::new(python)
-        .args([script, endpoint])
-        .output()
-        .expect("run the MiniStack script");
-    assert!(
-        out.status.success(),
-        "MiniStack script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
-}
 
 #[tokio::test]
 async fn client_credentials_tokens_are_app_clients_never_users() {
-    let Some((endpoint, python)) = emulator() else {
+    let Some((endpoint, python)) = emulator("MINISTACK") else {
         return;
     };
-    let got = tokio::task::spawn_blocking({
-        let (python, endpoint) = (python.clone(), endpoint.clone());
-        move || machine_token(&python, &endpoint)
-    })
-    .await
-    .unwrap();
+    let got = run_emulator_script(&python, "ministack_m2m.py", &[&endpoint]).await;
     let s = |k: &str| got[k].as_str().unwrap().to_owned();
     let (pool, client, token) = (s("pool_id"), s("client_id"), s("access_token"));
     let jwks = format!(

@@ -19,6 +19,18 @@ pub async fn access_setup() -> (LocalIssuer, Verifier) {
     setup(|p| p.client_id(CLIENT).token_use(TokenUse::Access), |b| b).await
 }
 
+/// A local issuer and a verifier for its access tokens issued to [`CLIENT`],
+/// with more pool requirements.
+pub async fn access_setup_requiring(
+    pool: impl FnOnce(PoolConfig) -> PoolConfig,
+) -> (LocalIssuer, Verifier) {
+    setup(
+        |p| pool(p.client_id(CLIENT).token_use(TokenUse::Access)),
+        |b| b,
+    )
+    .await
+}
+
 /// A local issuer and a verifier built from the given pool and builder tweaks.
 pub async fn setup(
     pool: impl FnOnce(PoolConfig) -> PoolConfig,

@@ -97,3 +97,42 @@ pub fn titles(page: &Value) -> Vec<String> {
         .map(|v| v["title"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// An emulator that `.ci/run` starts: its endpoint and a Python interpreter
+/// with boto3, from `<PREFIX>_ENDPOINT` and `<PREFIX>_PYTHON`. Without them
+/// the test says why and skips, except under `CI=true`, where a missing
+/// emulator is a failure.
+pub fn emulator(prefix: &str) -> Option<(String, String)> {
+    let var = |name: &str| std::env::var(format!("{prefix}_{name}")).unwrap_or_default();
+    let (endpoint, python) = (var("ENDPOINT"), var("PYTHON"));
+    if !endpoint.is_empty() && !python.is_empty() {
+        return Some((endpoint, python));
+    }
+    let why = format!(
+        "{prefix}_ENDPOINT and {prefix}_PYTHON are not set (see .ci/run for how to start the emulator)"
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "the emulator tests need it under CI: {why}"
+    );
+    eprintln!("skipping: {why}");
+    None
+}
+
+/// Runs the script `tests/emulator/<script>` with `python` and `args`, and
+/// returns the JSON object it prints.
+pub async fn run_emulator_script(python: &str, script: &str, args: &[&str]) -> Value {
+    let path = format!("{}/emulator/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new(python)
+        .arg(&path)
+        .args(args)
+        .output()
+        .await
+        .expect("run the emulator script");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}
