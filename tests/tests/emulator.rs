@@ -34,20 +34,7 @@ async fn videos_api_accepts_the_emulator_s_tokens_and_refuses_forgeries() {
         s("access_token"),
         s("id_token"),
     );
-    let jwks = format!(
-        "{}/{pool}/.well-known/jwks.json",
-        endpoint.trim_end_matches('/')
-    );
-
-    let api = Service::start(&[
-        "--user-pool-id",
-        &pool,
-        "--client-id",
-        &client,
-        "--jwks-uri",
-        &jwks,
-    ])
-    .await;
+    let (api, _) = Service::start_for_emulator(&endpoint, &pool, &client).await;
 
     let (status, me) = api.get("/me", &access).await;
     assert_eq!(status, StatusCode::OK, "{me}");

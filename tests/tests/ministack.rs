@@ -22,10 +22,9 @@ async fn client_credentials_tokens_are_app_clients_never_users() {
     let got = run_emulator_script(&python, "ministack_m2m.py", &[&endpoint]).await;
     let s = |k: &str| got[k].as_str().unwrap().to_owned();
     let (pool, client, token) = (s("pool_id"), s("client_id"), s("access_token"));
-    let jwks = format!(
-        "{}/{pool}/.well-known/jwks.json",
-        endpoint.trim_end_matches('/')
-    );
+    // videos-api (started first for its JWKS URL): the machine is
+    // authenticated, but owns no videos.
+    let (api, jwks) = Service::start_for_emulator(&endpoint, &pool, &client).await;
 
     // The core: a verified access token whose principal is the app client.
     let verifier = Verifier::builder()
@@ -49,16 +48,6 @@ async fn client_credentials_tokens_are_app_clients_never_users() {
     assert_eq!(claims.scopes(), ["videos/read"]);
     assert_eq!((claims.username(), claims.groups().len()), (None, 0));
 
-    // videos-api: the machine is authenticated, but owns no videos.
-    let api = Service::start(&[
-        "--user-pool-id",
-        &pool,
-        "--client-id",
-        &client,
-        "--jwks-uri",
-        &jwks,
-    ])
-    .await;
     let (status, me) = api.get("/me", &token).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["sub"], client.as_str());

@@ -32,6 +32,26 @@ impl Service {
         }
     }
 
+    /// `videos-api` verifying the tokens of an emulator's pool: the real
+    /// Cognito issuer, the keys from the emulator at
+    /// `<endpoint>/<pool>/.well-known/jwks.json` (returned too).
+    pub async fn start_for_emulator(endpoint: &str, pool: &str, client: &str) -> (Service, String) {
+        let jwks = format!(
+            "{}/{pool}/.well-known/jwks.json",
+            endpoint.trim_end_matches('/')
+        );
+        let service = Service::start(&[
+            "--user-pool-id",
+            pool,
+            "--client-id",
+            client,
+            "--jwks-uri",
+            &jwks,
+        ])
+        .await;
+        (service, jwks)
+    }
+
     /// Sends a request; returns the status, the `WWW-Authenticate` header and the JSON body.
     pub async fn call(
         &self,
