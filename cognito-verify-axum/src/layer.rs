@@ -297,25 +297,27 @@ where
                 tracing::debug!(outcome = rejection.kind(), "request refused");
                 return answer(context.reject(rejection));
             }
-            TokenLookup::Found(token) => span
-                .in_scope(|| config.verifier.try_verify_cached(token))
-                .ok_or_else(|| token.to_owned()),
+            TokenLookup::Found(token) => {
+                match span.in_scope(|| config.verifier.try_verify_cached(token)) {
+                    Some(verified) => Verification::Settled(verified),
+                    None => Verification::NeedsKeys(token.to_owned()),
+                }
+            }
         };
         match settled {
-            Ok(verified) => match refusal(&span, verified, &mut req, context) {
-                None => Box::pin(inner.call(req)),
-                Some(refusal) => answer(refusal),
+            Verification::Settled(verified) => match admit(&span, verified, &mut req, context) {
+                Ok(()) => Box::pin(inner.call(req)),
+                Err(refusal) => answer(refusal),
             },
-            // The keys must be fetched first.
-            Err(token) => {
+            Verification::NeedsKeys(token) => {
                 let config = self.config.clone();
                 Box::pin(
                     async move {
                         let verified = config.verifier.verify(&token).await;
                         drop(token);
-                        match refusal(&tracing::Span::current(), verified, &mut req, context) {
-                            None => inner.call(req).await,
-                            Some(refusal) => Ok(refusal),
+                        match admit(&tracing::Span::current(), verified, &mut req, context) {
+                            Ok(()) => inner.call(req).await,
+                            Err(refusal) => Ok(refusal),
                         }
                     }
                     .instrument(span),
@@ -325,15 +327,26 @@ where
     }
 }
 
+/// A token's verification, as far as the cached keys take it.
+enum Verification {
+    /// Decided without waiting (no copy of the token, no boxed future).
+    Settled(Result<Arc<CognitoClaims>, cognito_verify::Error>),
+    /// Keys must be fetched first: the token, to verify once they are in.
+    NeedsKeys(String),
+}
+
 /// Records a verification's outcome on `span`. A verified request gets the
-/// claims and the context as extensions and `None`; otherwise the answer
-/// that refuses it.
-fn refusal(
+/// claims and the context as extensions and is admitted; otherwise the
+/// answer that refuses it.
+// The refusal is returned once, by value, to become the response: boxing
+// it would allocate on every refused request.
+#[allow(clippy::result_large_err)]
+fn admit(
     span: &tracing::Span,
     verified: Result<Arc<CognitoClaims>, cognito_verify::Error>,
     req: &mut Request,
     context: AuthContext,
-) -> Option<Response> {
+) -> Result<(), Response> {
     let _entered = span.enter();
     match verified {
         Ok(claims) => {
@@ -343,7 +356,7 @@ fn refusal(
             tracing::debug!("token verified");
             req.extensions_mut().insert(claims);
             req.extensions_mut().insert(context);
-            None
+            Ok(())
         }
         Err(error) => {
             span.record("outcome", error.kind());
@@ -352,7 +365,7 @@ fn refusal(
             } else {
                 tracing::debug!(error.kind = error.kind(), error = %error, "token refused");
             }
-            Some(context.reject(Rejection::from_error(context.realm(), error)))
+            Err(context.reject(Rejection::from_error(context.realm(), error)))
         }
     }
 }

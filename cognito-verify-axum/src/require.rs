@@ -43,8 +43,8 @@ enum Rule {
 }
 
 impl Rule {
-    /// `None` when satisfied, else the refusal's kind.
-    fn check(&self, claims: &CognitoClaims) -> Option<&'static str> {
+    /// Met, or the kind of the refusal.
+    fn check(&self, claims: &CognitoClaims) -> Result<(), &'static str> {
         let ok = match self {
             Rule::AnyGroup(groups) => groups.iter().any(|g| claims.in_group(g)),
             Rule::AnyScope(scopes) => scopes.iter().any(|s| claims.has_scope(s)),
@@ -52,11 +52,11 @@ impl Rule {
             Rule::Principal(rule) => rule.admits(claims),
         };
         match (ok, self) {
-            (true, _) => None,
-            (false, Rule::AnyGroup(_)) => Some("missing_group"),
-            (false, Rule::AnyScope(_)) => Some("missing_scope"),
-            (false, Rule::TokenUse(_)) => Some("invalid_token_use"),
-            (false, Rule::Principal(rule)) => Some(rule.refusal_kind()),
+            (true, _) => Ok(()),
+            (false, Rule::AnyGroup(_)) => Err("missing_group"),
+            (false, Rule::AnyScope(_)) => Err("missing_scope"),
+            (false, Rule::TokenUse(_)) => Err("invalid_token_use"),
+            (false, Rule::Principal(rule)) => Err(rule.refusal_kind()),
         }
     }
 }
@@ -176,7 +176,7 @@ where
         let Some(claims) = req.extensions().get::<Arc<CognitoClaims>>() else {
             return answer(context.reject(Rejection::missing_token(context.realm())));
         };
-        if let Some(kind) = self.rule.check(claims) {
+        if let Err(kind) = self.rule.check(claims) {
             tracing::debug!(outcome = kind, sub = claims.sub(), "requirement not met");
             return answer(context.reject(Rejection::forbidden(context.realm(), kind)));
         }

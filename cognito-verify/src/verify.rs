@@ -45,6 +45,25 @@ struct Inner {
     settings: Settings,
 }
 
+/// Where a verification stands after the steps that need no key.
+// Moved once, on the stack: boxing `Pending` would allocate on every miss.
+#[allow(clippy::large_enum_variant)]
+enum Start<'a> {
+    /// The token cache answered (its claims checked again).
+    CacheHit(Arc<CognitoClaims>),
+    /// A parsed token, routed to its pool, that needs the key of its `kid`.
+    NeedsKey(Pending<'a>),
+}
+
+/// What the cached keys can say about a token.
+enum WithCachedKeys {
+    /// Verified or refused.
+    Decided(Result<Arc<CognitoClaims>, Error>),
+    /// Only a fetch could decide: the keys are not cached yet
+    /// (`jwks_not_cached`), or lack the token's kid (`unknown_kid`).
+    NeedsFetch(Error),
+}
+
 /// A token that passed the checks before the key lookup.
 struct Pending<'a> {
     parsed: Parsed<'a>,
@@ -198,8 +217,8 @@ impl Verifier {
     /// ```
     pub async fn verify(&self, token: &str) -> Result<Arc<CognitoClaims>, Error> {
         let result = match self.begin(token) {
-            Ok(Ok(claims)) => Ok(claims),
-            Ok(Err(pending)) => {
+            Ok(Start::CacheHit(claims)) => Ok(claims),
+            Ok(Start::NeedsKey(pending)) => {
                 let key = self.inner.jwks[pending.jwks].key(&pending.kid).await;
                 self.finish(pending, key)
             }
@@ -215,7 +234,10 @@ impl Verifier {
     /// or an earlier [`verify`](Self::verify)), and with `unknown_kid` when
     /// the cached set lacks the token's key.
     pub fn verify_cached(&self, token: &str) -> Result<Arc<CognitoClaims>, Error> {
-        let result = self.settle_with_cached_keys(token).unwrap_or_else(Err);
+        let result = match self.with_cached_keys(token) {
+            WithCachedKeys::Decided(result) => result,
+            WithCachedKeys::NeedsFetch(missing) => Err(missing),
+        };
         self.trace(&result);
         result
     }
@@ -237,26 +259,28 @@ impl Verifier {
     /// # Ok(()) }
     /// ```
     pub fn try_verify_cached(&self, token: &str) -> Option<Result<Arc<CognitoClaims>, Error>> {
-        let result = self.settle_with_cached_keys(token).ok()?;
-        self.trace(&result);
-        Some(result)
+        match self.with_cached_keys(token) {
+            WithCachedKeys::Decided(result) => {
+                self.trace(&result);
+                Some(result)
+            }
+            WithCachedKeys::NeedsFetch(_) => None,
+        }
     }
 
-    /// A verification with the cached keys; the outer `Err` is the
-    /// `jwks_not_cached` or `unknown_kid` that a fetch might change.
-    fn settle_with_cached_keys(
-        &self,
-        token: &str,
-    ) -> Result<Result<Arc<CognitoClaims>, Error>, Error> {
+    /// A verification with the cached keys only.
+    fn with_cached_keys(&self, token: &str) -> WithCachedKeys {
         match self.begin(token) {
-            Ok(Ok(claims)) => Ok(Ok(claims)),
-            Ok(Err(pending)) => match self.inner.jwks[pending.jwks].cached_key(&pending.kid) {
-                Err(missing @ (Error::JwksNotCached { .. } | Error::UnknownKid { .. })) => {
-                    Err(missing)
+            Ok(Start::CacheHit(claims)) => WithCachedKeys::Decided(Ok(claims)),
+            Ok(Start::NeedsKey(pending)) => {
+                match self.inner.jwks[pending.jwks].cached_key(&pending.kid) {
+                    Err(missing @ (Error::JwksNotCached { .. } | Error::UnknownKid { .. })) => {
+                        WithCachedKeys::NeedsFetch(missing)
+                    }
+                    key => WithCachedKeys::Decided(self.finish(pending, key)),
                 }
-                key => Ok(self.finish(pending, key)),
-            },
-            Err(e) => Ok(Err(e)),
+            }
+            Err(e) => WithCachedKeys::Decided(Err(e)),
         }
     }
 
@@ -321,17 +345,16 @@ impl Verifier {
     #[doc(hidden)]
     pub fn bench_parse_and_check(&self, token: &str) -> Result<(), Error> {
         match self.begin(token)? {
-            Ok(_) => Ok(()),
-            Err(pending) => {
+            Start::CacheHit(_) => Ok(()),
+            Start::NeedsKey(pending) => {
                 self.check_claims(&self.inner.pools[pending.pool], &pending.parsed.claims)
             }
         }
     }
 
     /// Steps before the key lookup: size, cache, structure, `alg`, `kid`,
-    /// issuer. `Ok(Ok(claims))` is a token-cache hit.
-    #[allow(clippy::type_complexity)]
-    fn begin<'a>(&self, token: &'a str) -> Result<Result<Arc<CognitoClaims>, Pending<'a>>, Error> {
+    /// issuer.
+    fn begin<'a>(&self, token: &'a str) -> Result<Start<'a>, Error> {
         let inner = &*self.inner;
         let max = inner.settings.max_token_bytes;
         if token.len() > max {
@@ -346,7 +369,7 @@ impl Verifier {
                 Some(hit) if inner.jwks[hit.jwks].still_holds(&hit.kid, &hit.key) => {
                     cache.record(true);
                     self.check_claims(&inner.pools[hit.pool], &hit.claims)?;
-                    return Ok(Ok(hit.claims.clone()));
+                    return Ok(Start::CacheHit(hit.claims.clone()));
                 }
                 Some(_) => {
                     // The key is gone, replaced or too stale: verify from scratch.
@@ -370,7 +393,7 @@ impl Verifier {
                 expected: inner.issuers.clone(),
                 actual: Echo::of(iss),
             })?;
-        Ok(Err(Pending {
+        Ok(Start::NeedsKey(Pending {
             parsed,
             kid,
             pool,
