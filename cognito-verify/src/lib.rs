@@ -4,6 +4,31 @@
 //! groups and scopes. What comes back is typed [`CognitoClaims`]; what goes
 //! wrong is one [`Error`] with a stable [`Error::kind`] code.
 //!
+//! # How a token flows
+//!
+//! ```text
+//! token ─► size cap ─► token cache? ──hit──► claim checks ─► claims
+//!   (verify.rs)          (cache.rs)   (same bytes, key still current)
+//!             │ miss
+//!             ▼
+//!          parse: 3 segments, header, strict JSON claims   (token.rs, json.rs, claims.rs)
+//!             ▼
+//!          route: `alg` RS256, `kid`, `iss` ─► pool + key set   (verify.rs, config.rs, pool.rs)
+//!             ▼
+//!          keys: the kid's key, cached; fetched in a task of its own,
+//!                single flight, TTL, backoff, stale keys through outages   (jwks.rs)
+//!             ▼
+//!          signature: RS256 with the key parsed once per kid   (keyset.rs)
+//!             ▼
+//!          claims: times, token use, client, groups/scopes, custom   (verify.rs)
+//!             ▼
+//!          remember in the token cache until `exp`   (cache.rs) ─► claims
+//! ```
+//!
+//! Every arrow can end in an [`Error`] whose [`kind`](Error::kind) names the
+//! step (error.rs). [`Verifier::verify`] waits for keys when it must;
+//! [`Verifier::verify_cached`] and [`Verifier::try_verify_cached`] never do.
+//!
 //! # Verify a token
 //!
 //! Build a [`Verifier`] once, at start-up, and share it (it is cheap to
@@ -92,16 +117,16 @@
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
-mod cache;
-mod claims;
-mod config;
-mod error;
-mod json;
-mod jwks;
-mod keyset;
-mod pool;
-mod token;
-mod verify;
+mod cache; // the verified-token cache
+mod claims; // CognitoClaims: typed fields as spans of the payload text
+mod config; // PoolConfig and VerifierBuilder, validated at build()
+mod error; // Error and its stable kind() codes
+mod json; // strict JSON parsed once (duplicate keys refused)
+mod jwks; // one JWKS URL's lifecycle: fetch, TTL, refresh, outage, backoff
+mod keyset; // a JWKS document -> RS256 keys, each parsed once
+mod pool; // user pool ids -> regions, partitions, issuers, JWKS URLs
+mod token; // compact JWS: split, canonical base64url, header
+mod verify; // the Verifier: the flow above
 
 #[cfg(feature = "testing")]
 pub mod testing;
