@@ -20,7 +20,7 @@
 //!             ▼
 //!          signature: RS256 with the key parsed once per kid   (keyset.rs)
 //!             ▼
-//!          claims: times, token use, client, groups/scopes, custom   (verify.rs)
+//!          claims: times, token use, client, groups/scopes, custom   (checks.rs)
 //!             ▼
 //!          remember in the token cache until `exp`   (cache.rs) ─► claims
 //! ```
@@ -118,6 +118,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod cache; // the verified-token cache
+mod checks; // the claim checks, each on what it checks
 mod claims; // CognitoClaims: typed fields as spans of the payload text
 mod config; // PoolConfig and VerifierBuilder, validated at build()
 mod error; // Error and its stable kind() codes

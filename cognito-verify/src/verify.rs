@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::Error;
 use crate::cache::{self, CachedToken, TokenCache};
-use crate::claims::{CognitoClaims, NumericDate, TokenUse};
+use crate::checks::{self, nanos_of, now_nanos};
+use crate::claims::{CognitoClaims, NumericDate};
 use crate::config::{AtHydrate, MAX_DURATION, ResolvedPool, Settings, VerifierBuilder};
-use crate::error::{Echo, Expected, Time};
+use crate::error::{Echo, Expected};
 use crate::jwks::{JwksCache, JwksLimits, JwksStatus};
 use crate::keyset::{KeySet, RsaKey};
 use crate::token::{self, Parsed};
@@ -442,102 +443,7 @@ impl Verifier {
 
     /// The claim checks, run on every verification and every cache hit.
     fn check_claims(&self, pool: &ResolvedPool, claims: &CognitoClaims) -> Result<(), Error> {
-        let settings = &self.inner.settings;
-        let ahead = settings.leeway.max(settings.future_tolerance);
-        let (leeway, ahead_nanos) = (nanos_of(settings.leeway), nanos_of(ahead));
-        let now = now_nanos();
-        let now_secs = Time(NumericDate::from_nanos(now).whole_seconds());
-
-        let exp = claims
-            .exp
-            .ok_or_else(|| Error::malformed("the claim \"exp\" is required"))?;
-        // RFC 7519 §4.1.4: the token is valid only *before* exp (compared
-        // exactly: a NumericDate may be non-integer).
-        if now >= exp.nanos().saturating_add(leeway) {
-            return Err(Error::Expired {
-                exp: Time(exp.whole_seconds()),
-                now: now_secs,
-                leeway_secs: settings.leeway.as_secs(),
-            });
-        }
-        if let Some(nbf) = claims.nbf
-            && nbf.nanos() > now.saturating_add(ahead_nanos)
-        {
-            return Err(Error::NotYetValid {
-                nbf: Time(nbf.whole_seconds()),
-                now: now_secs,
-                leeway_secs: ahead.as_secs(),
-            });
-        }
-        if let Some(iat) = claims.iat
-            && iat.nanos() > now.saturating_add(ahead_nanos)
-        {
-            return Err(Error::IssuedInFuture {
-                iat: Time(iat.whole_seconds()),
-                now: now_secs,
-                leeway_secs: ahead.as_secs(),
-            });
-        }
-
-        let token_use = match claims.token_use_claim() {
-            Some("id") => Some(TokenUse::Id),
-            Some("access") => Some(TokenUse::Access),
-            _ => None,
-        };
-        let token_use = match (token_use, pool.token_use) {
-            (Some(actual), None) => actual,
-            (Some(actual), Some(expected)) if actual == expected => actual,
-            _ => {
-                return Err(Error::InvalidTokenUse {
-                    expected: match pool.token_use {
-                        Some(one) => format!("{:?}", one.as_str()),
-                        None => "\"id\" or \"access\"".into(),
-                    },
-                    actual: Echo::of(claims.token_use_claim()),
-                });
-            }
-        };
-
-        if let Some(allowed) = &pool.client_ids {
-            let (claim, ok, actual) = match token_use {
-                TokenUse::Id => (
-                    "aud",
-                    claims.aud.iter().any(|a| allowed.contains(a)),
-                    Echo::of(claims.aud.first().map(String::as_str)),
-                ),
-                TokenUse::Access => (
-                    "client_id",
-                    claims
-                        .client_id_claim()
-                        .is_some_and(|c| allowed.iter().any(|a| a == c)),
-                    Echo::of(claims.client_id_claim()),
-                ),
-            };
-            if !ok {
-                return Err(Error::InvalidClientId {
-                    claim,
-                    expected: Expected(allowed.clone()),
-                    actual,
-                });
-            }
-        }
-
-        if !pool.groups.is_empty() && !claims.groups.iter().any(|g| pool.groups.contains(g)) {
-            return Err(Error::MissingGroup {
-                expected: Expected(pool.groups.clone()),
-                actual: echo_list(&claims.groups),
-            });
-        }
-        if !pool.scopes.is_empty() && !claims.scopes.iter().any(|s| pool.scopes.contains(s)) {
-            return Err(Error::MissingScope {
-                expected: Expected(pool.scopes.clone()),
-                actual: echo_list(&claims.scopes),
-            });
-        }
-        if let Some(check) = &pool.custom_check {
-            check(claims).map_err(Error::CustomCheckFailed)?;
-        }
-        Ok(())
+        checks::check_claims(pool, &self.inner.settings, claims)
     }
 
     fn trace(&self, result: &Result<Arc<CognitoClaims>, Error>) {
@@ -560,31 +466,6 @@ impl Verifier {
             Err(e) => tracing::debug!(error.kind = e.kind(), error = %e, "token rejected"),
         }
     }
-}
-
-/// At most 20 of a token's list values, each shortened, for an error message.
-fn echo_list(values: &[String]) -> Expected {
-    let mut shown: Vec<String> = values
-        .iter()
-        .take(20)
-        .map(|v| Echo::some(v).as_deref().unwrap_or_default().to_owned())
-        .collect();
-    if values.len() > 20 {
-        shown.push(format!("… {} more", values.len() - 20));
-    }
-    Expected(shown)
-}
-
-fn nanos_of(duration: Duration) -> i128 {
-    i128::try_from(duration.as_nanos()).unwrap_or(i128::MAX)
-}
-
-/// Nanoseconds since the Unix epoch; a clock before 1970 reads as 0.
-fn now_nanos() -> i128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
-        .unwrap_or(0)
 }
 
 /// How long a verified token may stay in the token cache: until its `exp`

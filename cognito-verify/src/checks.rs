@@ -1,0 +1,162 @@
+//! The claim checks, run on every verification and on every token-cache
+//! hit: each a small function on what it checks, in the order of
+//! [`check_claims`].
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::Error;
+use crate::claims::{CognitoClaims, NumericDate, TokenUse};
+use crate::config::{ResolvedPool, Settings};
+use crate::error::{Echo, Expected, Time};
+
+/// Times, token use, client id, groups, scopes, then the custom check.
+pub(crate) fn check_claims(
+    pool: &ResolvedPool,
+    settings: &Settings,
+    claims: &CognitoClaims,
+) -> Result<(), Error> {
+    check_times(claims, settings)?;
+    let token_use = check_token_use(claims, pool.token_use)?;
+    if let Some(allowed) = &pool.client_ids {
+        check_client(claims, token_use, allowed)?;
+    }
+    check_any_of(&pool.groups, &claims.groups, |expected, actual| {
+        Error::MissingGroup { expected, actual }
+    })?;
+    check_any_of(&pool.scopes, &claims.scopes, |expected, actual| {
+        Error::MissingScope { expected, actual }
+    })?;
+    match &pool.custom_check {
+        Some(check) => check(claims).map_err(Error::CustomCheckFailed),
+        None => Ok(()),
+    }
+}
+
+/// `exp` (required; strict but for the leeway) and `nbf`, `iat` (up to the
+/// larger of the leeway and the future tolerance ahead), compared exactly:
+/// a NumericDate may be non-integer.
+fn check_times(claims: &CognitoClaims, settings: &Settings) -> Result<(), Error> {
+    let ahead = settings.leeway.max(settings.future_tolerance);
+    let (leeway, ahead_nanos) = (nanos_of(settings.leeway), nanos_of(ahead));
+    let now = now_nanos();
+    let now_secs = Time(NumericDate::from_nanos(now).whole_seconds());
+    let exp = claims
+        .exp
+        .ok_or_else(|| Error::malformed("the claim \"exp\" is required"))?;
+    // RFC 7519 §4.1.4: the token is valid only *before* exp.
+    if now >= exp.nanos().saturating_add(leeway) {
+        return Err(Error::Expired {
+            exp: Time(exp.whole_seconds()),
+            now: now_secs,
+            leeway_secs: settings.leeway.as_secs(),
+        });
+    }
+    let in_future = |date: Option<NumericDate>| {
+        date.filter(|d| d.nanos() > now.saturating_add(ahead_nanos))
+            .map(|d| Time(d.whole_seconds()))
+    };
+    if let Some(nbf) = in_future(claims.nbf) {
+        return Err(Error::NotYetValid {
+            nbf,
+            now: now_secs,
+            leeway_secs: ahead.as_secs(),
+        });
+    }
+    if let Some(iat) = in_future(claims.iat) {
+        return Err(Error::IssuedInFuture {
+            iat,
+            now: now_secs,
+            leeway_secs: ahead.as_secs(),
+        });
+    }
+    Ok(())
+}
+
+/// `token_use` is `id` or `access`, and the configured one if any.
+fn check_token_use(claims: &CognitoClaims, expected: Option<TokenUse>) -> Result<TokenUse, Error> {
+    let actual = match claims.token_use_claim() {
+        Some("id") => Some(TokenUse::Id),
+        Some("access") => Some(TokenUse::Access),
+        _ => None,
+    };
+    match (actual, expected) {
+        (Some(actual), None) => Ok(actual),
+        (Some(actual), Some(expected)) if actual == expected => Ok(actual),
+        _ => Err(Error::InvalidTokenUse {
+            expected: match expected {
+                Some(one) => format!("{:?}", one.as_str()),
+                None => "\"id\" or \"access\"".into(),
+            },
+            actual: Echo::of(claims.token_use_claim()),
+        }),
+    }
+}
+
+/// The client id: in `aud` for id tokens (any of its values), in
+/// `client_id` for access tokens.
+fn check_client(
+    claims: &CognitoClaims,
+    token_use: TokenUse,
+    allowed: &[String],
+) -> Result<(), Error> {
+    let (claim, ok, actual) = match token_use {
+        TokenUse::Id => (
+            "aud",
+            claims.aud.iter().any(|a| allowed.contains(a)),
+            Echo::of(claims.aud.first().map(String::as_str)),
+        ),
+        TokenUse::Access => (
+            "client_id",
+            claims
+                .client_id_claim()
+                .is_some_and(|c| allowed.iter().any(|a| a == c)),
+            Echo::of(claims.client_id_claim()),
+        ),
+    };
+    match ok {
+        true => Ok(()),
+        false => Err(Error::InvalidClientId {
+            claim,
+            expected: Expected(allowed.to_vec()),
+            actual,
+        }),
+    }
+}
+
+/// At least one of `required` in `actual` (nothing required: met); else the
+/// error `refuse` makes from what was expected and what the token has.
+fn check_any_of(
+    required: &[String],
+    actual: &[String],
+    refuse: impl FnOnce(Expected, Expected) -> Error,
+) -> Result<(), Error> {
+    if required.is_empty() || actual.iter().any(|a| required.contains(a)) {
+        return Ok(());
+    }
+    Err(refuse(Expected(required.to_vec()), echo_list(actual)))
+}
+
+/// At most 20 of a token's list values, each shortened, for an error message.
+fn echo_list(values: &[String]) -> Expected {
+    let mut shown: Vec<String> = values
+        .iter()
+        .take(20)
+        .map(|v| Echo::some(v).as_deref().unwrap_or_default().to_owned())
+        .collect();
+    if values.len() > 20 {
+        shown.push(format!("… {} more", values.len() - 20));
+    }
+    Expected(shown)
+}
+
+pub(crate) fn nanos_of(duration: Duration) -> i128 {
+    i128::try_from(duration.as_nanos()).unwrap_or(i128::MAX)
+}
+
+/// Nanoseconds since the Unix epoch; a clock before 1970 reads as 0.
+pub(crate) fn now_nanos() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
+        .unwrap_or(0)
+}
