@@ -13,6 +13,7 @@ use moka::sync::Cache;
 
 use crate::claims::CognitoClaims;
 use crate::keyset::RsaKey;
+use crate::status::TokenCacheStats;
 
 /// What a successful verification leaves behind.
 pub(crate) struct CachedToken {
@@ -46,18 +47,6 @@ pub(crate) struct TokenCache {
     cache: Cache<Key, Arc<CachedToken>>,
     hits: AtomicU64,
     misses: AtomicU64,
-}
-
-/// Counters of the verified-token cache.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TokenCacheStats {
-    /// Verifications answered from the cache.
-    pub hits: u64,
-    /// Verifications that found nothing usable in the cache.
-    pub misses: u64,
-    /// Tokens held now (approximate).
-    pub entries: u64,
 }
 
 impl TokenCache {

@@ -78,6 +78,7 @@ enum Use {
 /// # let _ = pool;
 /// ```
 #[derive(Clone)]
+#[must_use]
 pub struct PoolConfig {
     source: Source,
     clients: Clients,

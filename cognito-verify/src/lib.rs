@@ -126,6 +126,7 @@ mod json; // strict JSON parsed once (duplicate keys refused)
 mod jwks; // one JWKS URL's lifecycle: fetch, TTL, refresh, outage, backoff
 mod keyset; // a JWKS document -> RS256 keys, each parsed once
 mod pool; // user pool ids -> regions, partitions, issuers, JWKS URLs
+mod status; // snapshots for operators: VerifierStatus, JwksStatus, counters
 mod token; // compact JWS: split, canonical base64url, header
 mod verify; // the Verifier: the flow above
 
@@ -137,10 +138,22 @@ pub use config::{CustomCheck, IssuerType, PoolConfig, VerifierBuilder};
 #[doc(hidden)]
 pub use config::{Names, check_names};
 pub use error::{ERROR_KINDS, Echo, Error, Expected, Time};
-pub use jwks::{Counters, JwksStatus};
 pub use pool::{UserPoolId, dns_suffix_of};
+pub use status::{JwksCounters, JwksStatus, TokenCacheStats, VerifierStatus};
 pub use token::{Unverified, decode_unverified};
-pub use verify::{Status, TokenCacheStats, Verifier};
+pub use verify::Verifier;
+
+/// Entry points for the benchmarks in `benches/` and `examples/`; not part
+/// of the API.
+#[doc(hidden)]
+pub mod bench {
+    /// The work of a verification without the key lookup and the signature
+    /// check (size, parse, `alg`, `kid`, issuer, claim checks), to compare
+    /// with the RSA work.
+    pub fn parse_and_check(verifier: &crate::Verifier, token: &str) -> Result<(), crate::Error> {
+        verifier.parse_and_check(token)
+    }
+}
 
 /// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`);
 /// not part of the API.

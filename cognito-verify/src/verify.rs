@@ -10,8 +10,9 @@ use crate::checks::{self, nanos_of, now_nanos};
 use crate::claims::{CognitoClaims, NumericDate};
 use crate::config::{AtHydrate, MAX_DURATION, ResolvedPool, Settings, VerifierBuilder};
 use crate::error::{Echo, Expected};
-use crate::jwks::{JwksCache, JwksLimits, JwksStatus};
+use crate::jwks::{JwksCache, JwksLimits};
 use crate::keyset::{KeySet, RsaKey};
+use crate::status::VerifierStatus;
 use crate::token::{self, Parsed};
 
 /// Verifies Cognito id and access tokens and returns their claims.
@@ -328,8 +329,8 @@ impl Verifier {
     /// the key ids, their age, the last fetch error and counters, and the
     /// token cache's counters. A plain snapshot: export it to the metrics
     /// system you use.
-    pub fn status(&self) -> Status {
-        Status {
+    pub fn status(&self) -> VerifierStatus {
+        VerifierStatus {
             jwks: self.inner.jwks.iter().map(|c| c.status()).collect(),
             token_cache: self
                 .inner
@@ -341,10 +342,9 @@ impl Verifier {
     }
 
     /// The work of a verification without the key lookup and the signature
-    /// check (size, parse, `alg`, `kid`, issuer, claim checks), for the
-    /// benchmarks that compare it with the RSA work. Not part of the API.
-    #[doc(hidden)]
-    pub fn bench_parse_and_check(&self, token: &str) -> Result<(), Error> {
+    /// check (size, parse, `alg`, `kid`, issuer, claim checks): see
+    /// [`crate::bench::parse_and_check`].
+    pub(crate) fn parse_and_check(&self, token: &str) -> Result<(), Error> {
         match self.begin(token)? {
             Start::CacheHit(_) => Ok(()),
             Start::NeedsKey(pending) => {
@@ -479,15 +479,3 @@ fn time_left(exp: Option<NumericDate>, leeway: Duration) -> Duration {
     let left = u64::try_from(left.min(cap)).unwrap_or(u64::MAX);
     Duration::from_nanos(left)
 }
-
-/// A snapshot of a verifier's state; see [`Verifier::status`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Status {
-    /// One entry per JWKS URL, in configuration order.
-    pub jwks: Vec<JwksStatus>,
-    /// The verified-token cache (all zero when it is off).
-    pub token_cache: TokenCacheStats,
-}
-
-pub use crate::cache::TokenCacheStats;

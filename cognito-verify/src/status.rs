@@ -1,0 +1,72 @@
+//! What a verifier holds and has done, for operators: plain snapshots from
+//! [`Verifier::status`](crate::Verifier::status), to export to the metrics
+//! system you use.
+
+use std::time::Duration;
+
+use crate::Error;
+
+/// A snapshot of a verifier's state; see [`Verifier::status`](crate::Verifier::status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifierStatus {
+    /// One entry per JWKS URL, in configuration order.
+    pub jwks: Vec<JwksStatus>,
+    /// The verified-token cache (all zero when it is off).
+    pub token_cache: TokenCacheStats,
+}
+
+/// What happened to one JWKS source since the verifier was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwksCounters {
+    /// Fetches attempted.
+    pub fetches: u64,
+    /// Fetches that failed.
+    pub failures: u64,
+    /// Fetches started for a token with an unknown `kid` (joining a fetch
+    /// already under way does not count).
+    pub unknown_kid_refetches: u64,
+    /// Tokens with an unknown `kid` refused without a fetch (inside the
+    /// refetch interval, or while backing off).
+    pub rate_limited: u64,
+    /// Refreshes started in the background.
+    pub background_refreshes: u64,
+}
+
+/// What a verifier holds for one JWKS URL, for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwksStatus {
+    /// The JWKS URL.
+    pub url: String,
+    /// True once the set holds keys or a fetch was attempted: loaded from a
+    /// JWKS document, fetched by [`hydrate`](crate::Verifier::hydrate) (the
+    /// key sets of the issuers a pool uses), or because a token named an
+    /// issuer whose keys are here. A set no token names is never fetched.
+    pub in_use: bool,
+    /// The key ids of the cached set, sorted; empty before the first fetch.
+    pub kids: Vec<String>,
+    /// How long ago the cached set was fetched.
+    pub fetched_ago: Option<Duration>,
+    /// The cached set's time to live.
+    pub ttl: Option<Duration>,
+    /// The error of the last fetch, while fetches are failing.
+    pub last_error: Option<Error>,
+    /// Failed fetches in a row.
+    pub failures_in_a_row: u32,
+    /// Counters since start.
+    pub counters: JwksCounters,
+}
+
+/// Counters of the verified-token cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenCacheStats {
+    /// Verifications answered from the cache.
+    pub hits: u64,
+    /// Verifications that found nothing usable in the cache.
+    pub misses: u64,
+    /// Tokens held now (approximate).
+    pub entries: u64,
+}
