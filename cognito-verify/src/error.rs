@@ -272,38 +272,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable snake_case code for this error, for logs, metrics and HTTP
-    /// responses. These strings never change meaning.
-    ///
-    /// ```
-    /// use cognito_verify::Error;
-    /// assert_eq!(Error::MissingKid.kind(), "missing_kid");
-    /// ```
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::InvalidConfig(_) => "invalid_config",
-            Error::TokenTooLarge { .. } => "token_too_large",
-            Error::MalformedToken(_) => "malformed_token",
-            Error::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
-            Error::MissingKid => "missing_kid",
-            Error::InvalidIssuer { .. } => "invalid_issuer",
-            Error::UnknownKid { .. } => "unknown_kid",
-            Error::InvalidKey { .. } => "invalid_key",
-            Error::InvalidSignature { .. } => "invalid_signature",
-            Error::Expired { .. } => "expired",
-            Error::NotYetValid { .. } => "not_yet_valid",
-            Error::IssuedInFuture { .. } => "issued_in_future",
-            Error::InvalidTokenUse { .. } => "invalid_token_use",
-            Error::InvalidClientId { .. } => "invalid_client_id",
-            Error::MissingGroup { .. } => "missing_group",
-            Error::MissingScope { .. } => "missing_scope",
-            Error::CustomCheckFailed(_) => "custom_check_failed",
-            Error::JwksUnavailable { .. } => "jwks_unavailable",
-            Error::InvalidJwks { .. } => "invalid_jwks",
-            Error::JwksNotCached { .. } => "jwks_not_cached",
-        }
-    }
-
     /// True when the failure is the key source's, not the token's: the
     /// client did nothing wrong and may retry (`jwks_unavailable`,
     /// `invalid_jwks`, `jwks_not_cached`). An HTTP layer answers these
@@ -329,29 +297,52 @@ impl Error {
     }
 }
 
-/// Every stable error code, in the order of the checks.
-pub const ERROR_KINDS: &[&str] = &[
-    "invalid_config",
-    "token_too_large",
-    "malformed_token",
-    "unsupported_algorithm",
-    "missing_kid",
-    "invalid_issuer",
-    "unknown_kid",
-    "invalid_key",
-    "invalid_signature",
-    "expired",
-    "not_yet_valid",
-    "issued_in_future",
-    "invalid_token_use",
-    "invalid_client_id",
-    "missing_group",
-    "missing_scope",
-    "custom_check_failed",
-    "jwks_unavailable",
-    "invalid_jwks",
-    "jwks_not_cached",
-];
+/// One table gives both [`Error::kind`] and [`ERROR_KINDS`]: a kind cannot
+/// be added to one and forgotten in the other.
+macro_rules! error_kinds {
+    ($($variant:ident => $kind:literal,)*) => {
+        impl Error {
+            /// A stable snake_case code for this error, for logs, metrics and
+            /// HTTP responses. These strings never change meaning.
+            ///
+            /// ```
+            /// use cognito_verify::Error;
+            /// assert_eq!(Error::MissingKid.kind(), "missing_kid");
+            /// ```
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Error::$variant { .. } => $kind,)*
+                }
+            }
+        }
+
+        /// Every stable error code, in the order of the checks.
+        pub const ERROR_KINDS: &[&str] = &[$($kind,)*];
+    };
+}
+
+error_kinds! {
+    InvalidConfig => "invalid_config",
+    TokenTooLarge => "token_too_large",
+    MalformedToken => "malformed_token",
+    UnsupportedAlgorithm => "unsupported_algorithm",
+    MissingKid => "missing_kid",
+    InvalidIssuer => "invalid_issuer",
+    UnknownKid => "unknown_kid",
+    InvalidKey => "invalid_key",
+    InvalidSignature => "invalid_signature",
+    Expired => "expired",
+    NotYetValid => "not_yet_valid",
+    IssuedInFuture => "issued_in_future",
+    InvalidTokenUse => "invalid_token_use",
+    InvalidClientId => "invalid_client_id",
+    MissingGroup => "missing_group",
+    MissingScope => "missing_scope",
+    CustomCheckFailed => "custom_check_failed",
+    JwksUnavailable => "jwks_unavailable",
+    InvalidJwks => "invalid_jwks",
+    JwksNotCached => "jwks_not_cached",
+}
 
 #[cfg(test)]
 mod tests {
