@@ -881,7 +881,7 @@ async fn a_client_hanging_up_mid_refetch_leaves_the_refresh_working() {
     let verifier = Verifier::builder()
         .pool(issuer.pool_config().client_id(CLIENT).any_token_use())
         .jwks_ttl(TTL)
-        .min_refetch_interval(std::time::Duration::ZERO)
+        .jwks_min_refetch_interval(std::time::Duration::ZERO)
         .build()
         .unwrap();
     let h = Harness::start(app(CognitoAuthLayer::new(verifier).realm("videos"))).await;

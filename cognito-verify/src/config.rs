@@ -690,7 +690,7 @@ pub(crate) struct Settings {
     pub jwks_connect_timeout: Duration,
     pub jwks_timeout: Duration,
     pub jwks_max_bytes: usize,
-    pub min_refetch_interval: Duration,
+    pub jwks_min_refetch_interval: Duration,
     pub token_cache_capacity: u64,
     pub jwks_ttl: Duration,
     pub jwks_ttl_bounds: (Duration, Duration),
@@ -708,7 +708,7 @@ impl Default for Settings {
             jwks_connect_timeout: Duration::from_secs(2),
             jwks_timeout: Duration::from_secs(5),
             jwks_max_bytes: 64 * 1024,
-            min_refetch_interval: Duration::from_secs(10),
+            jwks_min_refetch_interval: Duration::from_secs(10),
             token_cache_capacity: 10_000,
             jwks_ttl: Duration::from_secs(3600),
             jwks_ttl_bounds: (Duration::from_secs(300), Duration::from_secs(86_400)),
@@ -826,9 +826,16 @@ impl VerifierBuilder {
     /// After a token with an unknown `kid` caused a refetch of a JWKS, no
     /// further refetch of that JWKS happens for this long; such tokens fail
     /// at once with `unknown_kid`. Default: 10 seconds.
-    pub fn min_refetch_interval(mut self, interval: Duration) -> Self {
-        self.settings.min_refetch_interval = interval;
+    pub fn jwks_min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.settings.jwks_min_refetch_interval = interval;
         self
+    }
+
+    /// The older name of
+    /// [`jwks_min_refetch_interval`](Self::jwks_min_refetch_interval).
+    #[deprecated(note = "renamed jwks_min_refetch_interval, like the other JWKS settings")]
+    pub fn min_refetch_interval(self, interval: Duration) -> Self {
+        self.jwks_min_refetch_interval(interval)
     }
 
     /// How many verified tokens to remember (until their `exp`), so that a
@@ -905,7 +912,7 @@ impl VerifierBuilder {
             (s.future_tolerance, "future_tolerance"),
             (s.jwks_connect_timeout, "jwks_connect_timeout"),
             (s.jwks_timeout, "jwks_timeout"),
-            (s.min_refetch_interval, "min_refetch_interval"),
+            (s.jwks_min_refetch_interval, "jwks_min_refetch_interval"),
             (s.jwks_ttl, "jwks_ttl"),
             (s.jwks_ttl_bounds.1, "the maximum of jwks_ttl_bounds"),
             (s.jwks_max_staleness, "jwks_max_staleness"),

@@ -245,29 +245,29 @@ pub enum Error {
     CustomCheckFailed(String),
 
     /// The JWKS could not be fetched (connection, timeout, HTTP status).
-    #[error("JWKS unavailable from {url}: {reason}")]
+    #[error("JWKS unavailable from {jwks_url}: {reason}")]
     JwksUnavailable {
         /// The JWKS URL.
-        url: String,
+        jwks_url: String,
         /// What went wrong.
         reason: String,
     },
 
     /// The JWKS response is not a usable key set (bad JSON, no `keys` array,
     /// too large).
-    #[error("invalid JWKS from {url}: {reason}")]
+    #[error("invalid JWKS from {jwks_url}: {reason}")]
     InvalidJwks {
         /// The JWKS URL.
-        url: String,
+        jwks_url: String,
         /// What was wrong with it.
         reason: String,
     },
 
     /// `verify_cached` was called before the issuer's JWKS was fetched.
-    #[error("the JWKS at {url} has not been fetched yet; call hydrate() or verify() first")]
+    #[error("the JWKS at {jwks_url} has not been fetched yet; call hydrate() or verify() first")]
     JwksNotCached {
         /// The JWKS URL.
-        url: String,
+        jwks_url: String,
     },
 }
 

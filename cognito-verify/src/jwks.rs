@@ -78,7 +78,7 @@ impl Flight {
             // The task was dropped before it finished (its runtime shut down).
             Ok(Err(_)) => Err(task_ended(url)),
             Err(_) => Err(Error::JwksUnavailable {
-                url: url.to_owned(),
+                jwks_url: url.to_owned(),
                 reason: format!("no outcome of the fetch within {limit:?}"),
             }),
         }
@@ -87,7 +87,7 @@ impl Flight {
 
 fn task_ended(url: &str) -> Error {
     Error::JwksUnavailable {
-        url: url.to_owned(),
+        jwks_url: url.to_owned(),
         reason: "the fetch ended without a result (its runtime shut down)".into(),
     }
 }
@@ -189,7 +189,7 @@ impl JwksCache {
         }
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| Error::JwksUnavailable {
-                url: self.url.clone(),
+                jwks_url: self.url.clone(),
                 reason: "no Tokio runtime to fetch on".into(),
             })?;
         let (publish, receiver) = watch::channel(None);
@@ -222,7 +222,7 @@ impl JwksCache {
 
     fn offline(&self) -> Error {
         Error::JwksUnavailable {
-            url: self.url.clone(),
+            jwks_url: self.url.clone(),
             reason: "keys come only from the configured JWKS document (offline)".into(),
         }
     }
@@ -232,7 +232,7 @@ impl JwksCache {
         st.last_error
             .clone()
             .unwrap_or_else(|| Error::JwksUnavailable {
-                url: self.url.clone(),
+                jwks_url: self.url.clone(),
                 reason: "backing off after failed fetches".into(),
             })
     }
@@ -245,7 +245,7 @@ impl JwksCache {
             let keys = self
                 .usable_keys(&st, now)
                 .ok_or_else(|| Error::JwksNotCached {
-                    url: self.url.clone(),
+                    jwks_url: self.url.clone(),
                 })?;
             (keys, self.refresh_if_due(&mut st, now))
         };
@@ -450,11 +450,11 @@ impl JwksCache {
     /// One GET of the JWKS: the parsed set and its TTL.
     async fn fetch(&self, previous: Option<&KeySet>) -> Result<(KeySet, Duration), Error> {
         let unavailable = |reason: String| Error::JwksUnavailable {
-            url: self.url.clone(),
+            jwks_url: self.url.clone(),
             reason,
         };
         let too_big = || Error::InvalidJwks {
-            url: self.url.clone(),
+            jwks_url: self.url.clone(),
             reason: format!(
                 "the body is larger than {} bytes",
                 self.limits.max_body_bytes

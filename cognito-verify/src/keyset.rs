@@ -74,7 +74,7 @@ impl KeySet {
         previous: Option<&KeySet>,
     ) -> Result<KeySet, Error> {
         let invalid = |reason: String| Error::InvalidJwks {
-            url: url.to_owned(),
+            jwks_url: url.to_owned(),
             reason,
         };
         let doc = crate::json::strict_value(body)

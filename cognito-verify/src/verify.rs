@@ -104,7 +104,7 @@ impl Verifier {
         let limits = JwksLimits {
             fetch_timeout: settings.jwks_timeout,
             max_body_bytes: settings.jwks_max_bytes,
-            min_refetch_interval: settings.min_refetch_interval,
+            min_refetch_interval: settings.jwks_min_refetch_interval,
             ttl: settings.jwks_ttl,
             ttl_bounds: settings.jwks_ttl_bounds,
             max_staleness: settings.jwks_max_staleness,

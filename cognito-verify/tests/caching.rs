@@ -90,7 +90,7 @@ async fn a_flood_of_unknown_kids_causes_at_most_one_refetch() {
 async fn unknown_kids_inside_the_interval_fail_without_fetching() {
     let (issuer, verifier) = setup(
         |p| p.client_id(CLIENT).token_use(TokenUse::Access),
-        |b| b.min_refetch_interval(Duration::from_millis(300)),
+        |b| b.jwks_min_refetch_interval(Duration::from_millis(300)),
     )
     .await;
     verifier.hydrate().await.unwrap();
@@ -108,7 +108,7 @@ async fn unknown_kids_inside_the_interval_fail_without_fetching() {
 async fn picks_up_a_new_key_and_drops_a_removed_one() {
     let (issuer, verifier) = setup(
         |p| p.client_id(CLIENT).token_use(TokenUse::Access),
-        |b| b.min_refetch_interval(Duration::ZERO),
+        |b| b.jwks_min_refetch_interval(Duration::ZERO),
     )
     .await;
     let old_kid = issuer.current_kid();
@@ -166,7 +166,7 @@ async fn a_verify_cancelled_mid_refetch_leaves_the_refresh_working() {
     const TTL: Duration = Duration::from_millis(400);
     let (issuer, verifier) = setup(
         |p| p.client_id(CLIENT).token_use(TokenUse::Access),
-        |b| b.jwks_ttl(TTL).min_refetch_interval(Duration::ZERO),
+        |b| b.jwks_ttl(TTL).jwks_min_refetch_interval(Duration::ZERO),
     )
     .await;
     let old_kid = issuer.current_kid();

@@ -125,7 +125,7 @@ async fn refused_tokens_exit_1_with_the_error_kind() {
             "invalid_key",
         ),
         (
-            with(base(&issuer, "access"), &["--jwks-uri", &not_a_jwks.url]),
+            with(base(&issuer, "access"), &["--jwks-url", &not_a_jwks.url]),
             t(issuer.access_token(CLIENT)),
             "invalid_jwks",
         ),
@@ -352,7 +352,7 @@ async fn help_explains_every_option_with_an_example() {
     for option in [
         "--user-pool-id",
         "--issuer",
-        "--jwks-uri",
+        "--jwks-url",
         "--client-id",
         "--any-client",
         "--token-use",

@@ -25,7 +25,7 @@ fn quick(builder: VerifierBuilder) -> VerifierBuilder {
         .jwks_connect_timeout(CONNECT_TIMEOUT)
         .jwks_timeout(TIMEOUT)
         .token_cache_capacity(0)
-        .min_refetch_interval(Duration::ZERO)
+        .jwks_min_refetch_interval(Duration::ZERO)
         .jwks_backoff(Duration::from_millis(1), Duration::from_millis(1))
 }
 
@@ -375,7 +375,7 @@ async fn the_widest_settings_and_a_huge_max_age_never_overflow() {
             .jwks_ttl_bounds(Duration::from_secs(1), year)
             .jwks_max_staleness(year)
             .jwks_backoff(year, year)
-            .min_refetch_interval(year)
+            .jwks_min_refetch_interval(year)
     });
     let token = issuer.access_token(CLIENT).sign();
     for _ in 0..3 {

@@ -53,7 +53,7 @@ async fn a_documents_keys_are_refreshed_over_the_network_unless_offline() {
     let verifier = Verifier::builder()
         .pool(pool(&issuer).jwks_document(document))
         .jwks_ttl(Duration::from_millis(200))
-        .min_refetch_interval(Duration::ZERO)
+        .jwks_min_refetch_interval(Duration::ZERO)
         .build()
         .unwrap();
     let token = issuer.access_token(CLIENT).sign();

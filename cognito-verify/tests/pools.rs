@@ -168,6 +168,19 @@ fn refuses_replica_regions_and_dns_suffixes_that_cannot_be_right() {
 }
 
 #[test]
+#[allow(deprecated)]
+fn the_older_name_of_the_refetch_interval_still_sets_it() {
+    use std::time::Duration;
+    let pool = || PoolConfig::new("us-east-1_abc").any_client().any_token_use();
+    let err = Verifier::builder()
+        .pool(pool())
+        .min_refetch_interval(Duration::MAX)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("jwks_min_refetch_interval"), "{err}");
+}
+
+#[test]
 fn refuses_absurd_durations_at_build_time() {
     use std::time::Duration;
     let pool = || {
@@ -183,7 +196,9 @@ fn refuses_absurd_durations_at_build_time() {
         ("future_tolerance", |b, d| b.future_tolerance(d)),
         ("jwks_connect_timeout", |b, d| b.jwks_connect_timeout(d)),
         ("jwks_timeout", |b, d| b.jwks_timeout(d)),
-        ("min_refetch_interval", |b, d| b.min_refetch_interval(d)),
+        ("jwks_min_refetch_interval", |b, d| {
+            b.jwks_min_refetch_interval(d)
+        }),
         ("jwks_ttl", |b, d| b.jwks_ttl(d)),
         ("jwks_ttl_bounds", |b, d| {
             b.jwks_ttl_bounds(Duration::from_secs(1), d)

@@ -41,7 +41,7 @@ Examples:
   echo \"$TOKEN\" | cognito-verify verify --user-pool-id us-east-1_Ynsi6EIT0 --any-client \\
       --token-use id --group admin -
   cognito-verify verify --user-pool-id us-east-1_abc --client-id c --token-use access \\
-      --jwks-uri http://127.0.0.1:5050/us-east-1_abc/.well-known/jwks.json \"$TOKEN\"   # moto")]
+      --jwks-url http://127.0.0.1:5050/us-east-1_abc/.well-known/jwks.json \"$TOKEN\"   # moto")]
     Verify(VerifyArgs),
     /// Print a token's header and payload WITHOUT verifying anything.
     #[command(after_help = "\
@@ -70,9 +70,10 @@ struct VerifyArgs {
     #[arg(long, conflicts_with = "user_pool_id", value_name = "URL")]
     issuer: Option<String>,
 
-    /// Fetch the keys from this JWKS URL instead of the issuer's own.
-    #[arg(long, value_name = "URL")]
-    jwks_uri: Option<String>,
+    /// Fetch the keys from this JWKS URL instead of the issuer's own
+    /// (`--jwks-uri` is an older spelling).
+    #[arg(long, value_name = "URL", alias = "jwks-uri")]
+    jwks_url: Option<String>,
 
     /// An accepted app client id; repeat for several (any of them).
     #[arg(
@@ -176,7 +177,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
     for scope in args.scope {
         pool = pool.scope(scope);
     }
-    if let Some(uri) = args.jwks_uri {
+    if let Some(uri) = args.jwks_url {
         pool = pool.jwks_url(uri);
     }
     let verifier = match Verifier::builder()

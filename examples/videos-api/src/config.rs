@@ -26,8 +26,13 @@ pub struct Args {
     pub token_use: Option<String>,
 
     /// Fetch keys from this JWKS URL instead of the pool's own (emulators).
-    #[arg(long, env = "COGNITO_JWKS_URI")]
-    pub jwks_uri: Option<String>,
+    /// `--jwks-uri` and `COGNITO_JWKS_URI` are older spellings.
+    #[arg(long, env = "COGNITO_JWKS_URL", alias = "jwks-uri")]
+    pub jwks_url: Option<String>,
+
+    /// The older spelling of `COGNITO_JWKS_URL`, still read.
+    #[arg(long = "jwks-uri-env", env = "COGNITO_JWKS_URI", hide = true)]
+    pub jwks_uri_env: Option<String>,
 
     /// Accept this issuer instead of the pool's (emulators such as cognito-local).
     #[arg(long, env = "COGNITO_ISSUER")]
@@ -74,7 +79,7 @@ pub struct PoolSettings {
     /// Accepted token use.
     pub token_use: TokenUseSetting,
     /// JWKS URL override.
-    pub jwks_uri: Option<String>,
+    pub jwks_url: Option<String>,
 }
 
 /// Where tokens come from.
@@ -145,7 +150,7 @@ impl Config {
         let pool_id = non_empty(args.user_pool_id);
         let issuer = non_empty(args.issuer);
         let client = non_empty(args.client_id);
-        let jwks_uri = non_empty(args.jwks_uri);
+        let jwks_url = non_empty(args.jwks_url).or_else(|| non_empty(args.jwks_uri_env));
         let token_use = match non_empty(args.token_use).as_deref() {
             None | Some("access") => TokenUseSetting::Access,
             Some("id") => TokenUseSetting::Id,
@@ -167,11 +172,11 @@ impl Config {
                     "development mode is on, and so is COGNITO_USER_POOL_ID or COGNITO_ISSUER; choose one",
                 ));
             }
-            (_, false) if client.is_some() || jwks_uri.is_some() => {
+            (_, false) if client.is_some() || jwks_url.is_some() => {
                 return Err(bad(
                     "COGNITO_USER_POOL_ID",
                     "user-pool-id",
-                    "not set, but COGNITO_CLIENT_ID or COGNITO_JWKS_URI is; set the pool id too",
+                    "not set, but COGNITO_CLIENT_ID or COGNITO_JWKS_URL is; set the pool id too",
                 ));
             }
             (true, false) => AuthSettings::Development,
@@ -198,7 +203,7 @@ impl Config {
                     issuer,
                     client_ids,
                     token_use,
-                    jwks_uri,
+                    jwks_url,
                 })
             }
         };
@@ -265,6 +270,27 @@ mod tests {
                 assert_eq!(p.token_use, TokenUseSetting::Access);
             }
             AuthSettings::Development => panic!("pool expected"),
+        }
+    }
+
+    #[test]
+    fn reads_the_jwks_url_under_both_spellings() {
+        for flag in ["--jwks-url", "--jwks-uri"] {
+            let c = parse(&[
+                "--user-pool-id",
+                "us-east-1_abc",
+                "--client-id",
+                "c",
+                flag,
+                "http://127.0.0.1:9/jwks.json",
+            ])
+            .unwrap();
+            match c.auth {
+                AuthSettings::Pool(p) => {
+                    assert_eq!(p.jwks_url.as_deref(), Some("http://127.0.0.1:9/jwks.json"));
+                }
+                AuthSettings::Development => panic!("pool expected"),
+            }
         }
     }
 

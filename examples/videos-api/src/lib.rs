@@ -145,10 +145,10 @@ fn pool_verifier(pool: &PoolSettings) -> Result<Verifier, StartError> {
         TokenUseSetting::Id => config.token_use(TokenUse::Id),
         TokenUseSetting::Any => config.any_token_use(),
     };
-    let var = match &pool.jwks_uri {
+    let var = match &pool.jwks_url {
         Some(uri) => {
             config = config.jwks_url(uri.clone());
-            format!("{var} or COGNITO_JWKS_URI (--jwks-uri)")
+            format!("{var} or COGNITO_JWKS_URL (--jwks-url)")
         }
         None => var.to_owned(),
     };

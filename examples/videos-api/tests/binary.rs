@@ -13,6 +13,7 @@ fn videos_api() -> Command {
         "COGNITO_USER_POOL_ID",
         "COGNITO_CLIENT_ID",
         "COGNITO_TOKEN_USE",
+        "COGNITO_JWKS_URL",
         "COGNITO_JWKS_URI",
         "COGNITO_ISSUER",
         "VIDEOS_API_DEV",

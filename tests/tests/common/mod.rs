@@ -45,7 +45,7 @@ impl Service {
             pool,
             "--client-id",
             client,
-            "--jwks-uri",
+            "--jwks-url",
             &jwks,
         ])
         .await;
