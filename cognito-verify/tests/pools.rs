@@ -171,13 +171,20 @@ fn refuses_replica_regions_and_dns_suffixes_that_cannot_be_right() {
 #[allow(deprecated)]
 fn the_older_name_of_the_refetch_interval_still_sets_it() {
     use std::time::Duration;
-    let pool = || PoolConfig::new("us-east-1_abc").any_client().any_token_use();
+    let pool = || {
+        PoolConfig::new("us-east-1_abc")
+            .any_client()
+            .any_token_use()
+    };
     let err = Verifier::builder()
         .pool(pool())
         .min_refetch_interval(Duration::MAX)
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("jwks_min_refetch_interval"), "{err}");
+    assert!(
+        err.to_string().contains("jwks_min_refetch_interval"),
+        "{err}"
+    );
 }
 
 #[test]
