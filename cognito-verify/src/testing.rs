@@ -39,11 +39,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::Full;
@@ -55,50 +52,7 @@ use tokio::task::AbortHandle;
 
 use crate::claims::TokenUse;
 use crate::config::PoolConfig;
-
-struct SigningKey {
-    kid: String,
-    pair: RsaKeyPair,
-}
-
-impl SigningKey {
-    fn generate() -> Self {
-        // Generation fails only if the system RNG does; tests cannot go on then.
-        #[allow(clippy::expect_used)]
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key generation");
-        SigningKey {
-            kid: random_id(),
-            pair,
-        }
-    }
-
-    fn jwk(&self) -> Value {
-        let public = self.pair.public_key();
-        json!({
-            "alg": "RS256",
-            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-            "kid": self.kid,
-            "kty": "RSA",
-            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-            "use": "sig",
-        })
-    }
-
-    fn sign(&self, message: &[u8]) -> Vec<u8> {
-        let mut signature = vec![0; self.pair.public_modulus_len()];
-        // Signing with a key we generated fails only on RNG failure.
-        #[allow(clippy::expect_used)]
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                message,
-                &mut signature,
-            )
-            .expect("RS256 signing");
-        signature
-    }
-}
+use crate::mint::{SigningKey, random_id, random_uuid, unix_now};
 
 struct Shared {
     jwks_path: String,
@@ -212,7 +166,7 @@ impl LocalIssuer {
     pub fn current_kid(&self) -> String {
         lock(&self.shared.keys)
             .last()
-            .map(|k| k.kid.clone())
+            .map(|k| k.kid().to_owned())
             .unwrap_or_default()
     }
 
@@ -221,7 +175,7 @@ impl LocalIssuer {
     /// new `kid`.
     pub fn rotate_key(&self) -> String {
         let key = SigningKey::generate();
-        let kid = key.kid.clone();
+        let kid = key.kid().to_owned();
         lock(&self.shared.keys).push(key);
         kid
     }
@@ -230,7 +184,7 @@ impl LocalIssuer {
     /// [`TokenBuilder::signed_by`], to show they are refused).
     pub fn remove_key(&self, kid: &str) {
         let mut keys = lock(&self.shared.keys);
-        if let Some(pos) = keys.iter().position(|k| k.kid == kid) {
+        if let Some(pos) = keys.iter().position(|k| k.kid() == kid) {
             // Out of the JWKS, still able to sign.
             let key = keys.remove(pos);
             lock(&self.shared.removed).push(key);
@@ -360,14 +314,14 @@ impl LocalIssuer {
         let keys = lock(&self.shared.keys);
         let key = match kid {
             None => keys.last(),
-            Some(kid) => keys.iter().find(|k| k.kid == kid),
+            Some(kid) => keys.iter().find(|k| k.kid() == kid),
         };
         if let Some(key) = key {
             return key.sign(message);
         }
         drop(keys);
         let removed = lock(&self.shared.removed);
-        match removed.iter().find(|k| Some(k.kid.as_str()) == kid) {
+        match removed.iter().find(|k| Some(k.kid()) == kid) {
             Some(key) => key.sign(message),
             // No such key: a signature of the right size that verifies under none.
             None => vec![0x5a; 256],
@@ -530,38 +484,4 @@ fn respond<B>(shared: &Shared, req: &Request<B>) -> Response<Full<Bytes>> {
         hyper::header::HeaderValue::from_static("application/json"),
     );
     response
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    // The system RNG does not fail on supported platforms; if it did, an
-    // all-zero id still works for a test issuer.
-    let _ = SystemRandom::new().fill(&mut bytes);
-    bytes
-}
-
-fn random_id() -> String {
-    random_bytes::<16>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn random_uuid() -> String {
-    let h = random_id();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
 }

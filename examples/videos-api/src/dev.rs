@@ -8,8 +8,8 @@ use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{TokenUse, Verifier};
+use cognito_verify::mint::{SigningKey, random_uuid, unix_now};
+use cognito_verify::{PoolConfig, TokenUse, Verifier};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -31,9 +31,15 @@ pub struct TokenRequest {
     pub token_use: Option<String>,
 }
 
-/// The local issuer of development mode.
+/// The `iss` of development tokens (never fetched: the verifier is given
+/// the key itself).
+pub const DEV_ISSUER: &str = "http://localhost/videos-api-dev";
+
+/// The issuer of development mode: a key made at start, kept in memory.
+/// The verifier gets its public key as a JWKS document and never fetches,
+/// so development mode needs no key server.
 pub struct DevIssuer {
-    issuer: LocalIssuer,
+    key: SigningKey,
 }
 
 fn valid_name(s: &str) -> bool {
@@ -42,22 +48,30 @@ fn valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c))
 }
 
+impl Default for DevIssuer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl DevIssuer {
-    /// Generates a key and serves its JWKS on 127.0.0.1.
-    pub async fn start() -> std::io::Result<Self> {
-        Ok(DevIssuer {
-            issuer: LocalIssuer::start().await?,
-        })
+    /// Generates a key.
+    pub fn new() -> Self {
+        DevIssuer {
+            key: SigningKey::generate(),
+        }
     }
 
-    /// A verifier for this issuer's access tokens.
+    /// A verifier for this issuer's access tokens, offline: the key is
+    /// given, never fetched.
     pub fn verifier(&self) -> Result<Verifier, cognito_verify::Error> {
         Verifier::builder()
             .pool(
-                self.issuer
-                    .pool_config()
+                PoolConfig::issuer(DEV_ISSUER)
                     .client_id(DEV_CLIENT_ID)
-                    .token_use(TokenUse::Access),
+                    .token_use(TokenUse::Access)
+                    .jwks_document(self.key.jwks().to_string())
+                    .offline(),
             )
             .build()
     }
@@ -75,22 +89,40 @@ impl DevIssuer {
         if request.groups.len() > 20 || !request.groups.iter().all(|g| valid_name(g)) {
             return Err("groups must be at most 20 names of letters, digits or . _ @ -".into());
         }
-        let builder = match request.token_use.as_deref() {
-            None | Some("access") => self.issuer.access_token(DEV_CLIENT_ID),
-            Some("id") => self
-                .issuer
-                .id_token(DEV_CLIENT_ID)
-                .claim("email", json!(format!("{}@example.com", request.username))),
+        let now = unix_now();
+        let mut claims = json!({
+            "sub": Self::sub_of(&request.username),
+            "iss": DEV_ISSUER,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + TOKEN_LIFETIME_SECS,
+            "jti": random_uuid(),
+            "origin_jti": random_uuid(),
+            "event_id": random_uuid(),
+        });
+        let specific = match request.token_use.as_deref() {
+            None | Some("access") => json!({
+                "token_use": "access",
+                "client_id": DEV_CLIENT_ID,
+                "scope": "aws.cognito.signin.user.admin",
+                "username": request.username,
+            }),
+            Some("id") => json!({
+                "token_use": "id",
+                "aud": DEV_CLIENT_ID,
+                "cognito:username": request.username,
+                "email": format!("{}@example.com", request.username),
+                "email_verified": true,
+            }),
             Some(_) => return Err("token_use must be \"access\" or \"id\"".into()),
         };
-        let mut builder = builder
-            .sub(&Self::sub_of(&request.username))
-            .username(&request.username)
-            .expires_in(TOKEN_LIFETIME_SECS);
-        if !request.groups.is_empty() {
-            builder = builder.groups(request.groups.iter().map(String::as_str));
+        if let (Some(all), Some(more)) = (claims.as_object_mut(), specific.as_object()) {
+            all.extend(more.clone());
+            if !request.groups.is_empty() {
+                all.insert("cognito:groups".into(), json!(request.groups));
+            }
         }
-        Ok(builder.sign())
+        Ok(self.key.sign_claims(&claims))
     }
 
     /// An access token for `username` in `groups`.

@@ -78,10 +78,7 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     let (verifier, dev) = match &config.auth {
         AuthSettings::Pool(pool) => (pool_verifier(pool)?, None),
         AuthSettings::Development => {
-            let dev =
-                Arc::new(DevIssuer::start().await.map_err(|e| {
-                    StartError(format!("cannot start the development issuer: {e}"))
-                })?);
+            let dev = Arc::new(DevIssuer::new());
             (
                 dev.verifier().map_err(|e| StartError(e.to_string()))?,
                 Some(dev),
