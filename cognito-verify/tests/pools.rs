@@ -8,6 +8,13 @@ use cognito_verify::{IssuerType, PoolConfig, TokenUse, Verifier};
 use common::{CLIENT, kind_of};
 use serde_json::json;
 
+/// A pool `us-east-1_abc` accepting any client and token use.
+fn any_client_pool() -> PoolConfig {
+    PoolConfig::new("us-east-1_abc")
+        .any_client()
+        .any_token_use()
+}
+
 fn build_err(pool: PoolConfig) -> String {
     let err = Verifier::builder().pool(pool).build().unwrap_err();
     assert_eq!(err.kind(), "invalid_config");
@@ -119,11 +126,7 @@ fn issuer_type_chooses_the_accepted_issuers_of_a_pool_id_only() {
 
 #[test]
 fn refuses_replica_regions_and_dns_suffixes_that_cannot_be_right() {
-    let pool = || {
-        PoolConfig::new("us-east-1_abc")
-            .any_client()
-            .any_token_use()
-    };
+    let pool = any_client_pool;
     for (config, needle) in [
         (pool().replica_regions(["us-east-1"]), "own region"),
         (
@@ -171,11 +174,7 @@ fn refuses_replica_regions_and_dns_suffixes_that_cannot_be_right() {
 #[allow(deprecated)]
 fn the_older_name_of_the_refetch_interval_still_sets_it() {
     use std::time::Duration;
-    let pool = || {
-        PoolConfig::new("us-east-1_abc")
-            .any_client()
-            .any_token_use()
-    };
+    let pool = any_client_pool;
     let err = Verifier::builder()
         .pool(pool())
         .min_refetch_interval(Duration::MAX)
@@ -190,11 +189,7 @@ fn the_older_name_of_the_refetch_interval_still_sets_it() {
 #[test]
 fn refuses_absurd_durations_at_build_time() {
     use std::time::Duration;
-    let pool = || {
-        PoolConfig::new("us-east-1_abc")
-            .any_client()
-            .any_token_use()
-    };
+    let pool = any_client_pool;
     let huge = Duration::MAX;
     let year_and_a_day = Duration::from_secs(366 * 86_400);
     type Tweak = fn(cognito_verify::VerifierBuilder, Duration) -> cognito_verify::VerifierBuilder;
@@ -236,11 +231,7 @@ fn refuses_absurd_durations_at_build_time() {
 fn refuses_no_pool_duplicate_issuers_and_bad_urls() {
     let err = Verifier::builder().build().unwrap_err();
     assert_eq!(err.kind(), "invalid_config");
-    let pool = || {
-        PoolConfig::new("us-east-1_abc")
-            .any_client()
-            .any_token_use()
-    };
+    let pool = any_client_pool;
     let err = Verifier::builder()
         .pool(pool())
         .pool(pool())
