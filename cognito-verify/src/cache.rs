@@ -13,13 +13,14 @@ use moka::sync::Cache;
 
 use crate::claims::CognitoClaims;
 use crate::keyset::RsaKey;
+use crate::routes::Route;
 use crate::status::TokenCacheStats;
 
 /// What a successful verification leaves behind.
 pub(crate) struct CachedToken {
     pub claims: Arc<CognitoClaims>,
-    pub pool: usize,
-    pub jwks: usize,
+    /// The pool and key set that verified it.
+    pub route: Arc<Route>,
     pub kid: String,
     pub key: Arc<RsaKey>,
     /// Time left until `exp` (plus leeway) when the token was verified.

@@ -5,43 +5,66 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Error;
-use crate::claims::{CognitoClaims, NumericDate, TokenUse};
-use crate::config::{ResolvedPool, Settings};
+use crate::claims::{Claim, CognitoClaims, Established, NumericDate, Payload, TokenUse};
+use crate::config::ResolvedPool;
 use crate::error::{Echo, Expected, Time};
+use crate::settings::Settings;
 
-/// Times, token use, client id, groups, scopes, then the custom check.
-pub(crate) fn check_claims(
+/// The built-in checks of a token's claims, in order: times, token use,
+/// client id, groups, scopes. What they establish makes the claims
+/// [`CognitoClaims`]; the custom check runs on those ([`check_custom`]).
+pub(crate) fn check_payload(
     pool: &ResolvedPool,
     settings: &Settings,
-    claims: &CognitoClaims,
-) -> Result<(), Error> {
-    check_times(claims, settings)?;
-    let token_use = check_token_use(claims, pool.token_use)?;
+    payload: &Payload,
+) -> Result<Established, Error> {
+    let exp = check_times(payload, settings)?;
+    let token_use = check_token_use(payload, pool.token_use)?;
     if let Some(allowed) = &pool.client_ids {
-        check_client(claims, token_use, allowed)?;
+        check_client(payload, token_use, allowed)?;
     }
-    check_any_of(&pool.groups, &claims.groups, |expected, actual| {
-        Error::MissingGroup { expected, actual }
-    })?;
-    check_any_of(&pool.scopes, &claims.scopes, |expected, actual| {
-        Error::MissingScope { expected, actual }
-    })?;
+    check_any_of(
+        &pool.groups,
+        payload.list_of(Claim::Groups),
+        |expected, actual| Error::MissingGroup { expected, actual },
+    )?;
+    check_any_of(
+        &pool.scopes,
+        payload.list_of(Claim::Scope),
+        |expected, actual| Error::MissingScope { expected, actual },
+    )?;
+    Ok(Established { token_use, exp })
+}
+
+/// The pool's custom check, on claims that passed every built-in check.
+pub(crate) fn check_custom(pool: &ResolvedPool, claims: &CognitoClaims) -> Result<(), Error> {
     match &pool.custom_check {
         Some(check) => check(claims).map_err(Error::CustomCheckFailed),
         None => Ok(()),
     }
 }
 
+/// Every check again, on claims the token cache remembered: times may have
+/// run out, and the custom check may answer otherwise now.
+pub(crate) fn recheck(
+    pool: &ResolvedPool,
+    settings: &Settings,
+    claims: &CognitoClaims,
+) -> Result<(), Error> {
+    check_payload(pool, settings, claims.payload())?;
+    check_custom(pool, claims)
+}
+
 /// `exp` (required; strict but for the leeway) and `nbf`, `iat` (up to the
 /// larger of the leeway and the future tolerance ahead), compared exactly:
 /// a NumericDate may be non-integer.
-fn check_times(claims: &CognitoClaims, settings: &Settings) -> Result<(), Error> {
+fn check_times(payload: &Payload, settings: &Settings) -> Result<NumericDate, Error> {
     let ahead = settings.leeway.max(settings.future_tolerance);
     let (leeway, ahead_nanos) = (nanos_of(settings.leeway), nanos_of(ahead));
     let now = now_nanos();
     let now_secs = Time(NumericDate::from_nanos(now).whole_seconds());
-    let exp = claims
-        .exp
+    let exp = payload
+        .time_of(Claim::Exp)
         .ok_or_else(|| Error::malformed("the claim \"exp\" is required"))?;
     // RFC 7519 §4.1.4: the token is valid only *before* exp.
     if now >= exp.nanos().saturating_add(leeway) {
@@ -51,35 +74,32 @@ fn check_times(claims: &CognitoClaims, settings: &Settings) -> Result<(), Error>
             leeway_secs: settings.leeway.as_secs(),
         });
     }
-    let in_future = |date: Option<NumericDate>| {
-        date.filter(|d| d.nanos() > now.saturating_add(ahead_nanos))
+    let in_future = |claim: Claim| {
+        payload
+            .time_of(claim)
+            .filter(|d| d.nanos() > now.saturating_add(ahead_nanos))
             .map(|d| Time(d.whole_seconds()))
     };
-    if let Some(nbf) = in_future(claims.nbf) {
+    if let Some(nbf) = in_future(Claim::Nbf) {
         return Err(Error::NotYetValid {
             nbf,
             now: now_secs,
             leeway_secs: ahead.as_secs(),
         });
     }
-    if let Some(iat) = in_future(claims.iat) {
+    if let Some(iat) = in_future(Claim::Iat) {
         return Err(Error::IssuedInFuture {
             iat,
             now: now_secs,
             leeway_secs: ahead.as_secs(),
         });
     }
-    Ok(())
+    Ok(exp)
 }
 
 /// `token_use` is `id` or `access`, and the configured one if any.
-fn check_token_use(claims: &CognitoClaims, expected: Option<TokenUse>) -> Result<TokenUse, Error> {
-    let actual = match claims.token_use_claim() {
-        Some("id") => Some(TokenUse::Id),
-        Some("access") => Some(TokenUse::Access),
-        _ => None,
-    };
-    match (actual, expected) {
+fn check_token_use(payload: &Payload, expected: Option<TokenUse>) -> Result<TokenUse, Error> {
+    match (payload.token_use(), expected) {
         (Some(actual), None) => Ok(actual),
         (Some(actual), Some(expected)) if actual == expected => Ok(actual),
         _ => Err(Error::InvalidTokenUse {
@@ -87,38 +107,21 @@ fn check_token_use(claims: &CognitoClaims, expected: Option<TokenUse>) -> Result
                 Some(one) => format!("{:?}", one.as_str()),
                 None => "\"id\" or \"access\"".into(),
             },
-            actual: Echo::of(claims.token_use_claim()),
+            actual: Echo::of(payload.text_of(Claim::TokenUse)),
         }),
     }
 }
 
 /// The client id: in `aud` for id tokens (any of its values), in
 /// `client_id` for access tokens.
-fn check_client(
-    claims: &CognitoClaims,
-    token_use: TokenUse,
-    allowed: &[String],
-) -> Result<(), Error> {
-    let (claim, ok, actual) = match token_use {
-        TokenUse::Id => (
-            "aud",
-            claims.aud.iter().any(|a| allowed.contains(a)),
-            Echo::of(claims.aud.first().map(String::as_str)),
-        ),
-        TokenUse::Access => (
-            "client_id",
-            claims
-                .client_id_claim()
-                .is_some_and(|c| allowed.iter().any(|a| a == c)),
-            Echo::of(claims.client_id_claim()),
-        ),
-    };
-    match ok {
+fn check_client(payload: &Payload, token_use: TokenUse, allowed: &[String]) -> Result<(), Error> {
+    let ids = payload.client_ids(token_use);
+    match ids.any_in(allowed) {
         true => Ok(()),
         false => Err(Error::InvalidClientId {
-            claim,
+            claim: ids.claim().name(),
             expected: Expected(allowed.to_vec()),
-            actual,
+            actual: Echo::of(ids.first()),
         }),
     }
 }

@@ -57,27 +57,292 @@ pub enum Principal<'a> {
     },
 }
 
-/// Claims the typed accessors read; everything else is in [`CognitoClaims::extra`].
-const STANDARD: &[&str] = &[
-    "sub",
-    "iss",
-    "exp",
-    "iat",
-    "nbf",
-    "auth_time",
-    "jti",
-    "origin_jti",
-    "event_id",
-    "token_use",
-    "cognito:groups",
-    "cognito:username",
-    "username",
-    "aud",
-    "client_id",
-    "scope",
-    "email",
-    "email_verified",
-];
+/// One table of the claims the checks and the typed accessors read: it
+/// gives the [`Claim`] names, how each is typed, and (by omission) which
+/// claims [`CognitoClaims::extra`] returns.
+macro_rules! claim_table {
+    ($($claim:ident = $name:literal as $kind:ident,)*) => {
+        /// A claim the checks or the typed accessors read.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum Claim {
+            $($claim,)*
+        }
+
+        impl Claim {
+            /// Every claim of the table, in its order.
+            pub(crate) const ALL: &[Claim] = &[$(Claim::$claim,)*];
+
+            /// The claim's name in the payload.
+            pub(crate) fn name(self) -> &'static str {
+                match self {
+                    $(Claim::$claim => $name,)*
+                }
+            }
+
+            /// The claim of a payload name, if the table has it.
+            fn named(name: &str) -> Option<Claim> {
+                match name {
+                    $($name => Some(Claim::$claim),)*
+                    _ => None,
+                }
+            }
+
+            fn kind(self) -> Kind {
+                match self {
+                    $(Claim::$claim => Kind::$kind,)*
+                }
+            }
+        }
+    };
+}
+
+claim_table! {
+    Sub = "sub" as Text,
+    Iss = "iss" as Text,
+    Exp = "exp" as Time,
+    Iat = "iat" as Time,
+    Nbf = "nbf" as Time,
+    AuthTime = "auth_time" as AnyTime,
+    Jti = "jti" as AnyText,
+    OriginJti = "origin_jti" as AnyText,
+    EventId = "event_id" as AnyText,
+    TokenUse = "token_use" as Text,
+    Groups = "cognito:groups" as Strings,
+    CognitoUsername = "cognito:username" as AnyText,
+    Username = "username" as AnyText,
+    Aud = "aud" as Audience,
+    ClientId = "client_id" as Text,
+    Scope = "scope" as Scopes,
+    Email = "email" as AnyText,
+    EmailVerified = "email_verified" as AnyBool,
+}
+
+const CLAIM_COUNT: usize = Claim::ALL.len();
+
+/// How a claim of the table is typed. Claims a check reads must have their
+/// type, or the token is `malformed_token`; the others (`Any…`) may have
+/// any JSON type, since a pre-token-generation trigger may set them so, and
+/// read as absent when their type is another.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A string.
+    Text,
+    /// A NumericDate.
+    Time,
+    /// An array of strings.
+    Strings,
+    /// A string or an array of strings.
+    Audience,
+    /// A string of scope tokens separated by spaces.
+    Scopes,
+    /// A string, else absent.
+    AnyText,
+    /// A NumericDate, else absent.
+    AnyTime,
+    /// A boolean or the string `"true"`/`"false"` (some identity providers
+    /// federated into Cognito send strings), else absent.
+    AnyBool,
+}
+
+/// A typed claim value.
+#[derive(Clone)]
+enum Slot {
+    Absent,
+    Text(Text),
+    Time(NumericDate),
+    List(Vec<String>),
+    Bool(bool),
+}
+
+/// A token's claims as the token states them, typed but **not verified**:
+/// what the parser makes and the checks read. Only a verification turns it
+/// into [`CognitoClaims`].
+#[derive(Clone)]
+pub(crate) struct Payload {
+    slots: [Slot; CLAIM_COUNT],
+    /// The payload's JSON text: a strict-parsed object.
+    text: Box<str>,
+}
+
+impl Payload {
+    /// Parses and types the claims of a decoded payload in one pass.
+    /// Absent claims are left for the checks to judge; a payload that is
+    /// not a JSON object (duplicate keys refused), a claim of the table
+    /// whose type a check relies on but which has another, and an empty or
+    /// absent `sub` are `malformed_token`.
+    pub(crate) fn parse(bytes: Vec<u8>) -> Result<Self, Error> {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::malformed("the payload is not valid JSON: it is not UTF-8"))?;
+        let entries = Json::parse(&text)
+            .map_err(|e| Error::malformed(format!("the payload is not valid JSON: {e}")))?
+            .into_object()
+            .ok_or_else(|| Error::malformed("the payload is not a JSON object"))?;
+        let mut slots = [const { Slot::Absent }; CLAIM_COUNT];
+        for (name, value) in &entries {
+            if let Some(claim) = Claim::named(name) {
+                slots[claim as usize] = read(claim, value, &text)?;
+            }
+        }
+        drop(entries);
+        let payload = Payload {
+            slots,
+            text: text.into_boxed_str(),
+        };
+        match payload.text_of(Claim::Sub) {
+            Some(sub) if !sub.is_empty() => Ok(payload),
+            _ => Err(Error::malformed(
+                "the claim \"sub\" must be a non-empty string",
+            )),
+        }
+    }
+
+    fn slot(&self, claim: Claim) -> &Slot {
+        &self.slots[claim as usize]
+    }
+
+    /// A string claim, if present with that type.
+    pub(crate) fn text_of(&self, claim: Claim) -> Option<&str> {
+        match self.slot(claim) {
+            Slot::Text(text) => Some(text.get(&self.text)),
+            _ => None,
+        }
+    }
+
+    /// A time claim, if present with that type.
+    pub(crate) fn time_of(&self, claim: Claim) -> Option<NumericDate> {
+        match self.slot(claim) {
+            Slot::Time(date) => Some(*date),
+            _ => None,
+        }
+    }
+
+    /// A list claim (`aud`, `scope`, `cognito:groups`); empty when absent.
+    pub(crate) fn list_of(&self, claim: Claim) -> &[String] {
+        match self.slot(claim) {
+            Slot::List(list) => list,
+            _ => &[],
+        }
+    }
+
+    fn flag_of(&self, claim: Claim) -> Option<bool> {
+        match self.slot(claim) {
+            Slot::Bool(flag) => Some(*flag),
+            _ => None,
+        }
+    }
+
+    /// `token_use`, if it is `id` or `access`.
+    pub(crate) fn token_use(&self) -> Option<TokenUse> {
+        match self.text_of(Claim::TokenUse) {
+            Some("id") => Some(TokenUse::Id),
+            Some("access") => Some(TokenUse::Access),
+            _ => None,
+        }
+    }
+
+    /// The app client the token names, in the claim its use puts it in:
+    /// `aud` for id tokens, `client_id` for access tokens.
+    pub(crate) fn client_ids(&self, token_use: TokenUse) -> ClientIds<'_> {
+        match token_use {
+            TokenUse::Id => ClientIds::Aud(self.list_of(Claim::Aud)),
+            TokenUse::Access => ClientIds::ClientId(self.text_of(Claim::ClientId)),
+        }
+    }
+}
+
+/// Reads every claim of the table, typed and as JSON, as if the payload
+/// had been verified (for the fuzz target).
+#[cfg(fuzzing)]
+pub(crate) fn read_every_claim(payload: Payload) {
+    for &claim in Claim::ALL {
+        std::hint::black_box((
+            payload.text_of(claim),
+            payload.time_of(claim),
+            payload.list_of(claim),
+            payload.flag_of(claim),
+        ));
+    }
+    let established = Established {
+        token_use: payload.token_use().unwrap_or(TokenUse::Access),
+        exp: payload
+            .time_of(Claim::Exp)
+            .unwrap_or(NumericDate::from_seconds(0)),
+    };
+    let claims = CognitoClaims::verified(payload, established);
+    std::hint::black_box((
+        claims.principal(),
+        claims.client_id(),
+        claims.extra().count(),
+    ));
+}
+
+/// The app client ids of a token: every `aud` value of an id token, or the
+/// `client_id` of an access token.
+pub(crate) enum ClientIds<'a> {
+    Aud(&'a [String]),
+    ClientId(Option<&'a str>),
+}
+
+impl<'a> ClientIds<'a> {
+    /// The claim they come from.
+    pub(crate) fn claim(&self) -> Claim {
+        match self {
+            ClientIds::Aud(_) => Claim::Aud,
+            ClientIds::ClientId(_) => Claim::ClientId,
+        }
+    }
+
+    /// The first (for an access token, the only) one.
+    pub(crate) fn first(&self) -> Option<&'a str> {
+        match *self {
+            ClientIds::Aud(aud) => aud.first().map(String::as_str),
+            ClientIds::ClientId(id) => id,
+        }
+    }
+
+    /// True when any of them is in `allowed`.
+    pub(crate) fn any_in(&self, allowed: &[String]) -> bool {
+        match self {
+            ClientIds::Aud(aud) => aud.iter().any(|a| allowed.contains(a)),
+            ClientIds::ClientId(id) => id.is_some_and(|id| allowed.iter().any(|a| a == id)),
+        }
+    }
+}
+
+/// Reads one claim of the table as its [`Kind`] says.
+fn read(claim: Claim, value: &Json<'_>, text: &str) -> Result<Slot, Error> {
+    let name = claim.name();
+    let slot = match (claim.kind(), value) {
+        (Kind::Text | Kind::AnyText, Json::Str(s)) => Slot::Text(Text::new(s, text)),
+        (Kind::Text, _) => return Err(wrong_type(name, "a string")),
+        (Kind::Time | Kind::AnyTime, value) => match (time(name, value), claim.kind()) {
+            (Ok(date), _) => Slot::Time(date),
+            (Err(e), Kind::Time) => return Err(e),
+            (Err(_), _) => Slot::Absent,
+        },
+        (Kind::Strings, Json::Array(items)) => Slot::List(strings(name, items)?),
+        (Kind::Strings, _) => return Err(wrong_type(name, "an array of strings")),
+        (Kind::Audience, Json::Str(s)) => Slot::List(vec![s.to_string()]),
+        (Kind::Audience, Json::Array(items)) => Slot::List(strings(name, items)?),
+        (Kind::Audience, _) => {
+            return Err(wrong_type(name, "a string or an array of strings"));
+        }
+        (Kind::Scopes, Json::Str(s)) => Slot::List(scope_tokens(s)),
+        (Kind::Scopes, _) => return Err(wrong_type(name, "a string")),
+        (Kind::AnyBool, Json::Bool(b)) => Slot::Bool(*b),
+        (Kind::AnyBool, Json::Str(s)) if s == "true" => Slot::Bool(true),
+        (Kind::AnyBool, Json::Str(s)) if s == "false" => Slot::Bool(false),
+        (Kind::AnyText | Kind::AnyBool, _) => Slot::Absent,
+    };
+    Ok(slot)
+}
+
+/// What the checks established about a token's claims, beyond their types.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Established {
+    pub token_use: TokenUse,
+    pub exp: NumericDate,
+}
 
 /// The claims of a verified Cognito id or access token.
 ///
@@ -90,9 +355,10 @@ const STANDARD: &[&str] = &[
 /// type it does not expect, and [`get`](Self::get) returns the value as the
 /// token has it.
 ///
-/// A value of this type only comes out of a successful verification, so the
-/// accessors can promise what the checks established: `token_use` is `id`
-/// or `access`, `iss` is a configured issuer, `exp` is present and in the
+/// A value of this type only comes out of a successful verification (the
+/// parser makes a type of its own, which the checks read), so the
+/// accessors state what the checks established: `token_use` is `id` or
+/// `access`, `iss` is a configured issuer, `exp` is present and was in the
 /// future. Every claim, standard or not, stays readable through
 /// [`get`](Self::get), [`extra`](Self::extra) and
 /// [`deserialize`](Self::deserialize).
@@ -104,155 +370,40 @@ const STANDARD: &[&str] = &[
 /// cached tokens share their claims).
 #[derive(Clone)]
 pub struct CognitoClaims {
-    sub: Text,
-    iss: Option<Text>,
-    pub(crate) exp: Option<NumericDate>,
-    pub(crate) iat: Option<NumericDate>,
-    pub(crate) nbf: Option<NumericDate>,
-    auth_time: Option<NumericDate>,
-    token_use: Option<Text>,
-    username: Option<Text>,
-    client_id: Option<Text>,
-    pub(crate) aud: Vec<String>,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) groups: Vec<String>,
-    email: Option<Text>,
-    email_verified: Option<bool>,
-    jti: Option<Text>,
-    origin_jti: Option<Text>,
-    event_id: Option<Text>,
-    /// The payload's JSON text: a strict-parsed object.
-    payload: Box<str>,
-    /// Every claim, built from `payload` on first use.
+    payload: Payload,
+    established: Established,
+    /// Every claim, built from the payload's text on first use.
     all: OnceLock<Map<String, Value>>,
 }
 
 impl CognitoClaims {
-    /// Parses and type-checks the claims of a decoded payload in one pass.
-    /// Absent claims are left for the checks to judge; a payload that is
-    /// not a JSON object (duplicate keys refused) and a claim that a check
-    /// reads, of the wrong JSON type, are `malformed_token`. The claims no
-    /// check reads (`auth_time`, user names, `email`, `email_verified`,
-    /// `jti`, `origin_jti`, `event_id`) may have any type.
-    pub(crate) fn from_payload(payload: Vec<u8>) -> Result<Self, Error> {
-        let payload = String::from_utf8(payload)
-            .map_err(|_| Error::malformed("the payload is not valid JSON: it is not UTF-8"))?;
-        let entries = Json::parse(&payload)
-            .map_err(|e| Error::malformed(format!("the payload is not valid JSON: {e}")))?
-            .into_object()
-            .ok_or_else(|| Error::malformed("the payload is not a JSON object"))?;
-
-        // Claims a check reads must have their type; a token whose such claim
-        // has another type is malformed.
-        let text = |name: &str, value: &Json<'_>| match value {
-            Json::Str(s) => Ok(Text::new(s, &payload)),
-            _ => Err(wrong_type(name, "a string")),
-        };
-        // Claims no check reads: a pre-token-generation trigger may set them
-        // to any JSON type, and that type only decides what the accessor
-        // returns (`None` for another type; `get` has the value as is).
-        let optional_text = |value: &Json<'_>| match value {
-            Json::Str(s) => Some(Text::new(s, &payload)),
-            _ => None,
-        };
-        let mut c = Typed::default();
-        let mut cognito_username = None;
-        let mut plain_username = None;
-        for (name, value) in &entries {
-            let name = name.as_ref();
-            match name {
-                "sub" => c.sub = Some(text(name, value)?),
-                "iss" => c.iss = Some(text(name, value)?),
-                "exp" => c.exp = Some(time(name, value)?),
-                "iat" => c.iat = Some(time(name, value)?),
-                "nbf" => c.nbf = Some(time(name, value)?),
-                "token_use" => c.token_use = Some(text(name, value)?),
-                "client_id" => c.client_id = Some(text(name, value)?),
-                "aud" => {
-                    c.aud = match value {
-                        Json::Str(s) => vec![s.to_string()],
-                        Json::Array(items) => strings(name, items)?,
-                        _ => return Err(wrong_type(name, "a string or an array of strings")),
-                    }
-                }
-                "scope" => c.scopes = scope_tokens(string_ref(name, value)?),
-                "cognito:groups" => {
-                    c.groups = match value {
-                        Json::Array(items) => strings(name, items)?,
-                        _ => return Err(wrong_type(name, "an array of strings")),
-                    }
-                }
-                "auth_time" => c.auth_time = time(name, value).ok(),
-                "cognito:username" => cognito_username = optional_text(value),
-                "username" => plain_username = optional_text(value),
-                "email" => c.email = optional_text(value),
-                "email_verified" => {
-                    c.email_verified = match value {
-                        Json::Bool(b) => Some(*b),
-                        // Some identity providers federated into Cognito send strings.
-                        Json::Str(s) if s == "true" => Some(true),
-                        Json::Str(s) if s == "false" => Some(false),
-                        _ => None,
-                    }
-                }
-                "jti" => c.jti = optional_text(value),
-                "origin_jti" => c.origin_jti = optional_text(value),
-                "event_id" => c.event_id = optional_text(value),
-                _ => {}
-            }
-        }
-        drop(entries);
-        let sub = c
-            .sub
-            .filter(|s| !s.get(&payload).is_empty())
-            .ok_or_else(|| Error::malformed("the claim \"sub\" must be a non-empty string"))?;
-        Ok(CognitoClaims {
-            sub,
-            iss: c.iss,
-            exp: c.exp,
-            iat: c.iat,
-            nbf: c.nbf,
-            auth_time: c.auth_time,
-            token_use: c.token_use,
-            username: cognito_username.or(plain_username),
-            client_id: c.client_id,
-            aud: c.aud,
-            scopes: c.scopes,
-            groups: c.groups,
-            email: c.email,
-            email_verified: c.email_verified,
-            jti: c.jti,
-            origin_jti: c.origin_jti,
-            event_id: c.event_id,
-            payload: payload.into_boxed_str(),
+    /// The claims of a token whose signature and built-in checks passed.
+    pub(crate) fn verified(payload: Payload, established: Established) -> Self {
+        CognitoClaims {
+            payload,
+            established,
             all: OnceLock::new(),
-        })
+        }
     }
 
-    fn text<'a>(&'a self, claim: &'a Option<Text>) -> Option<&'a str> {
-        claim.as_ref().map(|t| t.get(&self.payload))
+    /// The typed claims, for the checks a token-cache hit runs again.
+    pub(crate) fn payload(&self) -> &Payload {
+        &self.payload
     }
 
-    /// `iss` as the token has it, if present.
-    pub(crate) fn iss_claim(&self) -> Option<&str> {
-        self.text(&self.iss)
+    fn text(&self, claim: Claim) -> Option<&str> {
+        self.payload.text_of(claim)
     }
 
-    /// `token_use` as the token has it, if present (any string).
-    pub(crate) fn token_use_claim(&self) -> Option<&str> {
-        self.text(&self.token_use)
-    }
-
-    /// The `client_id` claim, if present.
-    pub(crate) fn client_id_claim(&self) -> Option<&str> {
-        self.text(&self.client_id)
+    fn time(&self, claim: Claim) -> Option<i64> {
+        self.payload.time_of(claim).map(NumericDate::whole_seconds)
     }
 
     /// The subject (`sub`): for a user, the stable, unique id in the pool,
     /// the id to key a user's data by; for an app client acting for itself,
     /// its client id (see [`principal`](Self::principal)).
     pub fn sub(&self) -> &str {
-        self.sub.get(&self.payload)
+        self.text(Claim::Sub).unwrap_or_default()
     }
 
     /// Who the token speaks for: an [`AppClient`](Principal::AppClient) for
@@ -284,7 +435,7 @@ impl CognitoClaims {
     /// ```
     pub fn principal(&self) -> Principal<'_> {
         let sub = self.sub();
-        match (self.token_use(), self.client_id_claim()) {
+        match (self.token_use(), self.text(Claim::ClientId)) {
             (TokenUse::Access, Some(client_id)) if client_id == sub => {
                 Principal::AppClient { client_id }
             }
@@ -303,7 +454,7 @@ impl CognitoClaims {
 
     /// The issuer (`iss`), one of the verifier's configured issuers.
     pub fn iss(&self) -> &str {
-        self.iss_claim().unwrap_or_default()
+        self.text(Claim::Iss).unwrap_or_default()
     }
 
     /// Expiry (`exp`), in whole seconds since the Unix epoch.
@@ -312,34 +463,31 @@ impl CognitoClaims {
     /// (`1795350075.5` reads `1795350075`); the checks use the exact value,
     /// and [`get`](Self::get) returns the claim as the token has it.
     pub fn exp(&self) -> i64 {
-        self.exp.map(NumericDate::whole_seconds).unwrap_or_default()
+        self.established.exp.whole_seconds()
     }
 
     /// Issued at (`iat`), in whole seconds since the Unix epoch (rounded
     /// down, see [`exp`](Self::exp)).
     pub fn iat(&self) -> Option<i64> {
-        self.iat.map(NumericDate::whole_seconds)
+        self.time(Claim::Iat)
     }
 
     /// Not before (`nbf`), in whole seconds since the Unix epoch (rounded
     /// down, see [`exp`](Self::exp)).
     pub fn nbf(&self) -> Option<i64> {
-        self.nbf.map(NumericDate::whole_seconds)
+        self.time(Claim::Nbf)
     }
 
     /// When the user authenticated (`auth_time`), in whole seconds since
     /// the Unix epoch (rounded down, see [`exp`](Self::exp)); `None` when
     /// absent or not a number.
     pub fn auth_time(&self) -> Option<i64> {
-        self.auth_time.map(NumericDate::whole_seconds)
+        self.time(Claim::AuthTime)
     }
 
     /// Whether this is an id or an access token (`token_use`).
     pub fn token_use(&self) -> TokenUse {
-        match self.token_use_claim() {
-            Some("id") => TokenUse::Id,
-            _ => TokenUse::Access,
-        }
+        self.established.token_use
     }
 
     /// The user name: `cognito:username` in id tokens, `username` in
@@ -348,22 +496,20 @@ impl CognitoClaims {
     /// display). `None` when absent or not a string (the other spelling is
     /// read then).
     pub fn username(&self) -> Option<&str> {
-        self.text(&self.username)
+        self.text(Claim::CognitoUsername)
+            .or_else(|| self.text(Claim::Username))
     }
 
     /// The app client the token was issued to: `client_id` for access
     /// tokens, the (first) `aud` for id tokens.
     pub fn client_id(&self) -> Option<&str> {
-        match self.token_use() {
-            TokenUse::Access => self.client_id_claim(),
-            TokenUse::Id => self.aud.first().map(String::as_str),
-        }
+        self.payload.client_ids(self.token_use()).first()
     }
 
     /// The audience (`aud`): one element for Cognito id tokens, empty for
     /// access tokens.
     pub fn aud(&self) -> &[String] {
-        &self.aud
+        self.payload.list_of(Claim::Aud)
     }
 
     /// The scopes (`scope`, split on spaces); empty for id tokens.
@@ -373,52 +519,52 @@ impl CognitoClaims {
     /// `"a\tb"` is the one scope `a\tb`. Repeated spaces separate no empty
     /// scope.
     pub fn scopes(&self) -> &[String] {
-        &self.scopes
+        self.payload.list_of(Claim::Scope)
     }
 
     /// The user's groups (`cognito:groups`); empty when the user is in none.
     pub fn groups(&self) -> &[String] {
-        &self.groups
+        self.payload.list_of(Claim::Groups)
     }
 
     /// True when the user is in `group`.
     pub fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
+        self.groups().iter().any(|g| g == group)
     }
 
     /// True when the token grants `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        self.scopes().iter().any(|s| s == scope)
     }
 
     /// The e-mail address (`email`, id tokens); `None` when absent or not a
     /// string.
     pub fn email(&self) -> Option<&str> {
-        self.text(&self.email)
+        self.text(Claim::Email)
     }
 
     /// Whether the e-mail address was verified (`email_verified`, id
     /// tokens): a boolean, or the strings `"true"`/`"false"`; `None`
     /// otherwise.
     pub fn email_verified(&self) -> Option<bool> {
-        self.email_verified
+        self.payload.flag_of(Claim::EmailVerified)
     }
 
     /// The token's unique id (`jti`); `None` when absent or not a string.
     pub fn jti(&self) -> Option<&str> {
-        self.text(&self.jti)
+        self.text(Claim::Jti)
     }
 
     /// The id of the refresh token's original authentication (`origin_jti`);
     /// revoking that refresh token revokes the tokens that carry it.
     pub fn origin_jti(&self) -> Option<&str> {
-        self.text(&self.origin_jti)
+        self.text(Claim::OriginJti)
     }
 
     /// The sign-in event's id (`event_id`); `None` when absent or not a
     /// string.
     pub fn event_id(&self) -> Option<&str> {
-        self.text(&self.event_id)
+        self.text(Claim::EventId)
     }
 
     /// Any claim by name, standard or not (`custom:tenant`, …).
@@ -431,7 +577,7 @@ impl CognitoClaims {
     pub fn extra(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.as_map()
             .iter()
-            .filter(|(k, _)| !STANDARD.contains(&k.as_str()))
+            .filter(|(k, _)| Claim::named(k).is_none())
             .map(|(k, v)| (k.as_str(), v))
     }
 
@@ -440,7 +586,7 @@ impl CognitoClaims {
         self.all.get_or_init(|| {
             // The text parsed as a JSON object when the token was verified,
             // so this cannot fail; an empty map would be the fallback.
-            serde_json::from_str(&self.payload).unwrap_or_default()
+            serde_json::from_str(&self.payload.text).unwrap_or_default()
         })
     }
 
@@ -456,7 +602,7 @@ impl CognitoClaims {
     /// # Ok(()) }
     /// ```
     pub fn as_json(&self) -> &str {
-        &self.payload
+        &self.payload.text
     }
 
     /// The claims as your own type.
@@ -476,30 +622,9 @@ impl CognitoClaims {
     /// # Ok(()) }
     /// ```
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_str(&self.payload)
+        serde_json::from_str(&self.payload.text)
             .map_err(|e| Error::malformed(format!("claims do not fit the requested type: {e}")))
     }
-}
-
-/// The typed claims while the payload is read.
-#[derive(Default)]
-struct Typed {
-    sub: Option<Text>,
-    iss: Option<Text>,
-    exp: Option<NumericDate>,
-    iat: Option<NumericDate>,
-    nbf: Option<NumericDate>,
-    auth_time: Option<NumericDate>,
-    token_use: Option<Text>,
-    client_id: Option<Text>,
-    aud: Vec<String>,
-    scopes: Vec<String>,
-    groups: Vec<String>,
-    email: Option<Text>,
-    email_verified: Option<bool>,
-    jti: Option<Text>,
-    origin_jti: Option<Text>,
-    event_id: Option<Text>,
 }
 
 /// A string claim: where it sits in the payload text when the JSON string
@@ -539,7 +664,7 @@ impl PartialEq for CognitoClaims {
     /// Equal when the payloads are the same text (every typed field is
     /// read from it).
     fn eq(&self, other: &Self) -> bool {
-        self.payload == other.payload
+        self.payload.text == other.payload.text
     }
 }
 
@@ -555,20 +680,15 @@ fn wrong_type(claim: &str, expected: &str) -> Error {
     Error::malformed(format!("the claim {claim:?} must be {expected}"))
 }
 
-fn string_ref<'v>(claim: &str, value: &'v Json<'_>) -> Result<&'v str, Error> {
-    match value {
-        Json::Str(s) => Ok(s),
-        _ => Err(wrong_type(claim, "a string")),
-    }
-}
-
 /// A NumericDate (RFC 7519 §2): seconds since the Unix epoch, "a JSON
 /// numeric value" that may be non-integer. Kept to the nanosecond, so the
 /// time checks compare the stated value, not a rounded one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct NumericDate {
-    /// Nanoseconds since the Unix epoch.
-    nanos: i128,
+    /// Whole seconds since the Unix epoch, rounded down.
+    secs: i64,
+    /// Nanoseconds past `secs`, below one second.
+    subsec_nanos: u32,
 }
 
 /// Largest magnitude of a non-integer NumericDate: 2^53 seconds (285
@@ -596,28 +716,39 @@ impl NumericDate {
         // resolves about a quarter of a microsecond, so the checks compare
         // the value the token states, to that precision.
         let fraction = ((value - whole) * 1e9).round() as i128;
-        Some(NumericDate {
-            nanos: (whole as i128) * NANOS_PER_SEC + fraction,
-        })
+        Some(NumericDate::from_nanos(
+            (whole as i128) * NANOS_PER_SEC + fraction,
+        ))
     }
 
     pub(crate) fn from_seconds(secs: i64) -> NumericDate {
         NumericDate {
-            nanos: i128::from(secs) * NANOS_PER_SEC,
+            secs,
+            subsec_nanos: 0,
         }
     }
 
+    /// Nanoseconds since the Unix epoch, saturating at the range of `i64`
+    /// seconds.
     pub(crate) fn from_nanos(nanos: i128) -> NumericDate {
-        NumericDate { nanos }
+        let secs = nanos.div_euclid(NANOS_PER_SEC);
+        match i64::try_from(secs) {
+            Ok(secs) => NumericDate {
+                secs,
+                subsec_nanos: u32::try_from(nanos.rem_euclid(NANOS_PER_SEC)).unwrap_or(0),
+            },
+            Err(_) if nanos < 0 => NumericDate::from_seconds(i64::MIN),
+            Err(_) => NumericDate::from_seconds(i64::MAX),
+        }
     }
 
     pub(crate) fn nanos(self) -> i128 {
-        self.nanos
+        i128::from(self.secs) * NANOS_PER_SEC + i128::from(self.subsec_nanos)
     }
 
     /// Whole seconds, rounded down.
     pub(crate) fn whole_seconds(self) -> i64 {
-        i64::try_from(self.nanos.div_euclid(NANOS_PER_SEC)).unwrap_or(i64::MAX)
+        self.secs
     }
 }
 
@@ -662,7 +793,19 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<CognitoClaims, Error> {
-        CognitoClaims::from_payload(v.to_string().into_bytes())
+        from_text(&v.to_string())
+    }
+
+    /// Claims as a verification would make them (with `exp` 0 when absent).
+    fn from_text(text: &str) -> Result<CognitoClaims, Error> {
+        let payload = Payload::parse(text.as_bytes().to_vec())?;
+        let established = Established {
+            token_use: payload.token_use().unwrap_or(TokenUse::Access),
+            exp: payload
+                .time_of(Claim::Exp)
+                .unwrap_or(NumericDate::from_seconds(0)),
+        };
+        Ok(CognitoClaims::verified(payload, established))
     }
 
     #[test]
@@ -685,7 +828,7 @@ mod tests {
     #[test]
     fn keeps_the_payload_text_and_builds_the_map_on_first_use() {
         let text = r#"{"sub":"u1","exp":10,"custom:n":{"deep":[1,"x\u0041"]}}"#;
-        let c = CognitoClaims::from_payload(text.as_bytes().to_vec()).unwrap();
+        let c = from_text(text).unwrap();
         assert_eq!(c.as_json(), text);
         assert!(c.all.get().is_none(), "built before it was asked for");
         assert_eq!(c.get("custom:n"), Some(&json!({"deep": [1, "xA"]})));
@@ -706,7 +849,7 @@ mod tests {
         );
         assert!(c.deserialize::<Vec<u8>>().is_err());
         // Equality is by payload; Debug shows the claims.
-        let same = CognitoClaims::from_payload(text.as_bytes().to_vec()).unwrap();
+        let same = from_text(text).unwrap();
         assert_eq!(c, same);
         assert!(format!("{same:?}").contains("custom:n"));
     }
@@ -714,14 +857,15 @@ mod tests {
     #[test]
     fn reads_escaped_and_plain_strings_alike() {
         let text = r#"{"sub":"u\u0031","iss":"https://i","jti":"\"j\"","username":"b\u00f6b","client_id":"c"}"#;
-        let c = CognitoClaims::from_payload(text.as_bytes().to_vec()).unwrap();
-        assert!(matches!(c.sub, Text::Decoded(_)));
-        assert!(matches!(c.iss, Some(Text::Span(..))));
+        let c = from_text(text).unwrap();
+        let slot = |claim| c.payload().slot(claim);
+        assert!(matches!(slot(Claim::Sub), Slot::Text(Text::Decoded(_))));
+        assert!(matches!(slot(Claim::Iss), Slot::Text(Text::Span(..))));
         assert_eq!(c.sub(), "u1");
         assert_eq!(c.iss(), "https://i");
         assert_eq!(c.jti(), Some("\"j\""));
         assert_eq!(c.username(), Some("böb"));
-        assert_eq!(c.client_id_claim(), Some("c"));
+        assert_eq!(c.payload().text_of(Claim::ClientId), Some("c"));
         assert_eq!(c.email(), None);
         // A clone reads the same text.
         let copy = c.clone();
@@ -821,11 +965,11 @@ mod tests {
             "iat": 1e9, "auth_time": -0.5
         }))
         .unwrap();
-        let nanos = |d: Option<NumericDate>| d.map(NumericDate::nanos);
-        assert_eq!(nanos(c.exp), Some(1_795_350_075_500_000_000));
-        assert_eq!(nanos(c.nbf), Some(1_700_000_000_250_000_000));
-        assert_eq!(nanos(c.iat), Some(1_000_000_000_000_000_000));
-        assert_eq!(nanos(c.auth_time), Some(-500_000_000));
+        let nanos = |claim| c.payload().time_of(claim).map(NumericDate::nanos);
+        assert_eq!(nanos(Claim::Exp), Some(1_795_350_075_500_000_000));
+        assert_eq!(nanos(Claim::Nbf), Some(1_700_000_000_250_000_000));
+        assert_eq!(nanos(Claim::Iat), Some(1_000_000_000_000_000_000));
+        assert_eq!(nanos(Claim::AuthTime), Some(-500_000_000));
         // Accessors round down to whole seconds.
         assert_eq!(c.exp(), 1_795_350_075);
         assert_eq!(c.nbf(), Some(1_700_000_000));
@@ -870,5 +1014,18 @@ mod tests {
         }))
         .unwrap();
         assert!(!id.is_app_client());
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn every_claim_of_the_table_is_found_by_its_name() {
+        for &claim in Claim::ALL {
+            assert_eq!(Claim::named(claim.name()), Some(claim));
+        }
+        assert_eq!(Claim::named("custom:tenant"), None);
     }
 }

@@ -33,6 +33,7 @@
 //! guard and all. A caller waits for an outcome at most the fetch timeout
 //! plus a second.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -45,9 +46,13 @@ use crate::error::Echo;
 use crate::keyset::{KeySet, RsaKey};
 use crate::status::{JwksCounters, JwksStatus};
 
-/// The lifecycle settings of one JWKS source.
+/// The settings every key set of a verifier shares: how it is fetched
+/// (the user's HTTP client, if given), how large and how old it may be.
 #[derive(Clone, Debug)]
-pub(crate) struct JwksLimits {
+pub(crate) struct JwksSettings {
+    /// The user's HTTP client; else one is built from these settings.
+    pub http_client: Option<reqwest::Client>,
+    pub connect_timeout: Duration,
     /// The whole-request timeout of a fetch.
     pub fetch_timeout: Duration,
     pub max_body_bytes: usize,
@@ -56,6 +61,104 @@ pub(crate) struct JwksLimits {
     pub ttl_bounds: (Duration, Duration),
     pub max_staleness: Duration,
     pub backoff: (Duration, Duration),
+}
+
+impl Default for JwksSettings {
+    fn default() -> Self {
+        JwksSettings {
+            http_client: None,
+            connect_timeout: Duration::from_secs(2),
+            fetch_timeout: Duration::from_secs(5),
+            max_body_bytes: 64 * 1024,
+            min_refetch_interval: Duration::from_secs(10),
+            ttl: Duration::from_secs(3600),
+            ttl_bounds: (Duration::from_secs(300), Duration::from_secs(86_400)),
+            max_staleness: Duration::from_secs(86_400),
+            backoff: (Duration::from_secs(1), Duration::from_secs(60)),
+        }
+    }
+}
+
+/// Where a key set's keys come from: fetched, or a document given at build
+/// time (refreshed over the network unless offline).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct KeySource {
+    /// The JWKS document that seeds the set.
+    pub document: Option<Vec<u8>>,
+    /// Keys only from the document, never fetched.
+    pub offline: bool,
+}
+
+/// The key sets of one verifier, one per JWKS URL, sharing one HTTP client.
+pub(crate) struct KeySets {
+    client: reqwest::Client,
+    settings: Arc<JwksSettings>,
+    by_url: HashMap<String, (KeySource, Arc<JwksCache>)>,
+    all: Vec<Arc<JwksCache>>,
+}
+
+impl KeySets {
+    /// Builds the HTTP client (unless the settings carry the user's).
+    pub(crate) fn new(settings: JwksSettings) -> Result<Self, Error> {
+        let client = match &settings.http_client {
+            Some(client) => client.clone(),
+            None => reqwest::Client::builder()
+                .connect_timeout(settings.connect_timeout)
+                .timeout(settings.fetch_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("cognito-verify/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?,
+        };
+        Ok(KeySets {
+            client,
+            settings: Arc::new(settings),
+            by_url: HashMap::new(),
+            all: Vec::new(),
+        })
+    }
+
+    /// The key set of `url`, made on first request. Issuers may share a
+    /// JWKS URL only with the same key source: one pool's document must
+    /// never verify another pool's tokens.
+    pub(crate) fn for_url(
+        &mut self,
+        url: &str,
+        source: &KeySource,
+    ) -> Result<Arc<JwksCache>, String> {
+        if let Some((known, cache)) = self.by_url.get(url) {
+            return match known == source {
+                true => Ok(cache.clone()),
+                false => Err(format!(
+                    "the JWKS URL {url} is another pool's too, with other keys (a JWKS \
+                     document or offline()); give each pool its own"
+                )),
+            };
+        }
+        let cache = Arc::new(JwksCache {
+            url: url.to_owned(),
+            client: self.client.clone(),
+            settings: self.settings.clone(),
+            network: !source.offline,
+            state: Mutex::new(State::default()),
+            epoch: Instant::now(),
+            quiet_until: AtomicU64::new(0),
+        });
+        if let Some(document) = &source.document {
+            let keys = KeySet::parse(document, url, None)
+                .map_err(|e| format!("the JWKS document: {e}"))?;
+            cache.seed(keys);
+        }
+        self.by_url
+            .insert(url.to_owned(), (source.clone(), cache.clone()));
+        self.all.push(cache.clone());
+        Ok(cache)
+    }
+
+    /// Every key set, in the order they were made.
+    pub(crate) fn into_all(self) -> Vec<Arc<JwksCache>> {
+        self.all
+    }
 }
 
 /// What a fetch ends with.
@@ -113,7 +216,7 @@ struct State {
 pub(crate) struct JwksCache {
     url: String,
     client: reqwest::Client,
-    limits: JwksLimits,
+    settings: Arc<JwksSettings>,
     /// False when the keys come only from a document given at build time:
     /// never fetched, never stale.
     network: bool,
@@ -135,23 +238,6 @@ enum Plan {
 }
 
 impl JwksCache {
-    pub(crate) fn new(
-        url: String,
-        client: reqwest::Client,
-        limits: JwksLimits,
-        network: bool,
-    ) -> Self {
-        JwksCache {
-            url,
-            client,
-            limits,
-            network,
-            state: Mutex::new(State::default()),
-            epoch: Instant::now(),
-            quiet_until: AtomicU64::new(0),
-        }
-    }
-
     /// `at` as nanoseconds after `epoch`.
     fn nanos(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
@@ -174,7 +260,7 @@ impl JwksCache {
     /// just been fetched.
     pub(crate) fn seed(&self, keys: KeySet) {
         let mut st = self.lock();
-        self.store(&mut st, keys, self.limits.ttl, Instant::now());
+        self.store(&mut st, keys, self.settings.ttl, Instant::now());
     }
 
     /// Joins the fetch under way, or prepares a new one in its own task:
@@ -211,7 +297,7 @@ impl JwksCache {
     /// never is).
     fn usable_keys(&self, st: &State, now: Instant) -> Option<Arc<KeySet>> {
         let age = now.saturating_duration_since(st.fetched_at?);
-        (age <= self.limits.max_staleness || !self.network)
+        (age <= self.settings.max_staleness || !self.network)
             .then(|| st.keys.clone())
             .flatten()
     }
@@ -328,7 +414,7 @@ impl JwksCache {
     ) -> (Plan, Option<Launch>) {
         let in_window = st
             .last_kid_refetch
-            .is_some_and(|t| now.saturating_duration_since(t) < self.limits.min_refetch_interval);
+            .is_some_and(|t| now.saturating_duration_since(t) < self.settings.min_refetch_interval);
         if in_window || !self.may_fetch(st, now) {
             st.counters.rate_limited += 1;
             tracing::debug!(jwks_url = %self.url, "unknown kid; refetch not allowed yet");
@@ -351,7 +437,7 @@ impl JwksCache {
     /// timeout plus a margin. The fetch task is bounded by that timeout; the
     /// limit covers a task whose runtime is no longer driven.
     fn wait_limit(&self) -> Duration {
-        self.limits
+        self.settings
             .fetch_timeout
             .saturating_add(Duration::from_secs(1))
     }
@@ -406,7 +492,7 @@ impl JwksCache {
         if let Some(old) = &st.keys {
             old.retire_missing_from(&keys);
         }
-        let quiet = ttl.mul_f64(0.9).min(self.limits.max_staleness);
+        let quiet = ttl.mul_f64(0.9).min(self.settings.max_staleness);
         let quiet = match self.network {
             true => u64::try_from(quiet.as_nanos()).unwrap_or(u64::MAX),
             false => u64::MAX, // a document's keys need no refresh
@@ -429,7 +515,7 @@ impl JwksCache {
     fn record_failure(&self, st: &mut State, e: Error, now: Instant) -> Error {
         st.counters.failures += 1;
         st.failures_in_a_row = st.failures_in_a_row.saturating_add(1);
-        let wait = backoff(self.limits.backoff, st.failures_in_a_row);
+        let wait = backoff(self.settings.backoff, st.failures_in_a_row);
         st.retry_at = Some(later(now, wait));
         if st.failures_in_a_row == 1 {
             let keeping = match (&st.keys, st.fetched_at) {
@@ -457,7 +543,7 @@ impl JwksCache {
             jwks_url: self.url.clone(),
             reason: format!(
                 "the body is larger than {} bytes",
-                self.limits.max_body_bytes
+                self.settings.max_body_bytes
             ),
         };
         tracing::debug!(jwks_url = %self.url, "fetching JWKS");
@@ -466,7 +552,7 @@ impl JwksCache {
             .get(&self.url)
             .header(reqwest::header::ACCEPT, "application/json")
             // Also on a client the user built.
-            .timeout(self.limits.fetch_timeout)
+            .timeout(self.settings.fetch_timeout)
             .send()
             .await
             .map_err(|e| unavailable(describe(&e)))?;
@@ -490,7 +576,7 @@ impl JwksCache {
         }
         if response
             .content_length()
-            .is_some_and(|len| len > self.limits.max_body_bytes as u64)
+            .is_some_and(|len| len > self.settings.max_body_bytes as u64)
         {
             return Err(too_big());
         }
@@ -502,7 +588,7 @@ impl JwksCache {
             .await
             .map_err(|e| unavailable(describe(&e)))?
         {
-            if body.len() + chunk.len() > self.limits.max_body_bytes {
+            if body.len() + chunk.len() > self.settings.max_body_bytes {
                 return Err(too_big());
             }
             body.extend_from_slice(&chunk);
@@ -512,10 +598,10 @@ impl JwksCache {
 
     /// The configured TTL, or `Cache-Control: max-age` within the bounds.
     fn ttl_of(&self, headers: &reqwest::header::HeaderMap) -> Duration {
-        let (min, max) = self.limits.ttl_bounds;
+        let (min, max) = self.settings.ttl_bounds;
         match cache_control_max_age(headers) {
             Some(age) => age.clamp(min, max),
-            None => self.limits.ttl,
+            None => self.settings.ttl,
         }
     }
 }

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::claims::CognitoClaims;
+use crate::claims::Payload;
 use crate::json::{self, Json};
 
 /// A token split and decoded, not yet verified.
@@ -17,7 +17,8 @@ pub(crate) struct Parsed<'a> {
     pub alg: Option<String>,
     /// The header's `kid`, if it is a string.
     pub kid: Option<String>,
-    pub claims: CognitoClaims,
+    /// The claims, typed, not verified.
+    pub payload: Payload,
 }
 
 /// Splits and decodes a compact JWS. Every failure is `malformed_token`;
@@ -32,7 +33,7 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Error> {
         .map_err(|e| Error::malformed(format!("the header is not valid JSON: {e}")))?
         .into_object()
         .ok_or_else(|| Error::malformed("the header is not a JSON object"))?;
-    let claims = CognitoClaims::from_payload(decode_segment(payload_b64, "payload")?)?;
+    let payload = Payload::parse(decode_segment(payload_b64, "payload")?)?;
     // An empty signature (as in `alg: none` tokens) is left for the `alg`
     // and signature checks to refuse, with their own kinds.
     let signature = decode_segment(signature_b64, "signature")?;
@@ -59,7 +60,7 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Error> {
         signature,
         alg,
         kid,
-        claims,
+        payload,
     })
 }
 
@@ -139,7 +140,7 @@ mod tests {
         let p = parse(&t).unwrap();
         assert_eq!(p.alg.as_deref(), Some("RS256"));
         assert_eq!(p.kid.as_deref(), Some("k1"));
-        assert_eq!(p.claims.sub(), "u");
+        assert_eq!(p.payload.text_of(crate::claims::Claim::Sub), Some("u"));
         assert_eq!(p.signature, b"sig");
         assert_eq!(p.signing_input, t.rsplit_once('.').unwrap().0);
     }

@@ -1,17 +1,16 @@
 //! The [`Verifier`]: from a token string to verified claims.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Error;
 use crate::cache::{self, CachedToken, TokenCache};
 use crate::checks::{self, nanos_of, now_nanos};
-use crate::claims::{CognitoClaims, NumericDate};
-use crate::config::{AtHydrate, MAX_DURATION, ResolvedPool, Settings, VerifierBuilder};
-use crate::error::{Echo, Expected};
-use crate::jwks::{JwksCache, JwksLimits};
-use crate::keyset::{KeySet, RsaKey};
+use crate::claims::{Claim, CognitoClaims, NumericDate};
+use crate::error::Echo;
+use crate::keyset::RsaKey;
+use crate::routes::{Route, Routes};
+use crate::settings::{MAX_DURATION, Settings};
 use crate::status::VerifierStatus;
 use crate::token::{self, Parsed};
 
@@ -34,15 +33,7 @@ pub struct Verifier {
 }
 
 struct Inner {
-    pools: Vec<ResolvedPool>,
-    /// `iss` → (pool, JWKS cache).
-    by_issuer: HashMap<String, (usize, usize)>,
-    issuers: Expected,
-    jwks: Vec<Arc<JwksCache>>,
-    /// Per pool, the key sets `hydrate` fetches, in order: the first that
-    /// can be fetched is the pool's (the rest are fallbacks); the others
-    /// are fetched when a token first names one of their issuers.
-    hydrate_groups: Vec<Vec<usize>>,
+    routes: Routes,
     cache: Option<TokenCache>,
     settings: Settings,
 }
@@ -70,8 +61,7 @@ enum WithCachedKeys {
 struct Pending<'a> {
     parsed: Parsed<'a>,
     kid: String,
-    pool: usize,
-    jwks: usize,
+    route: &'a Arc<Route>,
     /// The token-cache key, when the cache is on.
     cache_key: Option<cache::Key>,
 }
@@ -79,117 +69,22 @@ struct Pending<'a> {
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
-            .field("issuers", &self.inner.issuers)
+            .field("issuers", self.inner.routes.issuers())
             .finish_non_exhaustive()
     }
 }
 
 impl Verifier {
-    /// Starts a [`VerifierBuilder`].
-    pub fn builder() -> VerifierBuilder {
-        VerifierBuilder::default()
-    }
-
-    pub(crate) fn from_parts(pools: Vec<ResolvedPool>, settings: Settings) -> Result<Self, Error> {
-        let client = match &settings.http_client {
-            Some(client) => client.clone(),
-            None => reqwest::Client::builder()
-                .connect_timeout(settings.jwks_connect_timeout)
-                .timeout(settings.jwks_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("cognito-verify/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?,
-        };
-        let limits = JwksLimits {
-            fetch_timeout: settings.jwks_timeout,
-            max_body_bytes: settings.jwks_max_bytes,
-            min_refetch_interval: settings.jwks_min_refetch_interval,
-            ttl: settings.jwks_ttl,
-            ttl_bounds: settings.jwks_ttl_bounds,
-            max_staleness: settings.jwks_max_staleness,
-            backoff: settings.jwks_backoff,
-        };
-        let mut by_issuer = HashMap::new();
-        let mut by_url: HashMap<String, usize> = HashMap::new();
-        let mut jwks: Vec<Arc<JwksCache>> = Vec::new();
-        // Per cache, where its keys come from: offline or not, and the
-        // document that seeded it. Pools may share a JWKS URL only with the
-        // same key source: one pool's document must never verify another
-        // pool's tokens.
-        let mut sources: Vec<(bool, Option<Vec<u8>>)> = Vec::new();
-        let mut hydrate_groups = Vec::new();
-        for (index, pool) in pools.iter().enumerate() {
-            let document = match &pool.keys_document {
-                Some(document) => {
-                    Some(document.load(settings.jwks_max_bytes).map_err(|why| {
-                        Error::InvalidConfig(format!("pool {}: {why}", pool.name))
-                    })?)
-                }
-                None => None,
-            };
-            let source = (pool.offline, document);
-            let mut group = Vec::new();
-            for resolved in &pool.issuers {
-                let (issuer, url) = (&resolved.issuer, &resolved.jwks_url);
-                let cache = match by_url.get(url) {
-                    Some(&cache) if sources[cache] == source => cache,
-                    Some(_) => {
-                        return Err(Error::InvalidConfig(format!(
-                            "pool {}: the JWKS URL {url} is another pool's too, with other \
-                             keys (a JWKS document or offline()); give each pool its own",
-                            pool.name
-                        )));
-                    }
-                    None => {
-                        let cache = JwksCache::new(
-                            url.clone(),
-                            client.clone(),
-                            limits.clone(),
-                            !pool.offline,
-                        );
-                        if let Some(document) = &source.1 {
-                            let keys = KeySet::parse(document, url, None).map_err(|e| {
-                                Error::InvalidConfig(format!(
-                                    "pool {}: the JWKS document: {e}",
-                                    pool.name
-                                ))
-                            })?;
-                            cache.seed(keys);
-                        }
-                        jwks.push(Arc::new(cache));
-                        sources.push(source.clone());
-                        by_url.insert(url.clone(), jwks.len() - 1);
-                        jwks.len() - 1
-                    }
-                };
-                let fetched_at_hydrate = resolved.at_hydrate != AtHydrate::OnFirstUse;
-                if fetched_at_hydrate && !group.contains(&cache) {
-                    group.push(cache);
-                }
-                if by_issuer.insert(issuer.clone(), (index, cache)).is_some() {
-                    return Err(Error::InvalidConfig(format!(
-                        "two pools have the issuer {issuer:?}; each issuer may be configured once"
-                    )));
-                }
-            }
-            hydrate_groups.push(group);
-        }
-        let mut issuers: Vec<String> = by_issuer.keys().cloned().collect();
-        issuers.sort();
+    pub(crate) fn new(routes: Routes, settings: Settings) -> Self {
         let cache = (settings.token_cache_capacity > 0)
             .then(|| TokenCache::new(settings.token_cache_capacity));
-        Ok(Verifier {
+        Verifier {
             inner: Arc::new(Inner {
-                pools,
-                by_issuer,
-                issuers: Expected(issuers),
-                jwks,
-                hydrate_groups,
+                routes,
                 cache,
                 settings,
             }),
-        })
+        }
     }
 
     /// Verifies `token` and returns its claims, fetching the issuer's keys
@@ -221,7 +116,7 @@ impl Verifier {
         let result = match self.begin(token) {
             Ok(Start::CacheHit(claims)) => Ok(claims),
             Ok(Start::NeedsKey(pending)) => {
-                let key = self.inner.jwks[pending.jwks].key(&pending.kid).await;
+                let key = pending.route.keys.key(&pending.kid).await;
                 self.finish(pending, key)
             }
             Err(e) => Err(e),
@@ -274,14 +169,12 @@ impl Verifier {
     fn with_cached_keys(&self, token: &str) -> WithCachedKeys {
         match self.begin(token) {
             Ok(Start::CacheHit(claims)) => WithCachedKeys::Decided(Ok(claims)),
-            Ok(Start::NeedsKey(pending)) => {
-                match self.inner.jwks[pending.jwks].cached_key(&pending.kid) {
-                    Err(missing @ (Error::JwksNotCached { .. } | Error::UnknownKid { .. })) => {
-                        WithCachedKeys::NeedsFetch(missing)
-                    }
-                    key => WithCachedKeys::Decided(self.finish(pending, key)),
+            Ok(Start::NeedsKey(pending)) => match pending.route.keys.cached_key(&pending.kid) {
+                Err(missing @ (Error::JwksNotCached { .. } | Error::UnknownKid { .. })) => {
+                    WithCachedKeys::NeedsFetch(missing)
                 }
-            }
+                key => WithCachedKeys::Decided(self.finish(pending, key)),
+            },
             Err(e) => WithCachedKeys::Decided(Err(e)),
         }
     }
@@ -299,11 +192,10 @@ impl Verifier {
     /// fails start-up nor retries a key set no token uses.
     /// [`status`](Self::status) shows which key sets are in use.
     pub async fn hydrate(&self) -> Result<(), Error> {
-        let inner = &*self.inner;
-        for group in &inner.hydrate_groups {
+        for group in self.inner.routes.hydrate_groups() {
             let mut first_error = None;
-            for &cache in group {
-                match inner.jwks[cache].refresh().await {
+            for keys in group {
+                match keys.refresh().await {
                     Ok(_) => {
                         first_error = None;
                         break;
@@ -322,7 +214,7 @@ impl Verifier {
 
     /// The issuers this verifier accepts, sorted.
     pub fn issuers(&self) -> &[String] {
-        &self.inner.issuers.0
+        &self.inner.routes.issuers().0
     }
 
     /// What the verifier holds and has done, for operators: per JWKS URL
@@ -331,7 +223,13 @@ impl Verifier {
     /// system you use.
     pub fn status(&self) -> VerifierStatus {
         VerifierStatus {
-            jwks: self.inner.jwks.iter().map(|c| c.status()).collect(),
+            jwks: self
+                .inner
+                .routes
+                .key_sets()
+                .iter()
+                .map(|c| c.status())
+                .collect(),
             token_cache: self
                 .inner
                 .cache
@@ -348,14 +246,20 @@ impl Verifier {
         match self.begin(token)? {
             Start::CacheHit(_) => Ok(()),
             Start::NeedsKey(pending) => {
-                self.check_claims(&self.inner.pools[pending.pool], &pending.parsed.claims)
+                let pool = &pending.route.pool;
+                let established =
+                    checks::check_payload(pool, &self.inner.settings, &pending.parsed.payload)?;
+                checks::check_custom(
+                    pool,
+                    &CognitoClaims::verified(pending.parsed.payload, established),
+                )
             }
         }
     }
 
     /// Steps before the key lookup: size, cache, structure, `alg`, `kid`,
     /// issuer.
-    fn begin<'a>(&self, token: &'a str) -> Result<Start<'a>, Error> {
+    fn begin<'a>(&'a self, token: &'a str) -> Result<Start<'a>, Error> {
         let inner = &*self.inner;
         let max = inner.settings.max_token_bytes;
         if token.len() > max {
@@ -367,9 +271,9 @@ impl Verifier {
         let cache_key = inner.cache.as_ref().map(|_| TokenCache::key(token));
         if let (Some(cache), Some(key)) = (&inner.cache, &cache_key) {
             match cache.get(key) {
-                Some(hit) if inner.jwks[hit.jwks].still_holds(&hit.kid, &hit.key) => {
+                Some(hit) if hit.route.keys.still_holds(&hit.kid, &hit.key) => {
                     cache.record(true);
-                    self.check_claims(&inner.pools[hit.pool], &hit.claims)?;
+                    checks::recheck(&hit.route.pool, &inner.settings, &hit.claims)?;
                     return Ok(Start::CacheHit(hit.claims.clone()));
                 }
                 Some(_) => {
@@ -387,18 +291,11 @@ impl Verifier {
             });
         }
         let kid = parsed.kid.clone().ok_or(Error::MissingKid)?;
-        let iss = parsed.claims.iss_claim();
-        let &(pool, jwks) = iss
-            .and_then(|iss| inner.by_issuer.get(iss))
-            .ok_or_else(|| Error::InvalidIssuer {
-                expected: inner.issuers.clone(),
-                actual: Echo::of(iss),
-            })?;
+        let route = inner.routes.of(parsed.payload.text_of(Claim::Iss))?;
         Ok(Start::NeedsKey(Pending {
             parsed,
             kid,
-            pool,
-            jwks,
+            route,
             cache_key,
         }))
     }
@@ -413,8 +310,7 @@ impl Verifier {
         let Pending {
             parsed,
             kid,
-            pool,
-            jwks,
+            route,
             cache_key,
         } = pending;
         if !key.verify(parsed.signing_input.as_bytes(), &parsed.signature) {
@@ -422,16 +318,17 @@ impl Verifier {
                 kid: Echo::some(&kid),
             });
         }
-        self.check_claims(&self.inner.pools[pool], &parsed.claims)?;
-        let claims = Arc::new(parsed.claims);
+        let established =
+            checks::check_payload(&route.pool, &self.inner.settings, &parsed.payload)?;
+        let claims = Arc::new(CognitoClaims::verified(parsed.payload, established));
+        checks::check_custom(&route.pool, &claims)?;
         if let (Some(cache), Some(cache_key)) = (&self.inner.cache, cache_key) {
-            let ttl = time_left(claims.exp, self.inner.settings.leeway);
+            let ttl = time_left(established.exp, self.inner.settings.leeway);
             cache.insert(
                 cache_key,
                 CachedToken {
                     claims: claims.clone(),
-                    pool,
-                    jwks,
+                    route: route.clone(),
                     kid,
                     key,
                     ttl,
@@ -441,24 +338,15 @@ impl Verifier {
         Ok(claims)
     }
 
-    /// The claim checks, run on every verification and every cache hit.
-    fn check_claims(&self, pool: &ResolvedPool, claims: &CognitoClaims) -> Result<(), Error> {
-        checks::check_claims(pool, &self.inner.settings, claims)
-    }
-
     fn trace(&self, result: &Result<Arc<CognitoClaims>, Error>) {
         if !tracing::enabled!(tracing::Level::DEBUG) {
             return;
         }
         match result {
             Ok(claims) => {
-                let pool = self
-                    .inner
-                    .by_issuer
-                    .get(claims.iss())
-                    .map(|&(p, _)| &self.inner.pools[p].name);
+                let pool = self.inner.routes.of(Some(claims.iss())).ok();
                 tracing::debug!(
-                    pool = pool.map(String::as_str),
+                    pool = pool.map(|route| route.pool.name.as_str()),
                     sub = claims.sub(),
                     "token verified"
                 );
@@ -471,9 +359,8 @@ impl Verifier {
 /// How long a verified token may stay in the token cache: until its `exp`
 /// plus the leeway, at most [`MAX_DURATION`] (a hit re-runs the claim
 /// checks anyway, so the cap only bounds what the cache is asked to hold).
-fn time_left(exp: Option<NumericDate>, leeway: Duration) -> Duration {
-    let leeway = nanos_of(leeway);
-    let end = exp.map_or(0, NumericDate::nanos).saturating_add(leeway);
+fn time_left(exp: NumericDate, leeway: Duration) -> Duration {
+    let end = exp.nanos().saturating_add(nanos_of(leeway));
     let left = end.saturating_sub(now_nanos()).max(0);
     let cap = i128::try_from(MAX_DURATION.as_nanos()).unwrap_or(i128::MAX);
     let left = u64::try_from(left.min(cap)).unwrap_or(u64::MAX);

@@ -1,0 +1,114 @@
+//! Routing: a token's `iss` names its [`Route`], the pool whose rules it
+//! must meet and the key set that verifies it. Assembled once, at build.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::Error;
+use crate::config::{AtHydrate, ResolvedPool};
+use crate::error::{Echo, Expected};
+use crate::jwks::{JwksCache, JwksSettings, KeySets, KeySource};
+
+/// Where the tokens of one issuer go: its pool and its key set. Shared by
+/// every issuer of the pool that uses the same key set, and held by the
+/// token-cache entries of its tokens.
+pub(crate) struct Route {
+    pub pool: Arc<ResolvedPool>,
+    pub keys: Arc<JwksCache>,
+}
+
+/// Every route of a verifier, by issuer.
+pub(crate) struct Routes {
+    by_issuer: HashMap<String, Arc<Route>>,
+    /// The configured issuers, sorted (for `invalid_issuer` messages).
+    issuers: Expected,
+    key_sets: Vec<Arc<JwksCache>>,
+    /// Per pool, the key sets `hydrate` fetches, in order: the first that
+    /// can be fetched is the pool's (the rest are fallbacks); the others
+    /// are fetched when a token first names one of their issuers.
+    hydrate_groups: Vec<Vec<Arc<JwksCache>>>,
+}
+
+impl Routes {
+    /// Wires each pool's issuers to key sets (one per JWKS URL), seeding
+    /// those given as documents. Refuses an issuer configured twice, and a
+    /// JWKS URL shared by pools with different key sources.
+    pub(crate) fn assemble(pools: Vec<ResolvedPool>, jwks: JwksSettings) -> Result<Self, Error> {
+        let max_document_bytes = jwks.max_body_bytes;
+        let mut key_sets = KeySets::new(jwks)?;
+        let mut by_issuer = HashMap::new();
+        let mut hydrate_groups = Vec::new();
+        for pool in pools {
+            let bad = |why: String| Error::InvalidConfig(format!("pool {}: {why}", pool.name));
+            let source = KeySource {
+                document: match &pool.keys_document {
+                    Some(document) => Some(document.load(max_document_bytes).map_err(bad)?),
+                    None => None,
+                },
+                offline: pool.offline,
+            };
+            let pool = Arc::new(pool);
+            let mut group: Vec<Arc<JwksCache>> = Vec::new();
+            let mut routes: Vec<Arc<Route>> = Vec::new();
+            for resolved in &pool.issuers {
+                let keys = key_sets
+                    .for_url(&resolved.jwks_url, &source)
+                    .map_err(|why| Error::InvalidConfig(format!("pool {}: {why}", pool.name)))?;
+                let fetched_at_hydrate = resolved.at_hydrate != AtHydrate::OnFirstUse;
+                if fetched_at_hydrate && !group.iter().any(|k| Arc::ptr_eq(k, &keys)) {
+                    group.push(keys.clone());
+                }
+                let route = match routes.iter().find(|r| Arc::ptr_eq(&r.keys, &keys)) {
+                    Some(route) => route.clone(),
+                    None => {
+                        let route = Arc::new(Route {
+                            pool: pool.clone(),
+                            keys,
+                        });
+                        routes.push(route.clone());
+                        route
+                    }
+                };
+                if by_issuer.insert(resolved.issuer.clone(), route).is_some() {
+                    return Err(Error::InvalidConfig(format!(
+                        "two pools have the issuer {:?}; each issuer may be configured once",
+                        resolved.issuer
+                    )));
+                }
+            }
+            hydrate_groups.push(group);
+        }
+        let mut issuers: Vec<String> = by_issuer.keys().cloned().collect();
+        issuers.sort();
+        Ok(Routes {
+            by_issuer,
+            issuers: Expected(issuers),
+            key_sets: key_sets.into_all(),
+            hydrate_groups,
+        })
+    }
+
+    /// The route of a token's `iss`, or `invalid_issuer`.
+    pub(crate) fn of(&self, iss: Option<&str>) -> Result<&Arc<Route>, Error> {
+        iss.and_then(|iss| self.by_issuer.get(iss))
+            .ok_or_else(|| Error::InvalidIssuer {
+                expected: self.issuers.clone(),
+                actual: Echo::of(iss),
+            })
+    }
+
+    /// The configured issuers, sorted.
+    pub(crate) fn issuers(&self) -> &Expected {
+        &self.issuers
+    }
+
+    /// Every key set, one per JWKS URL.
+    pub(crate) fn key_sets(&self) -> &[Arc<JwksCache>] {
+        &self.key_sets
+    }
+
+    /// Per pool, the key sets `hydrate` tries in order.
+    pub(crate) fn hydrate_groups(&self) -> &[Vec<Arc<JwksCache>>] {
+        &self.hydrate_groups
+    }
+}
