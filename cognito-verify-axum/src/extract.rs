@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath};
 use axum::response::{IntoResponse, Response};
-use cognito_verify::{CognitoClaims, Principal, TokenUse};
+use cognito_verify::{CognitoClaims, Requirement, TokenUse};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -152,10 +152,7 @@ macro_rules! token_use_extractor {
             type Rejection = ExtractRejection;
 
             async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-                let (context, claims) = required(parts, stringify!($name))?;
-                if claims.token_use() != $use {
-                    return Err(refuse(&context, "invalid_token_use"));
-                }
+                let claims = meeting(parts, stringify!($name), &Requirement::token_use($use))?;
                 Ok($name(claims))
             }
         }
@@ -217,11 +214,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Subject {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (context, claims) = required(parts, "Subject")?;
-        match claims.principal() {
-            Principal::User { sub, .. } => Ok(Subject(sub.to_owned())),
-            _ => Err(refuse(&context, PrincipalRule::User.refusal_kind())),
-        }
+        let claims = meeting(parts, "Subject", &Requirement::user())?;
+        Ok(Subject(claims.sub().to_owned()))
     }
 }
 
@@ -249,14 +243,11 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (context, claims) = required(parts, "User")?;
-        match claims.principal() {
-            Principal::User { sub, username } => Ok(User {
-                sub: sub.to_owned(),
-                username: username.map(str::to_owned),
-            }),
-            _ => Err(refuse(&context, PrincipalRule::User.refusal_kind())),
-        }
+        let claims = meeting(parts, "User", &Requirement::user())?;
+        Ok(User {
+            sub: claims.sub().to_owned(),
+            username: claims.username().map(str::to_owned),
+        })
     }
 }
 
@@ -279,41 +270,31 @@ impl<S: Send + Sync> FromRequestParts<S> for AppClient {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (context, claims) = required(parts, "AppClient")?;
-        match claims.principal() {
-            Principal::AppClient { client_id } => Ok(AppClient(client_id.to_owned())),
-            _ => Err(refuse(&context, PrincipalRule::AppClient.refusal_kind())),
-        }
+        let claims = meeting(parts, "AppClient", &Requirement::app_client())?;
+        // An app client's own token carries its id in `sub` and `client_id`.
+        Ok(AppClient(claims.sub().to_owned()))
     }
 }
 
-/// Which kind of principal a route serves, and the kind its refusal names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PrincipalRule {
-    User,
-    AppClient,
-}
-
-impl PrincipalRule {
-    pub(crate) fn admits(self, claims: &CognitoClaims) -> bool {
-        claims.is_app_client() == (self == PrincipalRule::AppClient)
+/// The claims, if they meet `requirement`; else its refusal (403), in
+/// the layer's style.
+fn meeting(
+    parts: &Parts,
+    extractor: &str,
+    requirement: &Requirement,
+) -> Result<Arc<CognitoClaims>, ExtractRejection> {
+    let (context, claims) = required(parts, extractor)?;
+    match requirement.check(&claims) {
+        Ok(()) => Ok(claims),
+        Err(error) => Err(ExtractRejection::from(
+            context.reject(Rejection::from_error(context.realm(), error)),
+        )),
     }
-
-    pub(crate) fn refusal_kind(self) -> &'static str {
-        match self {
-            PrincipalRule::User => "user_required",
-            PrincipalRule::AppClient => "app_client_required",
-        }
-    }
-}
-
-/// A 403 `insufficient_scope` with `kind`, in the layer's style.
-fn refuse(context: &AuthContext, kind: &'static str) -> ExtractRejection {
-    ExtractRejection::from(context.reject(Rejection::forbidden(context.realm(), kind)))
 }
 
 /// The verified claims as your own type (`custom:*` attributes and all).
-/// Claims that do not fit the type are 401 `malformed_token`.
+/// Claims that do not fit the type are 500 `claims_mismatch`: the token is
+/// valid, and the handler's type does not match what the pool issues.
 ///
 /// ```
 /// use cognito_verify_axum::ClaimsAs;
@@ -338,6 +319,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ClaimsAs<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let (context, claims) = required(parts, "ClaimsAs")?;
         claims.deserialize().map(ClaimsAs).map_err(|e| {
+            tracing::error!(error = %e, "the verified claims do not fit the ClaimsAs type");
             ExtractRejection::from(context.reject(Rejection::from_error(context.realm(), e)))
         })
     }

@@ -27,42 +27,14 @@ use std::task::{Context, Poll};
 
 use axum::extract::Request;
 use axum::response::Response;
-use cognito_verify::{CognitoClaims, Names, TokenUse};
+use cognito_verify::{CognitoClaims, Requirement, TokenUse};
 use tower::{Layer, Service};
 
-use crate::extract::PrincipalRule;
 use crate::layer::{AuthContext, ResponseFuture, answer, take_ready};
 use crate::response::Rejection;
 
-#[derive(Clone, Debug)]
-enum Rule {
-    AnyGroup(Arc<[String]>),
-    AnyScope(Arc<[String]>),
-    TokenUse(TokenUse),
-    Principal(PrincipalRule),
-}
-
-impl Rule {
-    /// Met, or the kind of the refusal.
-    fn check(&self, claims: &CognitoClaims) -> Result<(), &'static str> {
-        let ok = match self {
-            Rule::AnyGroup(groups) => groups.iter().any(|g| claims.in_group(g)),
-            Rule::AnyScope(scopes) => scopes.iter().any(|s| claims.has_scope(s)),
-            Rule::TokenUse(token_use) => claims.token_use() == *token_use,
-            Rule::Principal(rule) => rule.admits(claims),
-        };
-        match (ok, self) {
-            (true, _) => Ok(()),
-            (false, Rule::AnyGroup(_)) => Err("missing_group"),
-            (false, Rule::AnyScope(_)) => Err("missing_scope"),
-            (false, Rule::TokenUse(_)) => Err("invalid_token_use"),
-            (false, Rule::Principal(rule)) => Err(rule.refusal_kind()),
-        }
-    }
-}
-
 /// A layer that lets a request through only when its verified claims meet a
-/// requirement; otherwise 403 with `error="insufficient_scope"` and the
+/// [`Requirement`]; otherwise 403 with `error="insufficient_scope"` and the
 /// reason kind (`missing_group`, `missing_scope`, `invalid_token_use`,
 /// `user_required`, `app_client_required`).
 /// Without [`CognitoAuthLayer`](crate::CognitoAuthLayer) around it, every
@@ -70,10 +42,15 @@ impl Rule {
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct Require {
-    rule: Rule,
+    requirement: Requirement,
 }
 
 impl Require {
+    /// A layer for any [`Requirement`].
+    pub fn new(requirement: Requirement) -> Self {
+        Require { requirement }
+    }
+
     /// The user must be in at least one of `groups` (`cognito:groups`).
     ///
     /// # Errors
@@ -81,10 +58,7 @@ impl Require {
     pub fn any_group<I: IntoIterator<Item = S>, S: Into<String>>(
         groups: I,
     ) -> Result<Self, cognito_verify::Error> {
-        let groups = checked(groups, Names::Groups)?;
-        Ok(Require {
-            rule: Rule::AnyGroup(groups.into()),
-        })
+        Requirement::any_group(groups).map(Require::new)
     }
 
     /// The token must grant at least one of `scopes` (`scope`).
@@ -95,45 +69,25 @@ impl Require {
     pub fn any_scope<I: IntoIterator<Item = S>, S: Into<String>>(
         scopes: I,
     ) -> Result<Self, cognito_verify::Error> {
-        let scopes = checked(scopes, Names::Scopes)?;
-        Ok(Require {
-            rule: Rule::AnyScope(scopes.into()),
-        })
+        Requirement::any_scope(scopes).map(Require::new)
     }
 
     /// Only users: an app client acting for itself (machine to machine) is
     /// 403 `user_required`.
     pub fn user() -> Self {
-        Require {
-            rule: Rule::Principal(PrincipalRule::User),
-        }
+        Require::new(Requirement::user())
     }
 
     /// Only app clients acting for themselves (machine-to-machine access
     /// tokens): a user's token is 403 `app_client_required`.
     pub fn app_client() -> Self {
-        Require {
-            rule: Rule::Principal(PrincipalRule::AppClient),
-        }
+        Require::new(Requirement::app_client())
     }
 
     /// The token must be an id token or an access token.
     pub fn token_use(token_use: TokenUse) -> Self {
-        Require {
-            rule: Rule::TokenUse(token_use),
-        }
+        Require::new(Requirement::token_use(token_use))
     }
-}
-
-/// The names of a requirement, validated as the verifier validates its own.
-fn checked<I: IntoIterator<Item = S>, S: Into<String>>(
-    names: I,
-    kind: Names,
-) -> Result<Vec<String>, cognito_verify::Error> {
-    let names: Vec<String> = names.into_iter().map(Into::into).collect();
-    cognito_verify::check_names(&names, kind)
-        .map_err(|why| cognito_verify::Error::InvalidConfig(format!("Require: {why}")))?;
-    Ok(names)
 }
 
 impl<S> Layer<S> for Require {
@@ -142,7 +96,7 @@ impl<S> Layer<S> for Require {
     fn layer(&self, inner: S) -> Self::Service {
         RequireService {
             inner,
-            rule: self.rule.clone(),
+            requirement: self.requirement.clone(),
         }
     }
 }
@@ -151,7 +105,7 @@ impl<S> Layer<S> for Require {
 #[derive(Clone, Debug)]
 pub struct RequireService<S> {
     inner: S,
-    rule: Rule,
+    requirement: Requirement,
 }
 
 impl<S> Service<Request> for RequireService<S>
@@ -176,9 +130,13 @@ where
         let Some(claims) = req.extensions().get::<Arc<CognitoClaims>>() else {
             return answer(context.reject(Rejection::missing_token(context.realm())));
         };
-        if let Err(kind) = self.rule.check(claims) {
-            tracing::debug!(outcome = kind, sub = claims.sub(), "requirement not met");
-            return answer(context.reject(Rejection::forbidden(context.realm(), kind)));
+        if let Err(error) = self.requirement.check(claims) {
+            tracing::debug!(
+                outcome = error.kind(),
+                sub = claims.sub(),
+                "requirement not met"
+            );
+            return answer(context.reject(Rejection::from_error(context.realm(), error)));
         }
         Box::pin(take_ready(&mut self.inner).call(req))
     }

@@ -18,19 +18,30 @@ use http::{HeaderValue, StatusCode, header};
 /// | no token (an `Authorization` header of another scheme, such as `Basic`, counts as none: RFC 6750 §3.1) | 401 | `Bearer realm="…"` |
 /// | malformed token source (two `Authorization` headers, `Bearer` with an empty token or one with spaces, tabs or non-ASCII bytes, two cookies of the token's name, two values of a token header) | 400 | `Bearer realm="…", error="invalid_request", error_description="invalid_request"` |
 /// | token refused | 401 | `Bearer realm="…", error="invalid_token", error_description="<kind>"` |
-/// | group, scope or token use requirement not met | 403 | `Bearer realm="…", error="insufficient_scope", error_description="<kind>"` |
+/// | group, scope, token use or principal requirement not met | 403 | `Bearer realm="…", error="insufficient_scope", error_description="<kind>"` |
 /// | keys unavailable | 503 (with `Retry-After: 5`) | none |
-/// | route not covered by the layer | 500 | none |
+/// | route not covered by the layer; claims that do not fit the handler's type (`claims_mismatch`) | 500 | none |
 ///
 /// The body is a small `application/problem+json` object,
 /// `{"status":401,"title":"Unauthorized","kind":"expired"}`; it never
 /// contains the token, key material or the configuration.
 #[derive(Debug)]
 pub struct Rejection {
-    status: StatusCode,
-    kind: &'static str,
+    reason: Reason,
     realm: Arc<str>,
-    error: Option<cognito_verify::Error>,
+}
+
+/// Why a request was refused.
+#[derive(Debug)]
+enum Reason {
+    /// No token in the request.
+    MissingToken,
+    /// The token's source is malformed (two headers, a bad Bearer value…).
+    InvalidRequest,
+    /// The route is not covered by the layer.
+    LayerMissing,
+    /// The verifier or a requirement refused the token.
+    Refused(cognito_verify::Error),
 }
 
 /// Seconds a client is asked to wait when the keys are unavailable.
@@ -39,83 +50,76 @@ pub const RETRY_AFTER_SECS: u32 = 5;
 impl Rejection {
     pub(crate) fn missing_token(realm: Arc<str>) -> Self {
         Rejection {
-            status: StatusCode::UNAUTHORIZED,
-            kind: "missing_token",
+            reason: Reason::MissingToken,
             realm,
-            error: None,
         }
     }
 
     pub(crate) fn invalid_request(realm: Arc<str>) -> Self {
         Rejection {
-            status: StatusCode::BAD_REQUEST,
-            kind: "invalid_request",
+            reason: Reason::InvalidRequest,
             realm,
-            error: None,
-        }
-    }
-
-    pub(crate) fn forbidden(realm: Arc<str>, kind: &'static str) -> Self {
-        Rejection {
-            status: StatusCode::FORBIDDEN,
-            kind,
-            realm,
-            error: None,
         }
     }
 
     pub(crate) fn layer_missing() -> Self {
         Rejection {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            kind: "auth_layer_missing",
+            reason: Reason::LayerMissing,
             realm: Arc::from(""),
-            error: None,
         }
     }
 
+    /// A refusal by the verifier or by a
+    /// [`Requirement`](cognito_verify::Requirement).
     pub(crate) fn from_error(realm: Arc<str>, error: cognito_verify::Error) -> Self {
-        let status = if error.is_key_source_failure() {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else if error.is_insufficient_permission() {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::UNAUTHORIZED
-        };
         Rejection {
-            status,
-            kind: error.kind(),
+            reason: Reason::Refused(error),
             realm,
-            error: Some(error),
         }
     }
 
-    /// The HTTP status of the default response.
+    /// The HTTP status of the default response. The one mapping from a
+    /// [`cognito_verify::Error`] to a status: 503 when the key source
+    /// failed, 500 for the application's own faults, 403 when the token is
+    /// valid but does not meet a requirement, else 401.
     pub fn status(&self) -> StatusCode {
-        self.status
+        match &self.reason {
+            Reason::MissingToken => StatusCode::UNAUTHORIZED,
+            Reason::InvalidRequest => StatusCode::BAD_REQUEST,
+            Reason::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            Reason::Refused(e) if e.is_key_source_failure() => StatusCode::SERVICE_UNAVAILABLE,
+            Reason::Refused(e) if e.is_application_fault() => StatusCode::INTERNAL_SERVER_ERROR,
+            Reason::Refused(e) if e.is_insufficient_permission() => StatusCode::FORBIDDEN,
+            Reason::Refused(_) => StatusCode::UNAUTHORIZED,
+        }
     }
 
     /// A stable snake_case code: a [`cognito_verify::Error::kind`], or one
-    /// of `missing_token`, `invalid_request`, `invalid_token_use`,
-    /// `missing_group`, `missing_scope`, `auth_layer_missing`.
+    /// of `missing_token`, `invalid_request`, `auth_layer_missing`.
     pub fn kind(&self) -> &'static str {
-        self.kind
+        match &self.reason {
+            Reason::MissingToken => "missing_token",
+            Reason::InvalidRequest => "invalid_request",
+            Reason::LayerMissing => "auth_layer_missing",
+            Reason::Refused(e) => e.kind(),
+        }
     }
 
-    /// The verification error, when the token itself was refused.
+    /// The error, when the verifier or a requirement refused the token.
     pub fn error(&self) -> Option<&cognito_verify::Error> {
-        self.error.as_ref()
+        match &self.reason {
+            Reason::Refused(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// The `WWW-Authenticate` challenge of the default response, if any.
     pub fn www_authenticate(&self) -> Option<String> {
-        let realm = &self.realm;
-        match self.status {
-            StatusCode::UNAUTHORIZED if self.kind == "missing_token" => {
-                Some(format!("Bearer realm=\"{realm}\""))
-            }
-            StatusCode::UNAUTHORIZED => Some(self.challenge("invalid_token")),
-            StatusCode::BAD_REQUEST => Some(self.challenge("invalid_request")),
-            StatusCode::FORBIDDEN => Some(self.challenge("insufficient_scope")),
+        match (&self.reason, self.status()) {
+            (Reason::MissingToken, _) => Some(format!("Bearer realm=\"{}\"", self.realm)),
+            (_, StatusCode::UNAUTHORIZED) => Some(self.challenge("invalid_token")),
+            (_, StatusCode::BAD_REQUEST) => Some(self.challenge("invalid_request")),
+            (_, StatusCode::FORBIDDEN) => Some(self.challenge("insufficient_scope")),
             _ => None,
         }
     }
@@ -123,19 +127,21 @@ impl Rejection {
     fn challenge(&self, error: &str) -> String {
         format!(
             "Bearer realm=\"{}\", error=\"{error}\", error_description=\"{}\"",
-            self.realm, self.kind
+            self.realm,
+            self.kind()
         )
     }
 
     /// The default response: status, challenge and problem body.
     pub fn into_default_response(self) -> Response {
+        let status = self.status();
         let body = serde_json::json!({
-            "status": self.status.as_u16(),
-            "title": self.status.canonical_reason().unwrap_or("Error"),
-            "kind": self.kind,
+            "status": status.as_u16(),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "kind": self.kind(),
         });
         let mut response = Response::new(Body::from(body.to_string()));
-        *response.status_mut() = self.status;
+        *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -147,7 +153,7 @@ impl Rejection {
         {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
         response
@@ -156,9 +162,9 @@ impl Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.error {
-            Some(e) => write!(f, "{} ({}): {e}", self.status, self.kind),
-            None => write!(f, "{} ({})", self.status, self.kind),
+        match self.error() {
+            Some(e) => write!(f, "{} ({}): {e}", self.status(), self.kind()),
+            None => write!(f, "{} ({})", self.status(), self.kind()),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::Error;
 use crate::claims::{Claim, CognitoClaims, Established, NumericDate, Payload, TokenUse};
 use crate::config::ResolvedPool;
-use crate::error::{Echo, Expected, Time};
+use crate::error::{Echo, EchoList, Expected, RefusedBy, Time};
 use crate::settings::Settings;
 
 /// The built-in checks of a token's claims, in order: times, token use,
@@ -62,14 +62,14 @@ fn check_times(payload: &Payload, settings: &Settings) -> Result<NumericDate, Er
     let ahead = settings.leeway.max(settings.future_tolerance);
     let (leeway, ahead_nanos) = (nanos_of(settings.leeway), nanos_of(ahead));
     let now = now_nanos();
-    let now_secs = Time(NumericDate::from_nanos(now).whole_seconds());
+    let now_secs = Time::from_unix_seconds(NumericDate::from_nanos(now).whole_seconds());
     let exp = payload
         .time_of(Claim::Exp)
         .ok_or_else(|| Error::malformed("the claim \"exp\" is required"))?;
     // RFC 7519 §4.1.4: the token is valid only *before* exp.
     if now >= exp.nanos().saturating_add(leeway) {
         return Err(Error::Expired {
-            exp: Time(exp.whole_seconds()),
+            exp: Time::from_unix_seconds(exp.whole_seconds()),
             now: now_secs,
             leeway_secs: settings.leeway.as_secs(),
         });
@@ -78,7 +78,7 @@ fn check_times(payload: &Payload, settings: &Settings) -> Result<NumericDate, Er
         payload
             .time_of(claim)
             .filter(|d| d.nanos() > now.saturating_add(ahead_nanos))
-            .map(|d| Time(d.whole_seconds()))
+            .map(|d| Time::from_unix_seconds(d.whole_seconds()))
     };
     if let Some(nbf) = in_future(Claim::Nbf) {
         return Err(Error::NotYetValid {
@@ -102,13 +102,32 @@ fn check_token_use(payload: &Payload, expected: Option<TokenUse>) -> Result<Toke
     match (payload.token_use(), expected) {
         (Some(actual), None) => Ok(actual),
         (Some(actual), Some(expected)) if actual == expected => Ok(actual),
-        _ => Err(Error::InvalidTokenUse {
-            expected: match expected {
-                Some(one) => format!("{:?}", one.as_str()),
-                None => "\"id\" or \"access\"".into(),
-            },
-            actual: Echo::of(payload.text_of(Claim::TokenUse)),
-        }),
+        _ => Err(token_use_refused(
+            expected,
+            payload.text_of(Claim::TokenUse),
+            RefusedBy::Pool,
+        )),
+    }
+}
+
+/// The `invalid_token_use` error: `expected` is one use, or `None` for
+/// either.
+pub(crate) fn token_use_refused(
+    expected: Option<TokenUse>,
+    actual: Option<&str>,
+    refused_by: RefusedBy,
+) -> Error {
+    let expected = match expected {
+        Some(one) => vec![one.as_str().to_owned()],
+        None => vec![
+            TokenUse::Id.as_str().to_owned(),
+            TokenUse::Access.as_str().to_owned(),
+        ],
+    };
+    Error::InvalidTokenUse {
+        expected: Expected(expected),
+        actual: Echo::of(actual),
+        refused_by,
     }
 }
 
@@ -128,28 +147,15 @@ fn check_client(payload: &Payload, token_use: TokenUse, allowed: &[String]) -> R
 
 /// At least one of `required` in `actual` (nothing required: met); else the
 /// error `refuse` makes from what was expected and what the token has.
-fn check_any_of(
+pub(crate) fn check_any_of(
     required: &[String],
     actual: &[String],
-    refuse: impl FnOnce(Expected, Expected) -> Error,
+    refuse: impl FnOnce(Expected, EchoList) -> Error,
 ) -> Result<(), Error> {
     if required.is_empty() || actual.iter().any(|a| required.contains(a)) {
         return Ok(());
     }
-    Err(refuse(Expected(required.to_vec()), echo_list(actual)))
-}
-
-/// At most 20 of a token's list values, each shortened, for an error message.
-fn echo_list(values: &[String]) -> Expected {
-    let mut shown: Vec<String> = values
-        .iter()
-        .take(20)
-        .map(|v| Echo::some(v).as_deref().unwrap_or_default().to_owned())
-        .collect();
-    if values.len() > 20 {
-        shown.push(format!("… {} more", values.len() - 20));
-    }
-    Expected(shown)
+    Err(refuse(Expected(required.to_vec()), EchoList::of(actual)))
 }
 
 pub(crate) fn nanos_of(duration: Duration) -> i128 {

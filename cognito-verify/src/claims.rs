@@ -607,6 +607,11 @@ impl CognitoClaims {
 
     /// The claims as your own type.
     ///
+    /// # Errors
+    /// `claims_mismatch` when the claims do not fit `T` (a claim `T`
+    /// requires is absent, or of another type): the application's schema
+    /// and its tokens disagree, which is not the client's fault.
+    ///
     /// ```
     /// # async fn demo(verifier: cognito_verify::Verifier, token: &str)
     /// # -> Result<(), cognito_verify::Error> {
@@ -622,8 +627,9 @@ impl CognitoClaims {
     /// # Ok(()) }
     /// ```
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_str(&self.payload.text)
-            .map_err(|e| Error::malformed(format!("claims do not fit the requested type: {e}")))
+        serde_json::from_str(&self.payload.text).map_err(|e| Error::ClaimsMismatch {
+            reason: e.to_string(),
+        })
     }
 }
 

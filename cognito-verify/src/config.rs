@@ -586,9 +586,7 @@ fn check_url(raw: &str, what: &str) -> Result<String, Error> {
 
 /// What a list of configured names holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[doc(hidden)]
-#[non_exhaustive]
-pub enum Names {
+pub(crate) enum Names {
     /// App client ids.
     ClientIds,
     /// Required groups (any of them).
@@ -601,10 +599,8 @@ pub enum Names {
 /// empty requirement would silently require nothing), no empty name, and no
 /// white space inside a scope (RFC 6749 §3.3: a scope token is visible
 /// ASCII, and tokens are separated by spaces, so such a scope could never
-/// be granted). Shared with the per-route
-/// requirements of `cognito-verify-axum`; not part of the API.
-#[doc(hidden)]
-pub fn check_names(names: &[String], kind: Names) -> Result<(), String> {
+/// be granted). Shared with [`Requirement`](crate::Requirement).
+pub(crate) fn check_names(names: &[String], kind: Names) -> Result<(), String> {
     let (what, list) = match kind {
         Names::ClientIds => ("client id", "client id list"),
         Names::Groups => ("group", "list of required groups"),

@@ -52,9 +52,20 @@ impl fmt::Debug for Echo {
     }
 }
 
-/// A list of configured values, displayed as `["a", "b"]`.
+/// Longest list of a token's values (groups, scopes) an error message repeats.
+const MAX_ECHOED_VALUES: usize = 20;
+
+/// Values from the configuration (issuers, client ids, groups, scopes),
+/// displayed as `["a", "b"]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Expected(pub(crate) Vec<String>);
+
+impl Expected {
+    /// The configured values.
+    pub fn values(&self) -> &[String] {
+        &self.0
+    }
+}
 
 impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,9 +79,73 @@ impl fmt::Debug for Expected {
     }
 }
 
+/// A list of values taken from the token (its groups or scopes), shortened
+/// as [`Echo`] shortens one: at most 20 values, each of at most 80
+/// characters, then a count of the rest. Displayed as `["a", "b"]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EchoList(Vec<String>);
+
+impl EchoList {
+    pub(crate) fn of(values: &[String]) -> Self {
+        let mut shown: Vec<String> = values
+            .iter()
+            .take(MAX_ECHOED_VALUES)
+            .map(|v| Echo::some(v).0.unwrap_or_default())
+            .collect();
+        if values.len() > MAX_ECHOED_VALUES {
+            shown.push(format!("… {} more", values.len() - MAX_ECHOED_VALUES));
+        }
+        EchoList(shown)
+    }
+
+    /// The (possibly shortened) values.
+    pub fn values(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl fmt::Display for EchoList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Debug for EchoList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 /// A Unix time in seconds, displayed as RFC 3339 (`2026-11-21T10:00:00Z`).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Time(pub i64);
+pub struct Time(i64);
+
+impl Time {
+    /// The time `secs` seconds after the Unix epoch.
+    #[must_use]
+    pub fn from_unix_seconds(secs: i64) -> Self {
+        Time(secs)
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix_seconds(self) -> i64 {
+        self.0
+    }
+}
+
+/// Which check refused a token's `token_use`: the pool's, which every token
+/// of the pool must meet, or a [`Requirement`](crate::Requirement) of one
+/// part of an application (an HTTP route, a gRPC method).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefusedBy {
+    /// The pool's [`token_use`](crate::PoolConfig::token_use): the token
+    /// is not one the verifier accepts at all.
+    Pool,
+    /// A [`Requirement`](crate::Requirement): the token is valid, but not
+    /// the kind this part of the application serves.
+    Requirement,
+}
 
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -201,13 +276,15 @@ pub enum Error {
     },
 
     /// The token's `token_use` is missing, not `id`/`access`, or not the one
-    /// the pool accepts.
-    #[error("token_use {actual} is not accepted; expected {expected}")]
+    /// the pool (or a requirement) accepts.
+    #[error("token_use {actual} is not accepted; expected one of {expected}")]
     InvalidTokenUse {
-        /// What the pool accepts (`"id"`, `"access"` or `"id" or "access"`).
-        expected: String,
+        /// What is accepted: `["access"]`, `["id"]` or `["id", "access"]`.
+        expected: Expected,
         /// The token's `token_use`.
         actual: Echo,
+        /// The pool's check or a requirement's.
+        refused_by: RefusedBy,
     },
 
     /// The token's client id (`aud` for id tokens, `client_id` for access
@@ -228,7 +305,7 @@ pub enum Error {
         /// The required groups (any of them suffices).
         expected: Expected,
         /// The token's groups.
-        actual: Expected,
+        actual: EchoList,
     },
 
     /// The token's `scope` contains none of the required scopes.
@@ -237,12 +314,22 @@ pub enum Error {
         /// The required scopes (any of them suffices).
         expected: Expected,
         /// The token's scopes.
-        actual: Expected,
+        actual: EchoList,
     },
 
     /// The configured custom check refused the claims.
     #[error("custom check failed: {0}")]
     CustomCheckFailed(String),
+
+    /// A [`Requirement::user`](crate::Requirement::user) refused the token
+    /// of an app client acting for itself (machine to machine).
+    #[error("the token is an app client's own (machine to machine); a user's token is required")]
+    UserRequired,
+
+    /// A [`Requirement::app_client`](crate::Requirement::app_client)
+    /// refused a user's token.
+    #[error("the token is a user's; an app client's own token (machine to machine) is required")]
+    AppClientRequired,
 
     /// The JWKS could not be fetched (connection, timeout, HTTP status).
     #[error("JWKS unavailable from {jwks_url}: {reason}")]
@@ -269,6 +356,16 @@ pub enum Error {
         /// The JWKS URL.
         jwks_url: String,
     },
+
+    /// Verified claims do not fit the type the application asked for
+    /// ([`CognitoClaims::deserialize`](crate::CognitoClaims::deserialize)):
+    /// the application's schema and its tokens disagree, which is no fault
+    /// of the client's (an HTTP layer answers 500).
+    #[error("the verified claims do not fit the requested type: {reason}")]
+    ClaimsMismatch {
+        /// What serde reported.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -283,13 +380,30 @@ impl Error {
         )
     }
 
-    /// True when the token is authentic but lacks a required group or scope
-    /// (`missing_group`, `missing_scope`): HTTP 403 rather than 401.
+    /// True when the token is authentic but does not meet a requirement:
+    /// it lacks a required group or scope (`missing_group`,
+    /// `missing_scope`), or a [`Requirement`](crate::Requirement) wants
+    /// another token use or principal (`invalid_token_use` refused by a
+    /// requirement, `user_required`, `app_client_required`). HTTP 403
+    /// rather than 401.
     pub fn is_insufficient_permission(&self) -> bool {
         matches!(
             self,
-            Error::MissingGroup { .. } | Error::MissingScope { .. }
+            Error::MissingGroup { .. }
+                | Error::MissingScope { .. }
+                | Error::UserRequired
+                | Error::AppClientRequired
+                | Error::InvalidTokenUse {
+                    refused_by: RefusedBy::Requirement,
+                    ..
+                }
         )
+    }
+
+    /// True when the fault is the application's, not the client's nor the
+    /// key source's (`invalid_config`, `claims_mismatch`): HTTP 500.
+    pub fn is_application_fault(&self) -> bool {
+        matches!(self, Error::InvalidConfig(_) | Error::ClaimsMismatch { .. })
     }
 
     pub(crate) fn malformed(reason: impl Into<String>) -> Self {
@@ -339,9 +453,12 @@ error_kinds! {
     MissingGroup => "missing_group",
     MissingScope => "missing_scope",
     CustomCheckFailed => "custom_check_failed",
+    UserRequired => "user_required",
+    AppClientRequired => "app_client_required",
     JwksUnavailable => "jwks_unavailable",
     InvalidJwks => "invalid_jwks",
     JwksNotCached => "jwks_not_cached",
+    ClaimsMismatch => "claims_mismatch",
 }
 
 #[cfg(test)]

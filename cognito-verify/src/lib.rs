@@ -127,6 +127,7 @@ mod json; // strict JSON parsed once (duplicate keys refused)
 mod jwks; // one JWKS URL's lifecycle: fetch, TTL, refresh, outage, backoff
 mod keyset; // a JWKS document -> RS256 keys, each parsed once
 mod pool; // user pool ids -> regions, partitions, issuers, JWKS URLs
+mod requirement; // Requirement: what one part of an application asks beyond the pool
 mod routes; // iss -> route: the pool's rules and the key set
 mod settings; // verifier-wide settings, defaults and bounds
 mod status; // snapshots for operators: VerifierStatus, JwksStatus, counters
@@ -141,10 +142,9 @@ pub mod testing;
 pub use builder::VerifierBuilder;
 pub use claims::{CognitoClaims, Principal, TokenUse};
 pub use config::{CustomCheck, IssuerType, PoolConfig};
-#[doc(hidden)]
-pub use config::{Names, check_names};
-pub use error::{ERROR_KINDS, Echo, Error, Expected, Time};
+pub use error::{ERROR_KINDS, Echo, EchoList, Error, Expected, RefusedBy, Time};
 pub use pool::{UserPoolId, dns_suffix_of};
+pub use requirement::Requirement;
 pub use status::{JwksCounters, JwksStatus, TokenCacheStats, VerifierStatus};
 pub use token::{Unverified, decode_unverified};
 pub use verify::Verifier;

@@ -79,6 +79,98 @@ async fn deserializes_claims_into_a_user_type() {
         .deserialize()
         .unwrap();
     assert_eq!((mine.sub.as_str(), mine.tenant.as_str()), ("u", "t"));
+
+    // A token the type does not fit is the application's schema problem,
+    // not a malformed token.
+    let without_tenant = issuer.access_token(CLIENT).sub("u").sign();
+    let claims = verifier.verify(&without_tenant).await.unwrap();
+    let err = claims.deserialize::<Mine>().err().unwrap();
+    assert_eq!(err.kind(), "claims_mismatch");
+    assert!(err.is_application_fault() && !err.is_insufficient_permission());
+}
+
+#[tokio::test]
+async fn requirements_refuse_each_for_its_own_reason() {
+    use cognito_verify::{Error, RefusedBy, Requirement};
+    let (issuer, verifier) = setup(|p| p.client_id(CLIENT).any_token_use(), |b| b).await;
+    let user = issuer
+        .access_token(CLIENT)
+        .groups(["staff"])
+        .scopes(["videos/read"])
+        .sign();
+    let user = verifier.verify(&user).await.unwrap();
+    let machine = issuer.app_client_token(CLIENT, ["videos/read"]).sign();
+    let machine = verifier.verify(&machine).await.unwrap();
+    let id = verifier
+        .verify(&issuer.id_token(CLIENT).sign())
+        .await
+        .unwrap();
+
+    let met = [
+        (Requirement::any_group(["admin", "staff"]).unwrap(), &user),
+        (Requirement::any_scope(["videos/read"]).unwrap(), &user),
+        (Requirement::token_use(TokenUse::Access), &user),
+        (Requirement::token_use(TokenUse::Id), &id),
+        (Requirement::user(), &user),
+        (Requirement::user(), &id),
+        (Requirement::app_client(), &machine),
+    ];
+    for (requirement, claims) in met {
+        assert_eq!(requirement.check(claims), Ok(()), "{requirement:?}");
+    }
+    let refused = [
+        (
+            Requirement::any_group(["admin"]).unwrap(),
+            &user,
+            "missing_group",
+        ),
+        (
+            Requirement::any_scope(["videos/write"]).unwrap(),
+            &user,
+            "missing_scope",
+        ),
+        (
+            Requirement::token_use(TokenUse::Id),
+            &user,
+            "invalid_token_use",
+        ),
+        (Requirement::user(), &machine, "user_required"),
+        (Requirement::app_client(), &user, "app_client_required"),
+    ];
+    for (requirement, claims, kind) in refused {
+        let err = requirement.check(claims).unwrap_err();
+        assert_eq!(err.kind(), kind, "{requirement:?}");
+        assert!(err.is_insufficient_permission(), "{kind}: 403, not 401");
+    }
+    match Requirement::token_use(TokenUse::Id).check(&user) {
+        Err(Error::InvalidTokenUse {
+            expected,
+            actual,
+            refused_by,
+        }) => {
+            assert_eq!(expected.values(), ["id"]);
+            assert_eq!(actual.as_deref(), Some("access"));
+            assert_eq!(refused_by, RefusedBy::Requirement);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The pool's own token-use check refuses the token as invalid (401).
+    let (issuer, access_only) = access_setup().await;
+    let err = access_only
+        .verify(&issuer.id_token(CLIENT).sign())
+        .await
+        .unwrap_err();
+    assert!(!err.is_insufficient_permission(), "{err:?}");
+    // Empty requirements are configuration mistakes.
+    let none: [&str; 0] = [];
+    assert_eq!(
+        Requirement::any_group(none).unwrap_err().kind(),
+        "invalid_config"
+    );
+    assert_eq!(
+        Requirement::any_scope(["a b"]).unwrap_err().kind(),
+        "invalid_config"
+    );
 }
 
 #[tokio::test]

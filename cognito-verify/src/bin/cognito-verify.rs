@@ -221,7 +221,7 @@ fn decode(args: DecodeArgs) -> ExitCode {
         .unwrap_or(0);
     for claim in ["iat", "nbf", "exp"] {
         if let Some(t) = decoded.payload.get(claim).and_then(Value::as_i64) {
-            eprintln!("{claim}: {}", cognito_verify::Time(t));
+            eprintln!("{claim}: {}", cognito_verify::Time::from_unix_seconds(t));
         }
     }
     if let Some(exp) = decoded.payload.get("exp").and_then(Value::as_i64) {
