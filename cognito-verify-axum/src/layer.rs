@@ -171,12 +171,19 @@ impl CognitoAuthLayer {
     /// Also reads the token from this header (the whole value is the token)
     /// when there is no `Authorization` header.
     ///
-    /// # Panics
-    /// If `name` is not a valid header name; a configuration mistake, found
-    /// at start-up.
-    pub fn header(mut self, name: &str) -> Self {
-        #[allow(clippy::expect_used)]
-        let name = HeaderName::try_from(name).expect("a valid header name");
+    /// ```
+    /// # use cognito_verify::{PoolConfig, TokenUse, Verifier};
+    /// # use cognito_verify_axum::CognitoAuthLayer;
+    /// use http::HeaderName;
+    /// # let verifier = Verifier::builder()
+    /// #     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+    /// #     .build()?;
+    /// let layer = CognitoAuthLayer::new(verifier)
+    ///     .header(HeaderName::from_static("x-access-token"));
+    /// # let _ = layer;
+    /// # Ok::<(), cognito_verify::Error>(())
+    /// ```
+    pub fn header(mut self, name: HeaderName) -> Self {
         self.config.sources.push(Source::Header(name));
         self
     }
@@ -195,18 +202,23 @@ impl CognitoAuthLayer {
     /// `x-amzn-oidc-identity` or `x-amzn-oidc-data`. Handlers should take
     /// identity from the extractors in any case; this is a second line.
     ///
-    /// # Panics
-    /// If a name is not a valid header name.
-    pub fn strip_headers<I, S>(mut self, names: I) -> Self
+    /// ```
+    /// # use cognito_verify::{PoolConfig, TokenUse, Verifier};
+    /// # use cognito_verify_axum::CognitoAuthLayer;
+    /// use http::HeaderName;
+    /// # let verifier = Verifier::builder()
+    /// #     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+    /// #     .build()?;
+    /// let layer = CognitoAuthLayer::new(verifier)
+    ///     .strip_headers([HeaderName::from_static("x-user-id")]);
+    /// # let _ = layer;
+    /// # Ok::<(), cognito_verify::Error>(())
+    /// ```
+    pub fn strip_headers<I>(mut self, names: I) -> Self
     where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
+        I: IntoIterator<Item = HeaderName>,
     {
-        for name in names {
-            #[allow(clippy::expect_used)]
-            let name = HeaderName::try_from(name.as_ref()).expect("a valid header name");
-            self.config.strip.push(name);
-        }
+        self.config.strip.extend(names);
         self
     }
 

@@ -11,6 +11,7 @@
 //!
 //! ```
 //! use axum::{Json, Router, routing::get};
+//! use http::HeaderName;
 //! use cognito_verify::{PoolConfig, TokenUse, Verifier};
 //! use cognito_verify_axum::{CognitoAuthLayer, Require, Subject};
 //!
@@ -29,7 +30,7 @@
 //!     Ok(Router::new()
 //!         .route("/videos", get(my_videos))
 //!         .route("/admin", get(|| async { "hi admin" }).layer(Require::any_group(["admin"])?))
-//!         .layer(CognitoAuthLayer::new(verifier).realm("videos").strip_headers(["x-user-id"]))
+//!         .layer(CognitoAuthLayer::new(verifier).realm("videos").strip_headers([HeaderName::from_static("x-user-id")]))
 //!         .route("/healthz", get(|| async { "ok" }))) // added after the layer: open
 //! }
 //! # app().unwrap();

@@ -257,7 +257,7 @@ async fn setup() -> (LocalIssuer, Harness) {
     let issuer = LocalIssuer::start().await.unwrap();
     let layer = CognitoAuthLayer::new(verifier(&issuer))
         .realm("videos")
-        .strip_headers(["x-user-id"]);
+        .strip_headers([http::HeaderName::from_static("x-user-id")]);
     let harness = Harness::start(app(layer)).await;
     (issuer, harness)
 }
@@ -330,7 +330,7 @@ async fn two_token_cookies_or_two_token_headers_are_400_invalid_request() {
     let h = Harness::start(app(CognitoAuthLayer::new(verifier(&issuer))
         .realm("videos")
         .cookie("access_token")
-        .header("x-access-token")))
+        .header(http::HeaderName::from_static("x-access-token"))))
     .await;
     let real = issuer.access_token(CLIENT).sub("victim").sign();
     let tossed = issuer.access_token(CLIENT).sub("attacker").sign();

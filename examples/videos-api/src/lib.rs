@@ -23,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -43,7 +43,11 @@ pub const DEFAULT_LIMIT: u32 = 20;
 /// The largest `limit`.
 pub const MAX_LIMIT: u32 = 100;
 /// Headers a client could use to claim an identity; removed before handlers run.
-pub const SPOOFABLE_HEADERS: [&str; 3] = ["x-user-id", "x-amzn-oidc-identity", "x-amzn-oidc-data"];
+pub const SPOOFABLE_HEADERS: [HeaderName; 3] = [
+    HeaderName::from_static("x-user-id"),
+    HeaderName::from_static("x-amzn-oidc-identity"),
+    HeaderName::from_static("x-amzn-oidc-data"),
+];
 
 /// The running service's parts.
 pub struct App {
