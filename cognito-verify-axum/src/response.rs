@@ -82,6 +82,7 @@ impl Rejection {
     /// [`cognito_verify::Error`] to a status: 503 when the key source
     /// failed, 500 for the application's own faults, 403 when the token is
     /// valid but does not meet a requirement, else 401.
+    #[must_use]
     pub fn status(&self) -> StatusCode {
         match &self.reason {
             Reason::MissingToken => StatusCode::UNAUTHORIZED,
@@ -96,6 +97,7 @@ impl Rejection {
 
     /// A stable snake_case code: a [`cognito_verify::Error::kind`], or one
     /// of `missing_token`, `invalid_request`, `auth_layer_missing`.
+    #[must_use]
     pub fn kind(&self) -> &'static str {
         match &self.reason {
             Reason::MissingToken => "missing_token",
@@ -106,6 +108,7 @@ impl Rejection {
     }
 
     /// The error, when the verifier or a requirement refused the token.
+    #[must_use]
     pub fn error(&self) -> Option<&cognito_verify::Error> {
         match &self.reason {
             Reason::Refused(e) => Some(e),
@@ -114,6 +117,7 @@ impl Rejection {
     }
 
     /// The `WWW-Authenticate` challenge of the default response, if any.
+    #[must_use]
     pub fn www_authenticate(&self) -> Option<String> {
         match (&self.reason, self.status()) {
             (Reason::MissingToken, _) => Some(format!("Bearer realm=\"{}\"", self.realm)),

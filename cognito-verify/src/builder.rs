@@ -175,6 +175,12 @@ impl VerifierBuilder {
 
     /// Validates everything and builds the verifier. Fetches nothing: call
     /// [`Verifier::hydrate`] to load keys before the first request.
+    ///
+    /// # Errors
+    /// `invalid_config`, naming the setting or pool at fault: no pool, a
+    /// setting out of bounds, a pool without client ids or token use, a
+    /// malformed pool id, URL or list, a JWKS document that is not one, or
+    /// an issuer configured twice.
     pub fn build(self) -> Result<Verifier, Error> {
         if self.pools.is_empty() {
             return Err(Error::InvalidConfig(

@@ -21,6 +21,7 @@ pub enum TokenUse {
 
 impl TokenUse {
     /// The claim's value: `"id"` or `"access"`.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             TokenUse::Id => "id",
@@ -314,21 +315,19 @@ fn read(claim: Claim, value: &Json<'_>, text: &str) -> Result<Slot, Error> {
     let name = claim.name();
     let slot = match (claim.kind(), value) {
         (Kind::Text | Kind::AnyText, Json::Str(s)) => Slot::Text(Text::new(s, text)),
-        (Kind::Text, _) => return Err(wrong_type(name, "a string")),
+        (Kind::Scopes, Json::Str(s)) => Slot::List(scope_tokens(s)),
+        (Kind::Text | Kind::Scopes, _) => return Err(wrong_type(name, "a string")),
         (Kind::Time | Kind::AnyTime, value) => match (time(name, value), claim.kind()) {
             (Ok(date), _) => Slot::Time(date),
             (Err(e), Kind::Time) => return Err(e),
             (Err(_), _) => Slot::Absent,
         },
-        (Kind::Strings, Json::Array(items)) => Slot::List(strings(name, items)?),
-        (Kind::Strings, _) => return Err(wrong_type(name, "an array of strings")),
+        (Kind::Strings | Kind::Audience, Json::Array(items)) => Slot::List(strings(name, items)?),
         (Kind::Audience, Json::Str(s)) => Slot::List(vec![s.to_string()]),
-        (Kind::Audience, Json::Array(items)) => Slot::List(strings(name, items)?),
+        (Kind::Strings, _) => return Err(wrong_type(name, "an array of strings")),
         (Kind::Audience, _) => {
             return Err(wrong_type(name, "a string or an array of strings"));
         }
-        (Kind::Scopes, Json::Str(s)) => Slot::List(scope_tokens(s)),
-        (Kind::Scopes, _) => return Err(wrong_type(name, "a string")),
         (Kind::AnyBool, Json::Bool(b)) => Slot::Bool(*b),
         (Kind::AnyBool, Json::Str(s)) if s == "true" => Slot::Bool(true),
         (Kind::AnyBool, Json::Str(s)) if s == "false" => Slot::Bool(false),
@@ -720,11 +719,13 @@ impl NumericDate {
         let whole = value.floor();
         // The fraction, rounded to the nanosecond: at today's dates an f64
         // resolves about a quarter of a microsecond, so the checks compare
-        // the value the token states, to that precision.
+        // the value the token states, to that precision. Both casts are
+        // exact: |value| < 2^53 and the fraction is below 1e9.
+        #[allow(clippy::cast_possible_truncation)]
         let fraction = ((value - whole) * 1e9).round() as i128;
-        Some(NumericDate::from_nanos(
-            (whole as i128) * NANOS_PER_SEC + fraction,
-        ))
+        #[allow(clippy::cast_possible_truncation)]
+        let whole = whole as i128;
+        Some(NumericDate::from_nanos(whole * NANOS_PER_SEC + fraction))
     }
 
     pub(crate) fn from_seconds(secs: i64) -> NumericDate {

@@ -433,7 +433,7 @@ impl PoolConfig {
                 if let Some(url) = &self.jwks_url {
                     let url = check_url(url, "jwks_url")?;
                     for issuer in &mut issuers {
-                        issuer.jwks_url = url.clone();
+                        issuer.jwks_url.clone_from(&url);
                     }
                 }
                 (pool.to_string(), issuers)

@@ -32,6 +32,7 @@ impl Echo {
     }
 
     /// The (possibly shortened) value, if the token carried one.
+    #[must_use]
     pub fn as_deref(&self) -> Option<&str> {
         self.0.as_deref()
     }
@@ -62,6 +63,7 @@ pub struct Expected(pub(crate) Vec<String>);
 
 impl Expected {
     /// The configured values.
+    #[must_use]
     pub fn values(&self) -> &[String] {
         &self.0
     }
@@ -99,6 +101,7 @@ impl EchoList {
     }
 
     /// The (possibly shortened) values.
+    #[must_use]
     pub fn values(&self) -> &[String] {
         &self.0
     }
@@ -128,6 +131,7 @@ impl Time {
     }
 
     /// Seconds since the Unix epoch.
+    #[must_use]
     pub fn unix_seconds(self) -> i64 {
         self.0
     }
@@ -373,6 +377,7 @@ impl Error {
     /// client did nothing wrong and may retry (`jwks_unavailable`,
     /// `invalid_jwks`, `jwks_not_cached`). An HTTP layer answers these
     /// with 503 rather than 401.
+    #[must_use]
     pub fn is_key_source_failure(&self) -> bool {
         matches!(
             self,
@@ -386,6 +391,7 @@ impl Error {
     /// another token use or principal (`invalid_token_use` refused by a
     /// requirement, `user_required`, `app_client_required`). HTTP 403
     /// rather than 401.
+    #[must_use]
     pub fn is_insufficient_permission(&self) -> bool {
         matches!(
             self,
@@ -402,6 +408,7 @@ impl Error {
 
     /// True when the fault is the application's, not the client's nor the
     /// key source's (`invalid_config`, `claims_mismatch`): HTTP 500.
+    #[must_use]
     pub fn is_application_fault(&self) -> bool {
         matches!(self, Error::InvalidConfig(_) | Error::ClaimsMismatch { .. })
     }

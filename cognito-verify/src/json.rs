@@ -4,7 +4,7 @@
 //! Parsers disagree on which of two duplicate keys wins
 //! (`{"sub":"a","sub":"b"}`), which lets a token mean one thing to a gateway
 //! and another to a service, so a document with one is refused outright.
-//! Depth is bounded by serde_json's recursion limit (128).
+//! Depth is bounded by `serde_json`'s recursion limit (128).
 
 use std::borrow::Cow;
 use std::fmt;

@@ -47,6 +47,10 @@ pub struct SigningKey {
 
 impl SigningKey {
     /// Generates a key with a random `kid`.
+    ///
+    /// # Panics
+    /// If the system's random number generator fails.
+    #[must_use]
     pub fn generate() -> Self {
         // Generation fails only if the system RNG does; tests cannot go on then.
         #[allow(clippy::expect_used)]
@@ -58,11 +62,13 @@ impl SigningKey {
     }
 
     /// The key id.
+    #[must_use]
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
     /// The public key as a JWK (`kty` RSA, `alg` RS256, `use` sig).
+    #[must_use]
     pub fn jwk(&self) -> Value {
         let public = self.pair.public_key();
         json!({
@@ -76,11 +82,13 @@ impl SigningKey {
     }
 
     /// A JWKS document holding only this key.
+    #[must_use]
     pub fn jwks(&self) -> Value {
         json!({ "keys": [self.jwk()] })
     }
 
     /// A compact RS256 JWS of `claims`, with `kid` in its header.
+    #[must_use]
     pub fn sign_claims(&self, claims: &Value) -> String {
         let header = json!({"alg": "RS256", "kid": self.kid});
         let signing_input = format!(
@@ -93,6 +101,10 @@ impl SigningKey {
     }
 
     /// An RS256 signature of `message`.
+    ///
+    /// # Panics
+    /// If the system's random number generator fails.
+    #[must_use]
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         let mut signature = vec![0; self.pair.public_modulus_len()];
         // Signing with a key we generated fails only on RNG failure.
@@ -110,11 +122,11 @@ impl SigningKey {
 }
 
 /// Seconds since the Unix epoch.
+#[must_use]
 pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -126,13 +138,17 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 pub(crate) fn random_id() -> String {
+    use std::fmt::Write;
     random_bytes::<16>()
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::with_capacity(32), |mut id, b| {
+            let _ = write!(id, "{b:02x}");
+            id
+        })
 }
 
 /// A random id in the shape of a UUID, as Cognito's `jti` and `sub`.
+#[must_use]
 pub fn random_uuid() -> String {
     let h = random_id();
     format!(

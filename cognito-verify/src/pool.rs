@@ -34,6 +34,10 @@ pub struct UserPoolId {
 
 impl UserPoolId {
     /// Parses and validates a user pool id.
+    ///
+    /// # Errors
+    /// `invalid_config` when `id` is not `<region>_<id>` with a region such
+    /// as `us-east-1`.
     pub fn new(id: &str) -> Result<Self, Error> {
         let bad = |why: &str| {
             Error::InvalidConfig(format!(
@@ -59,11 +63,13 @@ impl UserPoolId {
     }
 
     /// The whole id, e.g. `us-east-1_Ynsi6EIT0`.
+    #[must_use]
     pub fn as_str(&self) -> &str {
         &self.id
     }
 
     /// The region, e.g. `us-east-1`.
+    #[must_use]
     pub fn region(&self) -> &str {
         &self.id[..self.region_len]
     }
@@ -72,6 +78,7 @@ impl UserPoolId {
     /// `aws` and `aws-us-gov` partitions, `amazonaws.com.cn` for `cn-*`,
     /// `amazonaws.eu` for `eusc-*`, and the isolated partitions' own. See
     /// [`dns_suffix_of`].
+    #[must_use]
     pub fn dns_suffix(&self) -> &'static str {
         dns_suffix_of(self.region())
     }
@@ -79,6 +86,7 @@ impl UserPoolId {
     /// The issuer Cognito puts in `iss` (issuer type ORIGINAL):
     /// `https://cognito-idp.<region>.<dns suffix>/<pool id>`, e.g.
     /// `https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Ynsi6EIT0`.
+    #[must_use]
     pub fn issuer(&self) -> String {
         self.issuer_in(self.region(), self.dns_suffix())
     }
@@ -93,6 +101,7 @@ impl UserPoolId {
     /// multi-region replication):
     /// `https://issuer-cognito-idp.<region>.<dns suffix>/<pool id>`, the
     /// region being the pool's primary one.
+    #[must_use]
     pub fn multi_region_issuer(&self) -> String {
         self.updated_issuer_in(self.dns_suffix())
     }
@@ -106,6 +115,7 @@ impl UserPoolId {
     }
 
     /// The JWKS URL of [`issuer`](Self::issuer).
+    #[must_use]
     pub fn jwks_url(&self) -> String {
         jwks_url_of(&self.issuer())
     }
@@ -132,6 +142,7 @@ impl UserPoolId {
 /// list no `cognito-idp` at all. Where this default is wrong for your
 /// pool, tokens are refused (`invalid_issuer`), never accepted: state the
 /// suffix with [`PoolConfig::dns_suffix`](crate::PoolConfig::dns_suffix).
+#[must_use]
 pub fn dns_suffix_of(region: &str) -> &'static str {
     partition_of(region).1
 }

@@ -90,6 +90,9 @@ impl LocalIssuer {
     /// Starts an issuer whose `iss` is its own URL,
     /// `http://127.0.0.1:<port>/local_<random>`, with its JWKS at
     /// `<iss>/.well-known/jwks.json` (the shape of cognito-local).
+    ///
+    /// # Errors
+    /// When no port on 127.0.0.1 can be bound.
     pub async fn start() -> io::Result<Self> {
         let pool = format!("local_{}", &random_id()[..8]);
         Self::start_inner(None, pool).await
@@ -101,6 +104,10 @@ impl LocalIssuer {
     /// are served at `http://127.0.0.1:<port>/<pool id>/.well-known/jwks.json`
     /// (the shape of the moto emulator). [`pool_config`](Self::pool_config)
     /// points the JWKS URL there.
+    ///
+    /// # Errors
+    /// When no port on 127.0.0.1 can be bound, or `user_pool_id` is not a
+    /// valid pool id (`InvalidInput`).
     pub async fn start_for_pool(user_pool_id: &str) -> io::Result<Self> {
         let pool = crate::UserPoolId::new(user_pool_id)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
@@ -134,16 +141,19 @@ impl LocalIssuer {
     }
 
     /// The `iss` of the tokens this issuer mints.
+    #[must_use]
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
     /// Where the JWKS is served.
+    #[must_use]
     pub fn jwks_url(&self) -> &str {
         &self.jwks_url
     }
 
     /// The server's address.
+    #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -158,11 +168,13 @@ impl LocalIssuer {
     }
 
     /// How many JWKS requests the server has answered.
+    #[must_use]
     pub fn jwks_requests(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
     }
 
     /// The `kid` that signs new tokens.
+    #[must_use]
     pub fn current_kid(&self) -> String {
         lock(&self.shared.keys)
             .last()
@@ -173,6 +185,7 @@ impl LocalIssuer {
     /// Generates a new key that signs new tokens from now on; the older keys
     /// stay in the JWKS until [`remove_key`](Self::remove_key). Returns the
     /// new `kid`.
+    #[must_use]
     pub fn rotate_key(&self) -> String {
         let key = SigningKey::generate();
         let kid = key.kid().to_owned();
@@ -205,6 +218,7 @@ impl LocalIssuer {
     }
 
     /// The JWKS document the server currently serves.
+    #[must_use]
     pub fn jwks(&self) -> Value {
         jwks_document(&self.shared)
     }
@@ -213,8 +227,7 @@ impl LocalIssuer {
     pub fn current_jwk(&self) -> Value {
         lock(&self.shared.keys)
             .last()
-            .map(SigningKey::jwk)
-            .unwrap_or(Value::Null)
+            .map_or(Value::Null, SigningKey::jwk)
     }
 
     /// Stops the server: the listener closes and open connections are cut,
@@ -300,6 +313,7 @@ impl LocalIssuer {
 
     /// Signs any header and payload with the current key (or `kid`'s, if
     /// given), for tests of tokens no builder would make.
+    #[must_use]
     pub fn sign_raw(&self, header: &[u8], payload: &[u8], kid: Option<&str>) -> String {
         let signing_input = format!(
             "{}.{}",
@@ -423,11 +437,13 @@ impl TokenBuilder<'_> {
     }
 
     /// The claims as they stand.
+    #[must_use]
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
     }
 
     /// Signs and returns the compact token.
+    #[must_use]
     pub fn sign(self) -> String {
         let header = Value::Object(self.header).to_string();
         let claims = Value::Object(self.claims).to_string();

@@ -77,8 +77,9 @@ pub struct Unverified {
 /// Decodes a token's header and payload **without verifying anything**: no
 /// signature, no issuer, no expiry. For looking at a token while debugging
 /// (the `cognito-verify decode` command); never for deciding whom to trust.
-/// Fails with `malformed_token` when the token is not three base64url
-/// segments with JSON-object header and payload (duplicate keys refused).
+/// # Errors
+/// `malformed_token` when the token is not three base64url segments with
+/// JSON-object header and payload (duplicate keys refused).
 ///
 /// ```
 /// let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2ln";

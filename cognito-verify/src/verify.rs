@@ -112,6 +112,11 @@ impl Verifier {
     /// # #[cfg(not(feature = "testing"))]
     /// # fn main() {}
     /// ```
+    ///
+    /// # Errors
+    /// The [`Error`] of the first check the token fails (its
+    /// [`kind`](Error::kind) names it), or of the key fetch
+    /// (`jwks_unavailable`, `invalid_jwks`).
     pub async fn verify(&self, token: &str) -> Result<Arc<CognitoClaims>, Error> {
         let result = match self.begin(token) {
             Ok(Start::CacheHit(claims)) => Ok(claims),
@@ -130,6 +135,10 @@ impl Verifier {
     /// until the issuer's keys were fetched (by [`hydrate`](Self::hydrate)
     /// or an earlier [`verify`](Self::verify)), and with `unknown_kid` when
     /// the cached set lacks the token's key.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify), and `jwks_not_cached` or `unknown_kid`
+    /// where `verify` would fetch.
     pub fn verify_cached(&self, token: &str) -> Result<Arc<CognitoClaims>, Error> {
         let result = match self.with_cached_keys(token) {
             WithCachedKeys::Decided(result) => result,
@@ -155,6 +164,7 @@ impl Verifier {
     /// # let _ = claims;
     /// # Ok(()) }
     /// ```
+    #[must_use]
     pub fn try_verify_cached(&self, token: &str) -> Option<Result<Arc<CognitoClaims>, Error>> {
         match self.with_cached_keys(token) {
             WithCachedKeys::Decided(result) => {
@@ -191,6 +201,10 @@ impl Verifier {
     /// that never switched (whose UPDATED endpoint answers HTTP 403) neither
     /// fails start-up nor retries a key set no token uses.
     /// [`status`](Self::status) shows which key sets are in use.
+    ///
+    /// # Errors
+    /// `jwks_unavailable` or `invalid_jwks`: the first fetch error of a pool
+    /// none of whose key sets could be fetched.
     pub async fn hydrate(&self) -> Result<(), Error> {
         for group in self.inner.routes.hydrate_groups() {
             let mut first_error = None;
@@ -213,6 +227,7 @@ impl Verifier {
     }
 
     /// The issuers this verifier accepts, sorted.
+    #[must_use]
     pub fn issuers(&self) -> &[String] {
         &self.inner.routes.issuers().0
     }
