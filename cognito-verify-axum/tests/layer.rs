@@ -363,10 +363,7 @@ async fn two_token_cookies_or_two_token_headers_are_400_invalid_request() {
 #[tokio::test]
 async fn each_token_error_is_401_invalid_token_with_its_kind() {
     let (issuer, h) = setup().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = cognito_verify::unix_now();
     let valid = issuer.access_token(CLIENT).sign();
     let (signing_input, _) = valid.rsplit_once('.').unwrap();
     let jwk = issuer.current_jwk();

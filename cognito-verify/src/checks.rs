@@ -2,10 +2,11 @@
 //! hit: each a small function on what it checks, in the order of
 //! [`check_claims`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::Error;
 use crate::claims::{Claim, CognitoClaims, Established, NumericDate, Payload, TokenUse};
+use crate::clock::now_nanos;
 use crate::config::ResolvedPool;
 use crate::error::{Echo, EchoList, Expected, RefusedBy, Time};
 use crate::settings::Settings;
@@ -160,12 +161,4 @@ pub(crate) fn check_any_of(
 
 pub(crate) fn nanos_of(duration: Duration) -> i128 {
     i128::try_from(duration.as_nanos()).unwrap_or(i128::MAX)
-}
-
-/// Nanoseconds since the Unix epoch; a clock before 1970 reads as 0.
-pub(crate) fn now_nanos() -> i128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
-        .unwrap_or(0)
 }

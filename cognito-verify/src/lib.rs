@@ -121,6 +121,7 @@ mod builder; // VerifierBuilder: the one place a verifier is assembled
 mod cache; // the verified-token cache
 mod checks; // the claim checks, each on what it checks
 mod claims; // CognitoClaims: typed fields as spans of the payload text
+mod clock; // the one clock
 mod config; // PoolConfig, resolved into issuers and JWKS URLs
 mod error; // Error and its stable kind() codes
 mod json; // strict JSON parsed once (duplicate keys refused)
@@ -141,6 +142,7 @@ pub mod testing;
 
 pub use builder::VerifierBuilder;
 pub use claims::{CognitoClaims, Principal, TokenUse};
+pub use clock::unix_now;
 pub use config::{CustomCheck, IssuerType, PoolConfig};
 pub use error::{ERROR_KINDS, Echo, EchoList, Error, Expected, RefusedBy, Time};
 pub use pool::{UserPoolId, dns_suffix_of};

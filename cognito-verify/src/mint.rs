@@ -28,8 +28,6 @@
 //! # Ok::<(), cognito_verify::Error>(())
 //! ```
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
@@ -121,13 +119,7 @@ impl SigningKey {
     }
 }
 
-/// Seconds since the Unix epoch.
-#[must_use]
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+pub use crate::clock::unix_now;
 
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];

@@ -185,7 +185,6 @@ impl LocalIssuer {
     /// Generates a new key that signs new tokens from now on; the older keys
     /// stay in the JWKS until [`remove_key`](Self::remove_key). Returns the
     /// new `kid`.
-    #[must_use]
     pub fn rotate_key(&self) -> String {
         let key = SigningKey::generate();
         let kid = key.kid().to_owned();

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::cache::{self, CachedToken, TokenCache};
-use crate::checks::{self, nanos_of, now_nanos};
+use crate::checks::{self, nanos_of};
 use crate::claims::{Claim, CognitoClaims, NumericDate};
+use crate::clock::now_nanos;
 use crate::error::Echo;
 use crate::keyset::RsaKey;
 use crate::routes::{Route, Routes};

@@ -296,10 +296,7 @@ async fn the_token_cache_can_be_turned_off() {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    cognito_verify::unix_now()
 }
 
 #[tokio::test]

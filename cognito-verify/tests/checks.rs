@@ -439,10 +439,7 @@ async fn rejects_tampered_tokens_and_foreign_signatures() {
 #[tokio::test]
 async fn rejects_expired_future_and_early_tokens_honouring_leeway() {
     let (issuer, verifier) = access_setup().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = cognito_verify::unix_now();
     let expired = issuer.access_token(CLIENT).expires_in(-30).sign();
     let err = verifier.verify(&expired).await.unwrap_err();
     assert_eq!(err.kind(), "expired");

@@ -101,10 +101,7 @@ async fn reads_the_token_from_standard_input() {
 async fn refused_tokens_exit_1_with_the_error_kind() {
     let issuer = LocalIssuer::start().await.unwrap();
     let t = |b: cognito_verify::testing::TokenBuilder<'_>| b.sign();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = cognito_verify::unix_now();
     let jwk = issuer.current_jwk();
     issuer.add_jwk(json!({"kid": "enc", "kty": "RSA", "use": "enc", "n": jwk["n"], "e": jwk["e"]}));
     let not_a_jwks = common::FixedServer::start(|_| common::Reply::ok(b"<html>".to_vec())).await;

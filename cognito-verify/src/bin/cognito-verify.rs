@@ -6,7 +6,7 @@
 
 use std::io::Read;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cognito_verify::{Error, PoolConfig, TokenUse, Verifier, decode_unverified};
@@ -215,10 +215,7 @@ fn decode(args: DecodeArgs) -> ExitCode {
         Err(e) => return refused(&e),
     };
     eprintln!("warning: decoded only; NOTHING was verified (signature, issuer, expiry, audience)");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
+    let now = cognito_verify::unix_now();
     for claim in ["iat", "nbf", "exp"] {
         if let Some(t) = decoded.payload.get(claim).and_then(Value::as_i64) {
             eprintln!("{claim}: {}", cognito_verify::Time::from_unix_seconds(t));

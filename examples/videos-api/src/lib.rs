@@ -19,7 +19,6 @@ pub mod db;
 pub mod dev;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -285,7 +284,10 @@ async fn create_video(
             "url must be an http(s) URL of at most 2048 characters",
         ));
     }
-    let video = state.db.insert(&owner, title, url, now()).await?;
+    let video = state
+        .db
+        .insert(&owner, title, url, cognito_verify::unix_now())
+        .await?;
     Ok((StatusCode::CREATED, Json(video)))
 }
 
@@ -329,11 +331,4 @@ async fn dev_token(
         "token_use": request.token_use.as_deref().unwrap_or("access"),
         "expires_in": dev::TOKEN_LIFETIME_SECS,
     })))
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
