@@ -135,6 +135,8 @@ mod status; // snapshots for operators: VerifierStatus, JwksStatus, counters
 mod token; // compact JWS: split, canonical base64url, header
 mod verify; // the Verifier: the flow above
 
+#[cfg(feature = "clap")]
+pub mod args;
 #[cfg(feature = "mint")]
 pub mod mint;
 #[cfg(feature = "testing")]

@@ -8,8 +8,9 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use cognito_verify::{Error, PoolConfig, TokenUse, Verifier, decode_unverified};
+use clap::{Args, Parser, Subcommand};
+use cognito_verify::args::PoolArgs;
+use cognito_verify::{Error, Verifier, decode_unverified};
 use serde_json::{Value, json};
 
 /// Largest token read from standard input (the verifier's own default cap
@@ -53,52 +54,10 @@ Example:
     Decode(DecodeArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum UseArg {
-    Id,
-    Access,
-    Any,
-}
-
 #[derive(Args)]
 struct VerifyArgs {
-    /// The user pool id, e.g. us-east-1_Ynsi6EIT0 (required unless --issuer).
-    #[arg(long, required_unless_present = "issuer", value_name = "ID")]
-    user_pool_id: Option<String>,
-
-    /// An issuer URL to accept instead of a pool's, e.g. http://127.0.0.1:9229/local_abc12345.
-    #[arg(long, conflicts_with = "user_pool_id", value_name = "URL")]
-    issuer: Option<String>,
-
-    /// Fetch the keys from this JWKS URL instead of the issuer's own
-    /// (`--jwks-uri` is an older spelling).
-    #[arg(long, value_name = "URL", alias = "jwks-uri")]
-    jwks_url: Option<String>,
-
-    /// An accepted app client id; repeat for several (any of them).
-    #[arg(
-        long,
-        value_name = "ID",
-        required_unless_present = "any_client",
-        conflicts_with = "any_client"
-    )]
-    client_id: Vec<String>,
-
-    /// Accept tokens of any app client of the pool.
-    #[arg(long)]
-    any_client: bool,
-
-    /// Which tokens to accept.
-    #[arg(long, value_enum, value_name = "USE")]
-    token_use: UseArg,
-
-    /// Require this group (cognito:groups); repeat for any of several.
-    #[arg(long, value_name = "GROUP")]
-    group: Vec<String>,
-
-    /// Require this scope; repeat for any of several.
-    #[arg(long, value_name = "SCOPE")]
-    scope: Vec<String>,
+    #[command(flatten)]
+    pool: PoolArgs,
 
     /// Clock skew tolerated for exp, nbf and iat.
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
@@ -155,31 +114,10 @@ fn verify(args: VerifyArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return usage_error(e),
     };
-    let mut pool = match (&args.issuer, &args.user_pool_id) {
-        (Some(issuer), _) => PoolConfig::issuer(issuer.clone()),
-        (None, Some(id)) => PoolConfig::new(id.clone()),
-        (None, None) => return usage_error("--user-pool-id or --issuer is required"),
+    let pool = match args.pool.pool_config() {
+        Ok(pool) => pool,
+        Err(e) => return usage_error(e),
     };
-    pool = if args.any_client {
-        pool.any_client()
-    } else {
-        pool.client_ids(args.client_id)
-    };
-    pool = match args.token_use {
-        UseArg::Id => pool.token_use(TokenUse::Id),
-        UseArg::Access => pool.token_use(TokenUse::Access),
-        UseArg::Any => pool.any_token_use(),
-    };
-    // Repeated flags: none given means no requirement.
-    for group in args.group {
-        pool = pool.group(group);
-    }
-    for scope in args.scope {
-        pool = pool.scope(scope);
-    }
-    if let Some(uri) = args.jwks_url {
-        pool = pool.jwks_url(uri);
-    }
     let verifier = match Verifier::builder()
         .pool(pool)
         .leeway(Duration::from_secs(args.leeway))

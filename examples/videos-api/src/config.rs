@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
+use cognito_verify::args::{PoolArgs, TokenUseArg};
 
 /// `videos-api`: each user sees only the videos they own.
 ///
@@ -13,30 +14,14 @@ use clap::Parser;
 #[derive(Parser, Debug, Clone, Default)]
 #[command(name = "videos-api", version)]
 pub struct Args {
-    /// Cognito user pool id, e.g. us-east-1_Ynsi6EIT0.
-    #[arg(long, env = "COGNITO_USER_POOL_ID")]
-    pub user_pool_id: Option<String>,
-
-    /// Accepted app client ids, comma-separated.
-    #[arg(long, env = "COGNITO_CLIENT_ID")]
-    pub client_id: Option<String>,
-
-    /// Which tokens to accept: access (default), id or any.
-    #[arg(long, env = "COGNITO_TOKEN_USE")]
-    pub token_use: Option<String>,
-
-    /// Fetch keys from this JWKS URL instead of the pool's own (emulators).
-    /// `--jwks-uri` and `COGNITO_JWKS_URI` are older spellings.
-    #[arg(long, env = "COGNITO_JWKS_URL", alias = "jwks-uri")]
-    pub jwks_url: Option<String>,
+    /// The pool: `--user-pool-id`, `--client-id`, `--token-use` (default
+    /// access here), `--jwks-url`, `--issuer`, and their variables.
+    #[command(flatten)]
+    pub pool: PoolArgs,
 
     /// The older spelling of `COGNITO_JWKS_URL`, still read.
     #[arg(long = "jwks-uri-env", env = "COGNITO_JWKS_URI", hide = true)]
     pub jwks_uri_env: Option<String>,
-
-    /// Accept this issuer instead of the pool's (emulators such as cognito-local).
-    #[arg(long, env = "COGNITO_ISSUER")]
-    pub issuer: Option<String>,
 
     /// Address to listen on.
     #[arg(long, env = "VIDEOS_API_ADDR", default_value = "127.0.0.1:3000")]
@@ -56,37 +41,12 @@ pub struct Args {
     pub dev: bool,
 }
 
-/// Which tokens the API accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenUseSetting {
-    /// Access tokens only (the usual choice for an API).
-    Access,
-    /// Id tokens only.
-    Id,
-    /// Both.
-    Any,
-}
-
-/// A Cognito pool (or emulator) to verify tokens against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoolSettings {
-    /// The user pool id, if given.
-    pub user_pool_id: Option<String>,
-    /// An issuer URL that replaces the pool's.
-    pub issuer: Option<String>,
-    /// Accepted client ids.
-    pub client_ids: Vec<String>,
-    /// Accepted token use.
-    pub token_use: TokenUseSetting,
-    /// JWKS URL override.
-    pub jwks_url: Option<String>,
-}
-
 /// Where tokens come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthSettings {
-    /// Real tokens from a configured pool or emulator.
-    Pool(PoolSettings),
+    /// Real tokens from a configured pool or emulator (its token use and
+    /// JWKS URL filled in from the defaults and older spellings).
+    Pool(PoolArgs),
     /// Development mode: tokens minted in-process.
     Development,
 }
@@ -124,10 +84,6 @@ fn bad(var: &str, flag: &str, why: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("{var} (--{flag}): {why}"))
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
 impl Config {
     /// Validates flags and environment. Pool id and client id problems are
     /// reported here; the pool id's shape is checked when the verifier is
@@ -147,23 +103,13 @@ impl Config {
         if db.is_empty() {
             return Err(bad("VIDEOS_DB", "db", "empty; use a file path or :memory:"));
         }
-        let pool_id = non_empty(args.user_pool_id);
-        let issuer = non_empty(args.issuer);
-        let client = non_empty(args.client_id);
-        let jwks_url = non_empty(args.jwks_url).or_else(|| non_empty(args.jwks_uri_env));
-        let token_use = match non_empty(args.token_use).as_deref() {
-            None | Some("access") => TokenUseSetting::Access,
-            Some("id") => TokenUseSetting::Id,
-            Some("any") => TokenUseSetting::Any,
-            Some(other) => {
-                return Err(bad(
-                    "COGNITO_TOKEN_USE",
-                    "token-use",
-                    format!("{other:?} is not one of access, id, any"),
-                ));
-            }
-        };
-        let configured = pool_id.is_some() || issuer.is_some();
+        let mut pool = args.pool;
+        if pool.jwks_url.is_none() {
+            pool.jwks_url = args.jwks_uri_env;
+        }
+        pool.token_use.get_or_insert(TokenUseArg::Access);
+        let pool = pool.normalized().map_err(|e| ConfigError(e.to_string()))?;
+        let configured = pool.user_pool_id.is_some() || pool.issuer.is_some();
         let auth = match (args.dev, configured) {
             (true, true) => {
                 return Err(bad(
@@ -172,7 +118,7 @@ impl Config {
                     "development mode is on, and so is COGNITO_USER_POOL_ID or COGNITO_ISSUER; choose one",
                 ));
             }
-            (_, false) if client.is_some() || jwks_url.is_some() => {
+            (_, false) if !pool.client_id.is_empty() || pool.jwks_url.is_some() => {
                 return Err(bad(
                     "COGNITO_USER_POOL_ID",
                     "user-pool-id",
@@ -181,31 +127,14 @@ impl Config {
             }
             (true, false) => AuthSettings::Development,
             (false, false) => return Err(ConfigError(NOTHING_CONFIGURED.into())),
-            (false, true) => {
-                let client = client.ok_or_else(|| {
-                    bad(
-                        "COGNITO_CLIENT_ID",
-                        "client-id",
-                        "not set; give your app client id (comma-separated for several)",
-                    )
-                })?;
-                let client_ids: Vec<String> =
-                    client.split(',').map(|c| c.trim().to_owned()).collect();
-                if client_ids.iter().any(String::is_empty) {
-                    return Err(bad(
-                        "COGNITO_CLIENT_ID",
-                        "client-id",
-                        format!("{client:?} has an empty entry"),
-                    ));
-                }
-                AuthSettings::Pool(PoolSettings {
-                    user_pool_id: pool_id,
-                    issuer,
-                    client_ids,
-                    token_use,
-                    jwks_url,
-                })
+            (false, true) if pool.client_id.is_empty() && !pool.any_client => {
+                return Err(bad(
+                    "COGNITO_CLIENT_ID",
+                    "client-id",
+                    "not set; give your app client id (comma-separated for several)",
+                ));
             }
+            (false, true) => AuthSettings::Pool(pool),
         };
         if auth == AuthSettings::Development && !addr.ip().is_loopback() {
             return Err(bad(
@@ -266,8 +195,8 @@ mod tests {
         .unwrap();
         match c.auth {
             AuthSettings::Pool(p) => {
-                assert_eq!(p.client_ids, ["a", "b"]);
-                assert_eq!(p.token_use, TokenUseSetting::Access);
+                assert_eq!(p.client_id, ["a", "b"]);
+                assert_eq!(p.token_use, Some(TokenUseArg::Access));
             }
             AuthSettings::Development => panic!("pool expected"),
         }
@@ -297,27 +226,63 @@ mod tests {
     #[test]
     fn mistakes_name_their_variable() {
         for (args, var) in [
-            (
-                vec![
-                    "--user-pool-id",
-                    "p",
-                    "--client-id",
-                    "c",
-                    "--token-use",
-                    "refresh",
-                ],
-                "COGNITO_TOKEN_USE",
-            ),
             (vec!["--client-id", "c"], "COGNITO_USER_POOL_ID"),
             (vec!["--dev", "--client-id", "c"], "COGNITO_USER_POOL_ID"),
             (vec!["--addr", "localhost"], "VIDEOS_API_ADDR"),
-            (
-                vec!["--user-pool-id", "p", "--client-id", "a,,b"],
-                "COGNITO_CLIENT_ID",
-            ),
         ] {
             let err = parse(&args).unwrap_err();
             assert!(err.0.starts_with(var), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn clap_refuses_values_that_cannot_be_right() {
+        let mut all = vec!["videos-api"];
+        all.extend_from_slice(&[
+            "--user-pool-id",
+            "p",
+            "--client-id",
+            "c",
+            "--token-use",
+            "refresh",
+        ]);
+        let err = Args::try_parse_from(all).unwrap_err().to_string();
+        assert!(
+            err.contains("--token-use") && err.contains("COGNITO_TOKEN_USE"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn blank_values_count_as_not_given() {
+        let err = parse(&["--user-pool-id", " ", "--issuer", ""]).unwrap_err();
+        assert_eq!(err.0, NOTHING_CONFIGURED);
+        let c = parse(&[
+            "--user-pool-id",
+            "us-east-1_abc",
+            "--issuer",
+            " ",
+            "--client-id",
+            "c",
+        ]);
+        assert!(matches!(c.unwrap().auth, AuthSettings::Pool(p) if p.issuer.is_none()));
+        for contradiction in [
+            vec!["--user-pool-id", "p", "--client-id", "a,,b"],
+            vec![
+                "--user-pool-id",
+                "p",
+                "--issuer",
+                "http://i",
+                "--client-id",
+                "c",
+            ],
+            vec!["--user-pool-id", "p", "--client-id", "c", "--any-client"],
+        ] {
+            let err = parse(&contradiction).unwrap_err();
+            assert!(
+                err.0.contains("invalid configuration"),
+                "{contradiction:?}: {err}"
+            );
         }
     }
 }

@@ -26,12 +26,13 @@ use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cognito_verify::{PoolConfig, TokenUse, Verifier};
+use cognito_verify::Verifier;
+use cognito_verify::args::PoolArgs;
 use cognito_verify_axum::{Claims, CognitoAuthLayer, Require, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-pub use config::{Args, AuthSettings, Config, ConfigError, PoolSettings, TokenUseSetting};
+pub use config::{Args, AuthSettings, Config, ConfigError};
 use db::{Db, DbError};
 pub use dev::DevIssuer;
 
@@ -123,39 +124,18 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     })
 }
 
-fn pool_verifier(pool: &PoolSettings) -> Result<Verifier, StartError> {
-    let (mut config, var) = match (&pool.issuer, &pool.user_pool_id) {
-        (Some(issuer), _) => (
-            PoolConfig::issuer(issuer.clone()),
-            "COGNITO_ISSUER (--issuer)",
-        ),
-        (None, Some(id)) => (
-            PoolConfig::new(id.clone()),
-            "COGNITO_USER_POOL_ID (--user-pool-id)",
-        ),
-        (None, None) => {
-            return Err(StartError(
-                "COGNITO_USER_POOL_ID (--user-pool-id): not set".into(),
-            ));
-        }
+fn pool_verifier(pool: &PoolArgs) -> Result<Verifier, StartError> {
+    let vars = match (&pool.issuer, &pool.jwks_url) {
+        (Some(_), None) => "COGNITO_ISSUER (--issuer)",
+        (Some(_), Some(_)) => "COGNITO_ISSUER (--issuer) or COGNITO_JWKS_URL (--jwks-url)",
+        (None, None) => "COGNITO_USER_POOL_ID (--user-pool-id)",
+        (None, Some(_)) => "COGNITO_USER_POOL_ID (--user-pool-id) or COGNITO_JWKS_URL (--jwks-url)",
     };
-    config = config.client_ids(pool.client_ids.iter().cloned());
-    config = match pool.token_use {
-        TokenUseSetting::Access => config.token_use(TokenUse::Access),
-        TokenUseSetting::Id => config.token_use(TokenUse::Id),
-        TokenUseSetting::Any => config.any_token_use(),
-    };
-    let var = match &pool.jwks_url {
-        Some(uri) => {
-            config = config.jwks_url(uri.clone());
-            format!("{var} or COGNITO_JWKS_URL (--jwks-url)")
-        }
-        None => var.to_owned(),
-    };
+    let config = pool.pool_config().map_err(|e| StartError(e.to_string()))?;
     Verifier::builder()
         .pool(config)
         .build()
-        .map_err(|e| StartError(format!("{var}: {e}")))
+        .map_err(|e| StartError(format!("{vars}: {e}")))
 }
 
 /// An error answer: `{"error": message}` with a status.
