@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use axum::{Json, Router, routing::get};
-//! use http::HeaderName;
+//! use axum::http::HeaderName;
 //! use cognito_verify::{PoolConfig, TokenUse, Verifier};
 //! use cognito_verify_axum::{CognitoAuthLayer, Require, Subject};
 //!

@@ -370,74 +370,42 @@ async fn each_token_error_is_401_invalid_token_with_its_kind() {
     issuer.add_jwk(
         json!({"kid": "enc-key", "kty": "RSA", "use": "enc", "n": jwk["n"], "e": jwk["e"]}),
     );
+    let token = || issuer.access_token(CLIENT);
     let cases = [
         ("not-a-token".to_owned(), "malformed_token"),
         (
-            issuer
-                .access_token(CLIENT)
-                .header("kid", json!("enc-key"))
-                .sign(),
+            token().header("kid", json!("enc-key")).sign(),
             "invalid_key",
         ),
         (
-            issuer
-                .access_token(CLIENT)
-                .claim("pad", json!("x".repeat(20_000)))
-                .sign(),
+            token().claim("pad", json!("x".repeat(20_000))).sign(),
             "token_too_large",
         ),
         (
-            issuer
-                .access_token(CLIENT)
-                .header("alg", json!("HS256"))
-                .sign(),
+            token().header("alg", json!("HS256")).sign(),
             "unsupported_algorithm",
         ),
+        (token().without_header("kid").sign(), "missing_kid"),
         (
-            issuer.access_token(CLIENT).without_header("kid").sign(),
-            "missing_kid",
-        ),
-        (
-            issuer
-                .access_token(CLIENT)
-                .claim("iss", json!("https://evil.example"))
-                .sign(),
+            token().claim("iss", json!("https://evil.example")).sign(),
             "invalid_issuer",
         ),
-        (
-            issuer
-                .access_token(CLIENT)
-                .header("kid", json!("nope"))
-                .sign(),
-            "unknown_kid",
-        ),
+        (token().header("kid", json!("nope")).sign(), "unknown_kid"),
         (
             format!("{signing_input}.{}", "A".repeat(342)),
             "invalid_signature",
         ),
+        (token().expires_in(-10).sign(), "expired"),
         (
-            issuer.access_token(CLIENT).expires_in(-10).sign(),
-            "expired",
-        ),
-        (
-            issuer
-                .access_token(CLIENT)
-                .claim("nbf", json!(now + 600))
-                .sign(),
+            token().claim("nbf", json!(now + 600)).sign(),
             "not_yet_valid",
         ),
         (
-            issuer
-                .access_token(CLIENT)
-                .claim("iat", json!(now + 600))
-                .sign(),
+            token().claim("iat", json!(now + 600)).sign(),
             "issued_in_future",
         ),
         (
-            issuer
-                .access_token(CLIENT)
-                .claim("token_use", json!("refresh"))
-                .sign(),
+            token().claim("token_use", json!("refresh")).sign(),
             "invalid_token_use",
         ),
         (

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cognito_verify::TokenUse;
-use common::{CLIENT, FixedServer, Reply, access_setup, kind_of, setup};
+use common::{CLIENT, FixedServer, Reply, access, kind_of, setup};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,8 +41,8 @@ async fn concurrent_cold_verifies_share_one_failure() {
     // A slow, failing endpoint: all callers wait on the one request and get its error.
     let server =
         FixedServer::start(|_| Reply::status(503).delayed(Duration::from_millis(200))).await;
-    let (issuer, _) = access_setup().await;
-    let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| b);
+    let (issuer, _) = setup(access, |b| b).await;
+    let verifier = common::verifier(&issuer, |p| access(p).jwks_url(server.url.clone()), |b| b);
     let token = issuer.access_token(CLIENT).sign();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
@@ -58,7 +58,7 @@ async fn concurrent_cold_verifies_share_one_failure() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_unknown_kids_causes_at_most_one_refetch() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     verifier.hydrate().await.unwrap();
     assert_eq!(issuer.jwks_requests(), 1);
     let tasks: Vec<_> = (0..1000)
@@ -217,7 +217,7 @@ async fn a_verify_cancelled_mid_refetch_leaves_the_refresh_working() {
 
 #[tokio::test]
 async fn the_token_cache_skips_the_key_but_not_the_checks() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer
         .access_token(CLIENT)
         .sub("cached")
@@ -270,7 +270,7 @@ async fn cache_hits_rerun_the_custom_check() {
 
 #[tokio::test]
 async fn failed_tokens_are_never_cached() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let valid = issuer.access_token(CLIENT).sign();
     let (signing_input, _) = valid.rsplit_once('.').unwrap();
     let forged = format!("{signing_input}.{}", "A".repeat(342));
@@ -301,7 +301,7 @@ fn now() -> i64 {
 
 #[tokio::test]
 async fn try_verify_cached_decides_only_what_the_cached_keys_can() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer.access_token(CLIENT).sub("u-1").sign();
     assert!(
         verifier.try_verify_cached(&token).is_none(),
@@ -340,14 +340,18 @@ async fn cached_tokens_stop_verifying_once_the_keys_are_too_stale() {
         let issuer = cognito_verify::testing::LocalIssuer::start().await.unwrap();
         let jwks = issuer.jwks().to_string();
         let server = FixedServer::start(move |_| Reply::ok(jwks.clone())).await;
-        let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| {
-            b.jwks_ttl(Duration::from_millis(ttl_ms))
-                .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(2))
-                .jwks_max_staleness(Duration::from_millis(stale_ms))
-                .jwks_connect_timeout(Duration::from_millis(300))
-                .jwks_timeout(Duration::from_millis(300))
-                .jwks_backoff(Duration::from_millis(100), Duration::from_millis(200))
-        });
+        let verifier = common::verifier(
+            &issuer,
+            |p| access(p).jwks_url(server.url.clone()),
+            |b| {
+                b.jwks_ttl(Duration::from_millis(ttl_ms))
+                    .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(2))
+                    .jwks_max_staleness(Duration::from_millis(stale_ms))
+                    .jwks_connect_timeout(Duration::from_millis(300))
+                    .jwks_timeout(Duration::from_millis(300))
+                    .jwks_backoff(Duration::from_millis(100), Duration::from_millis(200))
+            },
+        );
         let token = issuer.access_token(CLIENT).sign();
         let fetched = std::time::Instant::now();
         verifier.verify(&token).await.unwrap();
@@ -373,12 +377,12 @@ async fn cached_tokens_stop_verifying_once_the_keys_are_too_stale() {
 
 #[test]
 fn a_refresh_due_while_the_runtime_shuts_down_never_deadlocks() {
-    let common::Offline {
+    let common::Hydrated {
         runtime,
         issuer,
         verifier,
-    } = common::offline(|issuer| {
-        common::access_verifier(issuer, |b| b.jwks_ttl(Duration::from_millis(50)))
+    } = common::hydrated(|issuer| {
+        common::verifier(issuer, access, |b| b.jwks_ttl(Duration::from_millis(50)))
     });
     let token = issuer.access_token(CLIENT).sign();
     std::thread::sleep(Duration::from_millis(100)); // a refresh is due now

@@ -9,14 +9,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{TokenUse, Verifier};
-use common::{
-    CLIENT, FixedServer, Reply, access_setup, access_setup_requiring, dead_url, kind_of, setup,
-};
+use common::{CLIENT, FixedServer, Reply, access, dead_url, kind_of, setup};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn accepts_a_valid_access_token_with_its_claims() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer
         .access_token(CLIENT)
         .sub("user-1")
@@ -66,7 +64,7 @@ async fn deserializes_claims_into_a_user_type() {
         #[serde(rename = "custom:tenant")]
         tenant: String,
     }
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer
         .access_token(CLIENT)
         .sub("u")
@@ -154,14 +152,24 @@ async fn requirements_refuse_each_for_its_own_reason() {
         }
         other => panic!("{other:?}"),
     }
-    // The pool's own token-use check refuses the token as invalid (401).
-    let (issuer, access_only) = access_setup().await;
+}
+
+#[tokio::test]
+async fn the_pools_token_use_refusal_is_not_a_permission_problem() {
+    // A requirement's refusal is 403 (above); the pool's own check refuses
+    // the token as invalid (401).
+    let (issuer, access_only) = setup(access, |b| b).await;
     let err = access_only
         .verify(&issuer.id_token(CLIENT).sign())
         .await
         .unwrap_err();
+    assert_eq!(err.kind(), "invalid_token_use");
     assert!(!err.is_insufficient_permission(), "{err:?}");
-    // Empty requirements are configuration mistakes.
+}
+
+#[test]
+fn empty_or_unsatisfiable_requirements_are_configuration_mistakes() {
+    use cognito_verify::Requirement;
     let none: [&str; 0] = [];
     assert_eq!(
         Requirement::any_group(none).unwrap_err().kind(),
@@ -175,7 +183,7 @@ async fn requirements_refuse_each_for_its_own_reason() {
 
 #[tokio::test]
 async fn rejects_a_token_over_the_size_cap() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let huge = issuer
         .access_token(CLIENT)
         .claim("custom:pad", json!("x".repeat(1 << 20)))
@@ -204,7 +212,7 @@ async fn rejects_a_token_over_the_size_cap() {
 
 #[tokio::test]
 async fn rejects_malformed_tokens() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let valid = issuer.access_token(CLIENT).sign();
     let (h, rest) = valid.split_once('.').unwrap();
     let (p, _) = rest.split_once('.').unwrap();
@@ -262,7 +270,7 @@ async fn rejects_malformed_tokens() {
 
 #[tokio::test]
 async fn rejects_a_token_without_exp_as_malformed() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer.access_token(CLIENT).without("exp").sign();
     let err = verifier.verify(&token).await.unwrap_err();
     assert_eq!(err.kind(), "malformed_token");
@@ -271,7 +279,7 @@ async fn rejects_a_token_without_exp_as_malformed() {
 
 #[tokio::test]
 async fn rejects_every_algorithm_but_rs256() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     for alg in [
         "none", "None", "HS256", "HS512", "PS256", "ES256", "RS384", "RS512", "rs256", "EdDSA", "",
     ] {
@@ -285,7 +293,7 @@ async fn rejects_every_algorithm_but_rs256() {
 
 #[tokio::test]
 async fn rejects_alg_none_with_an_empty_signature() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let valid = issuer.access_token(CLIENT).sign();
     let payload = valid.split('.').nth(1).unwrap();
     let header = URL_SAFE_NO_PAD.encode(format!(
@@ -300,7 +308,7 @@ async fn rejects_alg_none_with_an_empty_signature() {
 async fn rejects_hs256_signed_with_the_public_key_bytes() {
     // The classic algorithm confusion: HMAC keyed with the RSA public key
     // the verifier is known to hold.
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let claims = Value::Object(issuer.access_token(CLIENT).claims().clone());
     let jwk = issuer.current_jwk();
     let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
@@ -323,7 +331,7 @@ async fn rejects_hs256_signed_with_the_public_key_bytes() {
 
 #[tokio::test]
 async fn rejects_a_header_without_a_string_kid() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer.access_token(CLIENT).without_header("kid").sign();
     assert_eq!(kind_of(&verifier, &token).await, "missing_kid");
     let token = issuer.access_token(CLIENT).header("kid", json!(7)).sign();
@@ -332,7 +340,7 @@ async fn rejects_a_header_without_a_string_kid() {
 
 #[tokio::test]
 async fn rejects_a_foreign_or_missing_issuer() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer
         .access_token(CLIENT)
         .claim("iss", json!("https://evil.example.com/pool"))
@@ -362,7 +370,7 @@ async fn rejects_a_foreign_or_missing_issuer() {
 
 #[tokio::test]
 async fn rejects_a_kid_missing_from_the_jwks() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer
         .access_token(CLIENT)
         .header("kid", json!("no-such-key"))
@@ -374,7 +382,7 @@ async fn rejects_a_kid_missing_from_the_jwks() {
 
 #[tokio::test]
 async fn rejects_keys_that_cannot_verify_rs256() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let jwk = issuer.current_jwk();
     let small_n = URL_SAFE_NO_PAD.encode([0xC3u8; 128]); // an RSA-1024-sized modulus
     for entry in [
@@ -405,7 +413,7 @@ async fn rejects_keys_that_cannot_verify_rs256() {
 
 #[tokio::test]
 async fn rejects_tampered_tokens_and_foreign_signatures() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let valid = issuer.access_token(CLIENT).sub("alice").sign();
     let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
     let mut claims: Value =
@@ -438,7 +446,7 @@ async fn rejects_tampered_tokens_and_foreign_signatures() {
 
 #[tokio::test]
 async fn rejects_expired_future_and_early_tokens_honouring_leeway() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let now = cognito_verify::unix_now();
     let expired = issuer.access_token(CLIENT).expires_in(-30).sign();
     let err = verifier.verify(&expired).await.unwrap_err();
@@ -466,7 +474,7 @@ async fn rejects_expired_future_and_early_tokens_honouring_leeway() {
         .sign();
     assert_eq!(kind_of(&verifier, &far).await, "expired");
 
-    let lenient = common::access_verifier(&issuer, |b| b.leeway(Duration::from_secs(300)));
+    let lenient = common::verifier(&issuer, access, |b| b.leeway(Duration::from_secs(300)));
     for token in [&expired, &early, &future] {
         lenient.verify(token).await.unwrap();
     }
@@ -484,7 +492,7 @@ fn now_exact() -> f64 {
 
 #[tokio::test]
 async fn accepts_non_integer_numeric_dates_and_compares_them_exactly() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     // RFC 7519 §2: a NumericDate may be non-integer. This one expires 0.6 s
     // from now, mid-second: only an exact comparison refuses it 0.8 s later.
     let mut exp = now_exact().floor() + 1.6;
@@ -511,7 +519,7 @@ async fn accepts_non_integer_numeric_dates_and_compares_them_exactly() {
         "expired",
         "a hit re-checks exp exactly"
     );
-    let fresh_verifier = common::access_verifier(&issuer, |b| b);
+    let fresh_verifier = common::verifier(&issuer, access, |b| b);
     assert_eq!(kind_of(&fresh_verifier, &token).await, "expired");
 
     let early = issuer
@@ -537,7 +545,7 @@ async fn accepts_non_integer_numeric_dates_and_compares_them_exactly() {
 
 #[tokio::test]
 async fn tolerates_iat_and_nbf_up_to_a_minute_ahead_by_default() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let now = now_exact().floor() as i64;
     // A verifier clock slightly behind Cognito's sees fresh tokens as issued
     // in the future: up to 60 s of that is tolerated by default.
@@ -565,13 +573,15 @@ async fn tolerates_iat_and_nbf_up_to_a_minute_ahead_by_default() {
         .sign();
     assert_eq!(kind_of(&verifier, &just_expired).await, "expired");
     // Configurable, down to none.
-    let strict = common::access_verifier(&issuer, |b| b.future_tolerance(Duration::ZERO));
+    let strict = common::verifier(&issuer, access, |b| b.future_tolerance(Duration::ZERO));
     let ahead = issuer
         .access_token(CLIENT)
         .claim("iat", json!(now + 3))
         .sign();
     assert_eq!(kind_of(&strict, &ahead).await, "issued_in_future");
-    let wide = common::access_verifier(&issuer, |b| b.future_tolerance(Duration::from_secs(600)));
+    let wide = common::verifier(&issuer, access, |b| {
+        b.future_tolerance(Duration::from_secs(600))
+    });
     let far = issuer
         .access_token(CLIENT)
         .claim("nbf", json!(now + 500))
@@ -582,7 +592,7 @@ async fn tolerates_iat_and_nbf_up_to_a_minute_ahead_by_default() {
 #[tokio::test]
 async fn claims_no_check_reads_may_have_any_type_as_a_trigger_sets_them() {
     // Pre-token-generation triggers add and override claims with any JSON type.
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer
         .access_token(CLIENT)
         .claim("email", json!({"primary": "a@example.com"}))
@@ -620,7 +630,7 @@ async fn claims_no_check_reads_may_have_any_type_as_a_trigger_sets_them() {
 
 #[tokio::test]
 async fn verifies_machine_to_machine_tokens_as_app_clients() {
-    let (issuer, verifier) = access_setup_requiring(|p| p.scope("videos/write")).await;
+    let (issuer, verifier) = setup(|p| access(p).scope("videos/write"), |b| b).await;
     let token = issuer
         .app_client_token(CLIENT, ["videos/read", "videos/write"])
         .sign();
@@ -651,7 +661,7 @@ async fn verifies_machine_to_machine_tokens_as_app_clients() {
 
 #[tokio::test]
 async fn rejects_the_wrong_token_use() {
-    let (issuer, access_only) = access_setup().await;
+    let (issuer, access_only) = setup(access, |b| b).await;
     let id_token = issuer.id_token(CLIENT).sign();
     let err = access_only.verify(&id_token).await.unwrap_err();
     assert_eq!(err.kind(), "invalid_token_use");
@@ -837,7 +847,7 @@ async fn rejects_tokens_without_a_required_scope() {
 
 #[tokio::test]
 async fn splits_the_scope_claim_on_spaces_only() {
-    let (issuer, verifier) = access_setup_requiring(|p| p.scope("videos/write")).await;
+    let (issuer, verifier) = setup(|p| access(p).scope("videos/write"), |b| b).await;
     // RFC 6749 §3.3: scope tokens are separated by %x20 only.
     for scope in ["videos/read\tvideos/write", "videos/read\nvideos/write"] {
         let token = issuer
@@ -895,9 +905,12 @@ async fn runs_the_custom_check_last() {
 #[tokio::test]
 async fn reports_an_unreachable_jwks_as_unavailable() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let verifier = common::access_verifier_at(&issuer, dead_url().await, |b| {
-        b.jwks_connect_timeout(common::SHORT)
-    });
+    let dead = dead_url().await;
+    let verifier = common::verifier(
+        &issuer,
+        |p| access(p).jwks_url(dead),
+        |b| b.jwks_connect_timeout(common::SHORT),
+    );
     let err = verifier
         .verify(&issuer.access_token(CLIENT).sign())
         .await
@@ -907,7 +920,7 @@ async fn reports_an_unreachable_jwks_as_unavailable() {
 
     // A server that answers 500.
     let server = FixedServer::start(|_| Reply::status(500)).await;
-    let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| b);
+    let verifier = common::verifier(&issuer, |p| access(p).jwks_url(server.url.clone()), |b| b);
     let err = verifier
         .verify(&issuer.access_token(CLIENT).sign())
         .await
@@ -926,7 +939,7 @@ async fn reports_a_response_that_is_not_a_jwks_as_invalid() {
         vec![b' '; 200_000],
     ] {
         let server = FixedServer::start(move |_| Reply::ok(body.clone())).await;
-        let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| b);
+        let verifier = common::verifier(&issuer, |p| access(p).jwks_url(server.url.clone()), |b| b);
         let err = verifier
             .verify(&issuer.access_token(CLIENT).sign())
             .await
@@ -938,7 +951,7 @@ async fn reports_a_response_that_is_not_a_jwks_as_invalid() {
 
 #[tokio::test]
 async fn verify_cached_needs_hydrate_and_never_fetches() {
-    let (issuer, verifier) = access_setup().await;
+    let (issuer, verifier) = setup(access, |b| b).await;
     let token = issuer.access_token(CLIENT).sign();
     assert_eq!(
         verifier.verify_cached(&token).unwrap_err().kind(),

@@ -97,108 +97,95 @@ async fn reads_the_token_from_standard_input() {
     }
 }
 
+/// Runs `verify` with `args` on `token` and expects exit code 1 with the
+/// error `kind` (and a message) as the only output.
+async fn assert_refused(args: Vec<String>, token: &str, kind: &str) {
+    let out = run(with(args, &[token]), None).await;
+    assert_eq!(out.status.code(), Some(1), "{kind}: {out:?}");
+    let reply = stdout_json(&out);
+    assert_eq!(reply["error"]["kind"], kind);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(reply.as_object().unwrap().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_tokens_exit_1_with_the_error_kind() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let t = |b: cognito_verify::testing::TokenBuilder<'_>| b.sign();
     let now = cognito_verify::unix_now();
-    let jwk = issuer.current_jwk();
-    issuer.add_jwk(json!({"kid": "enc", "kty": "RSA", "use": "enc", "n": jwk["n"], "e": jwk["e"]}));
-    let not_a_jwks = common::FixedServer::start(|_| common::Reply::ok(b"<html>".to_vec())).await;
-    let cases: Vec<(Vec<String>, String, &str)> = vec![
+    let token = || issuer.access_token(CLIENT);
+    let cases = [
+        ("garbage".to_owned(), "malformed_token"),
+        ("a".repeat(20_000), "token_too_large"),
         (
-            base(&issuer, "access"),
-            t(issuer.access_token(CLIENT).claim("nbf", json!(now + 600))),
+            token().header("alg", json!("none")).sign(),
+            "unsupported_algorithm",
+        ),
+        (token().without_header("kid").sign(), "missing_kid"),
+        (
+            token().claim("iss", json!("https://x")).sign(),
+            "invalid_issuer",
+        ),
+        (token().header("kid", json!("k9")).sign(), "unknown_kid"),
+        (token().expires_in(-5).sign(), "expired"),
+        (
+            token().claim("nbf", json!(now + 600)).sign(),
             "not_yet_valid",
         ),
         (
-            base(&issuer, "access"),
-            t(issuer.access_token(CLIENT).claim("iat", json!(now + 600))),
+            token().claim("iat", json!(now + 600)).sign(),
             "issued_in_future",
         ),
+        (issuer.id_token(CLIENT).sign(), "invalid_token_use"),
+        (issuer.access_token("other").sign(), "invalid_client_id"),
+    ];
+    for (token, kind) in cases {
+        assert_refused(base(&issuer, "access"), &token, kind).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmet_requirements_exit_1_with_their_kind() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let token = issuer.access_token(CLIENT).sign();
+    for (flags, kind) in [
+        (["--group", "admin"], "missing_group"),
+        (["--scope", "videos/write"], "missing_scope"),
+    ] {
+        assert_refused(with(base(&issuer, "access"), &flags), &token, kind).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_problems_exit_1_with_their_kind() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let jwk = issuer.current_jwk();
+    issuer.add_jwk(json!({"kid": "enc", "kty": "RSA", "use": "enc", "n": jwk["n"], "e": jwk["e"]}));
+    let encryption_key = issuer
+        .access_token(CLIENT)
+        .header("kid", json!("enc"))
+        .sign();
+    assert_refused(base(&issuer, "access"), &encryption_key, "invalid_key").await;
+
+    let token = issuer.access_token(CLIENT).sign();
+    let not_a_jwks = common::FixedServer::start(|_| common::Reply::ok(b"<html>".to_vec())).await;
+    for (flags, kind) in [
+        (["--jwks-url", not_a_jwks.url.as_str()], "invalid_jwks"),
         (
-            base(&issuer, "access"),
-            t(issuer.access_token(CLIENT).header("kid", json!("enc"))),
-            "invalid_key",
-        ),
-        (
-            with(base(&issuer, "access"), &["--jwks-url", &not_a_jwks.url]),
-            t(issuer.access_token(CLIENT)),
-            "invalid_jwks",
-        ),
-        (base(&issuer, "access"), "garbage".into(), "malformed_token"),
-        (
-            base(&issuer, "access"),
-            "a".repeat(20_000),
-            "token_too_large",
-        ),
-        (
-            base(&issuer, "access"),
-            t(issuer.access_token(CLIENT).header("alg", json!("none"))),
-            "unsupported_algorithm",
-        ),
-        (
-            base(&issuer, "access"),
-            t(issuer.access_token(CLIENT).without_header("kid")),
-            "missing_kid",
-        ),
-        (
-            base(&issuer, "access"),
-            t(issuer.access_token(CLIENT).claim("iss", json!("https://x"))),
-            "invalid_issuer",
-        ),
-        (
-            base(&issuer, "access"),
-            t(issuer.access_token(CLIENT).header("kid", json!("k9"))),
-            "unknown_kid",
-        ),
-        (
-            base(&issuer, "access"),
-            t(issuer.access_token(CLIENT).expires_in(-5)),
-            "expired",
-        ),
-        (
-            base(&issuer, "access"),
-            t(issuer.id_token(CLIENT)),
-            "invalid_token_use",
-        ),
-        (
-            base(&issuer, "access"),
-            t(issuer.access_token("other")),
-            "invalid_client_id",
-        ),
-        (
-            with(base(&issuer, "access"), &["--group", "admin"]),
-            t(issuer.access_token(CLIENT)),
-            "missing_group",
-        ),
-        (
-            with(base(&issuer, "access"), &["--scope", "videos/write"]),
-            t(issuer.access_token(CLIENT)),
-            "missing_scope",
-        ),
-        (
-            with(
-                base(&issuer, "access"),
-                &["--jwks-uri", "http://127.0.0.1:9/jwks.json"],
-            ),
-            t(issuer.access_token(CLIENT)),
+            ["--jwks-uri", "http://127.0.0.1:9/jwks.json"],
             "jwks_unavailable",
         ),
-    ];
-    for (args, token, kind) in cases {
-        let out = run(with(args, &[&token]), None).await;
-        assert_eq!(out.status.code(), Some(1), "{kind}: {out:?}");
-        let reply = stdout_json(&out);
-        assert_eq!(reply["error"]["kind"], kind);
-        assert!(
-            reply["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-        );
-        assert_eq!(reply.as_object().unwrap().len(), 1);
+    ] {
+        assert_refused(with(base(&issuer, "access"), &flags), &token, kind).await;
     }
-    // Signed by another key under the issuer's kid.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_signed_by_another_key_exits_1_invalid_signature() {
+    let issuer = LocalIssuer::start().await.unwrap();
     let token = issuer.access_token(CLIENT).sign();
     let signed_elsewhere = LocalIssuer::start().await.unwrap();
     let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, issuer.current_kid());
@@ -207,8 +194,7 @@ async fn refused_tokens_exit_1_with_the_error_kind() {
         payload(&token).to_string().as_bytes(),
         None,
     );
-    let out = run(with(base(&issuer, "access"), &[&forged]), None).await;
-    assert_eq!(stdout_json(&out)["error"]["kind"], "invalid_signature");
+    assert_refused(base(&issuer, "access"), &forged, "invalid_signature").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,67 +211,17 @@ async fn leeway_is_honoured() {
 
 #[tokio::test]
 async fn usage_and_configuration_errors_exit_2() {
-    let cases: Vec<Vec<&str>> = vec![
-        vec![
-            "verify",
-            "--user-pool-id",
-            "not-a-pool",
-            "--client-id",
-            "c",
-            "--token-use",
-            "id",
-            "t",
-        ],
-        vec![
-            "verify",
-            "--user-pool-id",
-            "us-east-1_abc",
-            "--client-id",
-            "c",
-            "t",
-        ],
-        vec![
-            "verify",
-            "--user-pool-id",
-            "us-east-1_abc",
-            "--token-use",
-            "id",
-            "t",
-        ],
-        vec![
-            "verify",
-            "--user-pool-id",
-            "us-east-1_abc",
-            "--client-id",
-            "c",
-            "--any-client",
-            "--token-use",
-            "id",
-            "t",
-        ],
-        vec!["verify", "--client-id", "c", "--token-use", "id", "t"],
-        vec![
-            "verify",
-            "--user-pool-id",
-            "us-east-1_abc",
-            "--client-id",
-            "c",
-            "--token-use",
-            "refresh",
-            "t",
-        ],
-        vec![
-            "verify",
-            "--issuer",
-            "ftp://x",
-            "--client-id",
-            "c",
-            "--token-use",
-            "id",
-            "t",
-        ],
-        vec!["frobnicate"],
-    ];
+    let cases = [
+        "verify --user-pool-id not-a-pool --client-id c --token-use id t",
+        "verify --user-pool-id us-east-1_abc --client-id c t",
+        "verify --user-pool-id us-east-1_abc --token-use id t",
+        "verify --user-pool-id us-east-1_abc --client-id c --any-client --token-use id t",
+        "verify --client-id c --token-use id t",
+        "verify --user-pool-id us-east-1_abc --client-id c --token-use refresh t",
+        "verify --issuer ftp://x --client-id c --token-use id t",
+        "frobnicate",
+    ]
+    .map(|line| line.split(' ').collect::<Vec<_>>());
     for args in cases {
         let out = run(args.iter().map(|s| (*s).to_owned()).collect(), None).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");

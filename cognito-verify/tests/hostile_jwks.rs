@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{TokenUse, Verifier, VerifierBuilder};
-use common::{CLIENT, FixedServer, Reply, dead_url, kind_of};
+use common::{CLIENT, FixedServer, Reply, access, dead_url, kind_of};
 use serde_json::{Value, json};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
@@ -199,11 +199,15 @@ async fn an_oct_key_never_displaces_the_rsa_key_of_the_same_kid() {
 async fn a_cold_start_against_a_dead_endpoint_fails_fast_then_recovers() {
     let issuer = LocalIssuer::start().await.unwrap();
     let url = dead_url().await;
-    let verifier = common::access_verifier_at(&issuer, url.clone(), |b| {
-        b.jwks_connect_timeout(CONNECT_TIMEOUT)
-            .jwks_timeout(TIMEOUT)
-            .jwks_backoff(Duration::from_millis(300), Duration::from_millis(300))
-    });
+    let verifier = common::verifier(
+        &issuer,
+        |p| access(p).jwks_url(url.clone()),
+        |b| {
+            b.jwks_connect_timeout(CONNECT_TIMEOUT)
+                .jwks_timeout(TIMEOUT)
+                .jwks_backoff(Duration::from_millis(300), Duration::from_millis(300))
+        },
+    );
     let token = issuer.access_token(CLIENT).sign();
     for _ in 0..20 {
         let started = Instant::now();
@@ -231,7 +235,7 @@ async fn a_cold_start_against_a_dead_endpoint_fails_fast_then_recovers() {
 #[tokio::test]
 async fn a_key_removed_upstream_stops_verifying_after_the_next_refresh() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let verifier = common::access_verifier(&issuer, |b| {
+    let verifier = common::verifier(&issuer, access, |b| {
         b.jwks_ttl(Duration::from_millis(200))
             .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(1))
     });
@@ -276,10 +280,14 @@ async fn cache_control_max_age_sets_the_ttl_within_bounds() {
             None => Reply::ok(jwks.clone()),
         })
         .await;
-        let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| {
-            b.jwks_ttl(Duration::from_secs(7))
-                .jwks_ttl_bounds(Duration::from_secs(1), Duration::from_secs(60))
-        });
+        let verifier = common::verifier(
+            &issuer,
+            |p| access(p).jwks_url(server.url.clone()),
+            |b| {
+                b.jwks_ttl(Duration::from_secs(7))
+                    .jwks_ttl_bounds(Duration::from_secs(1), Duration::from_secs(60))
+            },
+        );
         verifier.hydrate().await.unwrap();
         assert_eq!(verifier.status().jwks[0].ttl, Some(expected), "{header:?}");
     }
@@ -296,7 +304,7 @@ fn with_kid(token: &str, kid: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_unknown_kids_against_a_live_endpoint_cause_at_most_two_fetches() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let verifier = common::access_verifier(&issuer, |b| b);
+    let verifier = common::verifier(&issuer, access, |b| b);
     verifier.hydrate().await.unwrap();
     let token = issuer.access_token(CLIENT).sign();
     let tasks: Vec<_> = (0..10_000)
@@ -323,10 +331,15 @@ async fn ten_thousand_unknown_kids_against_a_live_endpoint_cause_at_most_two_fet
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_requests_against_a_dead_endpoint_follow_the_backoff() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let verifier = common::access_verifier_at(&issuer, dead_url().await, |b| {
-        b.jwks_connect_timeout(CONNECT_TIMEOUT)
-            .jwks_backoff(Duration::from_millis(100), Duration::from_secs(1))
-    });
+    let dead = dead_url().await;
+    let verifier = common::verifier(
+        &issuer,
+        |p| access(p).jwks_url(dead),
+        |b| {
+            b.jwks_connect_timeout(CONNECT_TIMEOUT)
+                .jwks_backoff(Duration::from_millis(100), Duration::from_secs(1))
+        },
+    );
     let token = issuer.access_token(CLIENT).sign();
     let started = Instant::now();
     let tasks: Vec<_> = (0..10_000)
@@ -369,14 +382,18 @@ async fn the_widest_settings_and_a_huge_max_age_never_overflow() {
         Reply::ok(good.clone()).header("cache-control", "max-age=18446744073709551615")
     })
     .await;
-    let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| {
-        b.leeway(year)
-            .jwks_ttl(year)
-            .jwks_ttl_bounds(Duration::from_secs(1), year)
-            .jwks_max_staleness(year)
-            .jwks_backoff(year, year)
-            .jwks_min_refetch_interval(year)
-    });
+    let verifier = common::verifier(
+        &issuer,
+        |p| access(p).jwks_url(server.url.clone()),
+        |b| {
+            b.leeway(year)
+                .jwks_ttl(year)
+                .jwks_ttl_bounds(Duration::from_secs(1), year)
+                .jwks_max_staleness(year)
+                .jwks_backoff(year, year)
+                .jwks_min_refetch_interval(year)
+        },
+    );
     let token = issuer.access_token(CLIENT).sign();
     for _ in 0..3 {
         verifier.verify(&token).await.unwrap();

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 struct Fixture {
-    env: common::Offline,
+    env: common::Hydrated,
     header: Map<String, Value>,
     payload: Map<String, Value>,
     signature: String,
@@ -25,12 +25,12 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let env = common::offline(|issuer| {
-            Verifier::builder()
-                .pool(issuer.pool_config().client_id(CLIENT).any_token_use())
-                .token_cache_capacity(0)
-                .build()
-                .unwrap()
+        let env = common::hydrated(|issuer| {
+            common::verifier(
+                issuer,
+                |p| p.client_id(CLIENT).any_token_use(),
+                |b| b.token_cache_capacity(0),
+            )
         });
         let token = env
             .issuer

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use cognito_verify::Verifier;
 use cognito_verify::testing::LocalIssuer;
-use common::{CLIENT, FixedServer, Reply};
+use common::{CLIENT, FixedServer, Reply, access};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 const TIMEOUT: Duration = Duration::from_millis(700);
@@ -64,14 +64,18 @@ async fn an_outage_past_the_ttl_keeps_verifying_with_stale_keys_then_recovers() 
     let issuer = LocalIssuer::start().await.unwrap();
     let jwks = issuer.jwks().to_string();
     let mut server = FixedServer::start(move |_| Reply::ok(jwks.clone())).await;
-    let verifier = common::access_verifier_at(&issuer, server.url.clone(), |b| {
-        b.jwks_connect_timeout(CONNECT_TIMEOUT)
-            .jwks_timeout(TIMEOUT)
-            .jwks_ttl(Duration::from_millis(300))
-            .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(1))
-            .jwks_backoff(Duration::from_millis(200), Duration::from_millis(400))
-            .token_cache_capacity(0)
-    });
+    let verifier = common::verifier(
+        &issuer,
+        |p| access(p).jwks_url(server.url.clone()),
+        |b| {
+            b.jwks_connect_timeout(CONNECT_TIMEOUT)
+                .jwks_timeout(TIMEOUT)
+                .jwks_ttl(Duration::from_millis(300))
+                .jwks_ttl_bounds(Duration::from_millis(100), Duration::from_secs(1))
+                .jwks_backoff(Duration::from_millis(200), Duration::from_millis(400))
+                .token_cache_capacity(0)
+        },
+    );
     let token = issuer.access_token(CLIENT).sign();
     verifier.verify(&token).await.unwrap();
 

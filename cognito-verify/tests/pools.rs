@@ -5,7 +5,7 @@ mod common;
 
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{IssuerType, PoolConfig, TokenUse, Verifier};
-use common::{CLIENT, kind_of};
+use common::{CLIENT, access, kind_of};
 use serde_json::json;
 
 /// A pool `us-east-1_abc` accepting any client and token use.
@@ -295,7 +295,7 @@ async fn a_pool_with_a_jwks_override_keeps_the_real_issuer_check() {
         issuer.issuer(),
         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
     );
-    let verifier = common::access_verifier(&issuer, |b| b);
+    let verifier = common::verifier(&issuer, access, |b| b);
     let claims = verifier
         .verify(&issuer.access_token(CLIENT).sign())
         .await
@@ -417,7 +417,7 @@ async fn selects_the_pool_by_issuer_among_several() {
 async fn hydrate_fetches_every_pool_and_enables_verify_cached() {
     let a = LocalIssuer::start().await.unwrap();
     let b = LocalIssuer::start().await.unwrap();
-    let verifier = common::access_verifier(&a, |builder| {
+    let verifier = common::verifier(&a, access, |builder| {
         builder.pool(
             b.pool_config()
                 .client_id(CLIENT)

@@ -9,7 +9,7 @@ use common::CLIENT;
 use proptest::prelude::*;
 
 struct Fixture {
-    env: common::Offline,
+    env: common::Hydrated,
     token: String,
 }
 
@@ -18,7 +18,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let env = common::offline(|issuer| common::access_verifier(issuer, |b| b));
+        let env = common::hydrated(|issuer| common::verifier(issuer, common::access, |b| b));
         let token = env.issuer.access_token(CLIENT).sign();
         env.verifier
             .verify_cached(&token)

@@ -14,75 +14,42 @@ use tokio::net::TcpListener;
 
 pub const CLIENT: &str = "test-client";
 
-/// A local issuer and a verifier for its access tokens issued to [`CLIENT`].
-pub async fn access_setup() -> (LocalIssuer, Verifier) {
-    setup(|p| p.client_id(CLIENT).token_use(TokenUse::Access), |b| b).await
+/// The usual pool: access tokens issued to [`CLIENT`].
+pub fn access(pool: PoolConfig) -> PoolConfig {
+    pool.client_id(CLIENT).token_use(TokenUse::Access)
 }
 
-/// A local issuer and a verifier for its access tokens issued to [`CLIENT`],
-/// with more pool requirements.
-pub async fn access_setup_requiring(
+/// A verifier of `issuer`'s tokens: its pool shaped by `pool` (say,
+/// [`access`]), the builder by `builder`.
+pub fn verifier(
+    issuer: &LocalIssuer,
     pool: impl FnOnce(PoolConfig) -> PoolConfig,
-) -> (LocalIssuer, Verifier) {
-    setup(
-        |p| pool(p.client_id(CLIENT).token_use(TokenUse::Access)),
-        |b| b,
-    )
-    .await
+    builder: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
+) -> Verifier {
+    builder(Verifier::builder().pool(pool(issuer.pool_config())))
+        .build()
+        .expect("verifier")
 }
 
-/// A local issuer and a verifier built from the given pool and builder tweaks.
+/// A local issuer, and a [`verifier`] of its tokens.
 pub async fn setup(
     pool: impl FnOnce(PoolConfig) -> PoolConfig,
     builder: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
 ) -> (LocalIssuer, Verifier) {
     let issuer = LocalIssuer::start().await.expect("local issuer");
-    let verifier = builder(Verifier::builder().pool(pool(issuer.pool_config())))
-        .build()
-        .expect("verifier");
+    let verifier = verifier(&issuer, pool, builder);
     (issuer, verifier)
-}
-
-/// A verifier of `issuer`'s access tokens for [`CLIENT`], the builder
-/// adjusted by `tweak`.
-pub fn access_verifier(
-    issuer: &LocalIssuer,
-    tweak: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
-) -> Verifier {
-    let pool = issuer
-        .pool_config()
-        .client_id(CLIENT)
-        .token_use(TokenUse::Access);
-    tweak(Verifier::builder().pool(pool))
-        .build()
-        .expect("verifier")
-}
-
-/// The same, with the keys fetched from `jwks_url`.
-pub fn access_verifier_at(
-    issuer: &LocalIssuer,
-    jwks_url: impl Into<String>,
-    tweak: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
-) -> Verifier {
-    let pool = issuer
-        .pool_config()
-        .client_id(CLIENT)
-        .token_use(TokenUse::Access)
-        .jwks_url(jwks_url);
-    tweak(Verifier::builder().pool(pool))
-        .build()
-        .expect("verifier")
 }
 
 /// A runtime serving a local issuer, and a verifier that has fetched its
 /// keys: for synchronous tests that call `verify_cached`.
-pub struct Offline {
+pub struct Hydrated {
     pub runtime: tokio::runtime::Runtime,
     pub issuer: LocalIssuer,
     pub verifier: Verifier,
 }
 
-pub fn offline(make: impl FnOnce(&LocalIssuer) -> Verifier) -> Offline {
+pub fn hydrated(make: impl FnOnce(&LocalIssuer) -> Verifier) -> Hydrated {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -93,7 +60,7 @@ pub fn offline(make: impl FnOnce(&LocalIssuer) -> Verifier) -> Offline {
         .expect("local issuer");
     let verifier = make(&issuer);
     runtime.block_on(verifier.hydrate()).expect("keys fetched");
-    Offline {
+    Hydrated {
         runtime,
         issuer,
         verifier,

@@ -35,9 +35,9 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[test]
-fn development_mode_prints_curl_commands_that_work_as_pasted() {
-    // The README's command: `cargo run -p videos-api -- --dev`.
+/// Starts development mode as the README does (`cargo run -p videos-api --
+/// --dev`) on a free port, and reads its banner up to the last command.
+fn start_development_mode() -> (KillOnDrop, Vec<String>) {
     let child = videos_api()
         .arg("--dev")
         .env("VIDEOS_API_ADDR", "127.0.0.1:0")
@@ -56,6 +56,23 @@ fn development_mode_prints_curl_commands_that_work_as_pasted() {
             break;
         }
     }
+    (child, banner)
+}
+
+/// The server's base URL, read from the banner's first curl command.
+fn base_url(banner: &[String]) -> String {
+    banner
+        .iter()
+        .filter(|l| l.starts_with("curl "))
+        .flat_map(|l| l.split_whitespace())
+        .find_map(|w| w.strip_suffix("/me"))
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn development_mode_prints_curl_commands_that_work_as_pasted() {
+    let (_server, banner) = start_development_mode();
     let text = banner.join("\n");
     assert!(
         text.contains("DEVELOPMENT MODE") && text.contains("not for production"),
@@ -82,34 +99,23 @@ fn development_mode_prints_curl_commands_that_work_as_pasted() {
             .unwrap_or_else(|_| panic!("{curl}: {}", String::from_utf8_lossy(&out.stdout)))
     };
     let replies: Vec<Value> = curls.iter().map(|c| run(c)).collect();
+    let listed = |reply: &Value| reply["videos"].as_array().map(Vec::len);
     assert_eq!(replies[0]["sub"], "dev-alice", "GET /me as alice");
     assert_eq!(replies[1]["owner"], "dev-alice", "POST /videos as alice");
-    assert_eq!(
-        replies[2]["videos"].as_array().unwrap().len(),
-        1,
-        "alice lists her video"
-    );
-    assert_eq!(
-        replies[3]["videos"].as_array().unwrap().len(),
-        0,
-        "bob sees none of alice's"
-    );
-    assert_eq!(
-        replies[4]["videos"].as_array().unwrap().len(),
-        1,
-        "bob, an admin, sees all"
-    );
+    assert_eq!(listed(&replies[2]), Some(1), "alice lists her video");
+    assert_eq!(listed(&replies[3]), Some(0), "bob sees none of alice's");
+    assert_eq!(listed(&replies[4]), Some(1), "bob, an admin, sees all");
     assert_eq!(replies[5]["kind"], "missing_group", "alice is not an admin");
     let minted = replies[6]["token"].as_str().unwrap();
     assert_eq!(minted.split('.').count(), 3);
+}
 
+#[test]
+fn development_mode_refuses_requests_for_other_host_names() {
     // DNS rebinding: the same requests addressed to another host name that
     // resolves here are refused, /dev/token and /healthz included.
-    let base = curls[0]
-        .split_whitespace()
-        .find_map(|w| w.strip_suffix("/me"))
-        .unwrap()
-        .to_owned();
+    let (_server, banner) = start_development_mode();
+    let base = base_url(&banner);
     let status = |path: &str, host: &str, post: bool| -> String {
         let method = if post { "POST" } else { "GET" };
         let out = Command::new("curl")
@@ -136,16 +142,19 @@ fn development_mode_prints_curl_commands_that_work_as_pasted() {
     }
     assert_eq!(status("/dev/token", "localhost:3000", true), "200");
     assert_eq!(status("/healthz", "127.0.0.1", false), "200");
+}
 
-    // SIGTERM stops the server gracefully.
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let (mut server, _) = start_development_mode();
     let killed = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
     let started = Instant::now();
     loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
+        if let Some(status) = server.0.try_wait().unwrap() {
             assert!(status.success(), "exit status {status}");
             break;
         }
