@@ -81,6 +81,7 @@ macro_rules! claim_table {
             }
 
             /// The claim of a payload name, if the table has it.
+            #[inline]
             fn named(name: &str) -> Option<Claim> {
                 match name {
                     $($name => Some(Claim::$claim),)*
