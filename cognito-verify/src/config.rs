@@ -248,7 +248,7 @@ impl PoolConfig {
     ///
     /// A list that comes out empty (say, from an unset environment
     /// variable) is an `invalid_config` error at
-    /// [`build`](VerifierBuilder::build), not "no requirement": to require
+    /// [`build`](crate::VerifierBuilder::build), not "no requirement": to require
     /// no group, do not call this.
     pub fn groups<I, S>(mut self, groups: I) -> Self
     where
@@ -267,7 +267,7 @@ impl PoolConfig {
 
     /// Requires any of these scopes. As with [`groups`](Self::groups), a
     /// list that comes out empty is an `invalid_config` error at
-    /// [`build`](VerifierBuilder::build).
+    /// [`build`](crate::VerifierBuilder::build).
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -324,8 +324,8 @@ impl PoolConfig {
     }
 
     /// Loads the pool's keys from this JWKS document (the JSON a JWKS URL
-    /// serves) at [`build`](VerifierBuilder::build), for every issuer of the
-    /// pool: [`Verifier::verify_cached`] works at once, with no fetch (cold
+    /// serves) at [`build`](crate::VerifierBuilder::build), for every issuer of the
+    /// pool: [`Verifier::verify_cached`](crate::Verifier::verify_cached) works at once, with no fetch (cold
     /// starts, networks that cannot reach Cognito). Unless
     /// [`offline`](Self::offline), the keys are then refreshed over the
     /// network like fetched ones (after the TTL, or for an unknown `kid`).
@@ -353,7 +353,7 @@ impl PoolConfig {
     }
 
     /// The same, with the document read from a file at
-    /// [`build`](VerifierBuilder::build) (an unreadable file is an
+    /// [`build`](crate::VerifierBuilder::build) (an unreadable file is an
     /// `invalid_config` error naming it).
     pub fn jwks_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.keys_document = Some(KeysDocument::File(path.into()));

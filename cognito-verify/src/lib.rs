@@ -7,22 +7,30 @@
 //! # How a token flows
 //!
 //! ```text
-//! token ─► size cap ─► token cache? ──hit──► claim checks ─► claims
+//! VerifierBuilder::build (builder.rs): settings checked (settings.rs), pools
+//!   resolved to issuers and JWKS URLs (config.rs, pool.rs), each issuer
+//!   routed to its pool and key set (routes.rs, jwks.rs)
+//!
+//! token ─► size cap ─► token cache? ──hit──► checks again ─► claims
 //!   (verify.rs)          (cache.rs)   (same bytes, key still current)
 //!             │ miss
 //!             ▼
-//!          parse: 3 segments, header, strict JSON claims   (token.rs, json.rs, claims.rs)
+//!          parse: 3 segments, header, strict JSON, the claim table typed
+//!                 into an unverified Payload   (token.rs, json.rs, claims.rs)
 //!             ▼
-//!          route: `alg` RS256, `kid`, `iss` ─► pool + key set   (verify.rs, config.rs, pool.rs)
+//!          route: `alg` RS256, `kid`, `iss` ─► Route { pool, key set }   (verify.rs, routes.rs)
 //!             ▼
 //!          keys: the kid's key, cached; fetched in a task of its own,
 //!                single flight, TTL, backoff, stale keys through outages   (jwks.rs)
 //!             ▼
 //!          signature: RS256 with the key parsed once per kid   (keyset.rs)
 //!             ▼
-//!          claims: times, token use, client, groups/scopes, custom   (checks.rs)
+//!          checks: times, token use, client, groups/scopes (checks.rs,
+//!                  on the clock of clock.rs) ─► CognitoClaims ─► custom check
 //!             ▼
 //!          remember in the token cache until `exp`   (cache.rs) ─► claims
+//!
+//! afterwards, per part of an application: Requirement (requirement.rs)
 //! ```
 //!
 //! Every arrow can end in an [`Error`] whose [`kind`](Error::kind) names the
@@ -120,12 +128,12 @@
 mod builder; // VerifierBuilder: the one place a verifier is assembled
 mod cache; // the verified-token cache
 mod checks; // the claim checks, each on what it checks
-mod claims; // CognitoClaims: typed fields as spans of the payload text
+mod claims; // the claim table: unverified Payload, verified CognitoClaims
 mod clock; // the one clock
 mod config; // PoolConfig, resolved into issuers and JWKS URLs
 mod error; // Error and its stable kind() codes
 mod json; // strict JSON parsed once (duplicate keys refused)
-mod jwks; // one JWKS URL's lifecycle: fetch, TTL, refresh, outage, backoff
+mod jwks; // key sets: one per JWKS URL, one HTTP client; fetch, TTL, refresh, outage, backoff
 mod keyset; // a JWKS document -> RS256 keys, each parsed once
 mod pool; // user pool ids -> regions, partitions, issuers, JWKS URLs
 mod requirement; // Requirement: what one part of an application asks beyond the pool
