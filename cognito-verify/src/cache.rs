@@ -1,14 +1,24 @@
-//! The verified-token cache: a token that verified is remembered until its
-//! `exp`, keyed by the SHA-256 of the whole token, so a repeated token skips
-//! the signature check. A hit still re-runs the claim checks, and is only
-//! trusted while the key that verified it is still in its JWKS.
+//! The verified-token cache: a token that verified is remembered, so that
+//! the same token again skips the key lookup and the signature check.
+//!
+//! - **Key:** the SHA-256 of the token's signing-input digest and its
+//!   signature segment. The signing-input digest is the one the RSA check
+//!   needs anyway, so a key costs one short hash more; two tokens share a
+//!   key only if they are byte-identical (as far as SHA-256 tells).
+//! - **Admission:** a token is cached when it verifies for the second time
+//!   (a doorkeeper of key fingerprints remembers the first), so tokens that
+//!   are seen once (many users, machine clients that fetch a token per
+//!   call) cost no insertion and no memory.
+//! - **Hits:** only trusted while the key that verified the token is still
+//!   in its JWKS, and the claim checks re-run on every hit, so an entry
+//!   needs no expiry of its own: it leaves when the cache is full, or when
+//!   a hit finds its token expired.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest::{SHA256, digest};
-use moka::Expiry;
+use aws_lc_rs::digest::{Context, Digest, SHA256};
+use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 
 use crate::claims::CognitoClaims;
@@ -21,31 +31,17 @@ pub(crate) struct CachedToken {
     pub claims: Arc<CognitoClaims>,
     /// The pool and key set that verified it.
     pub route: Arc<Route>,
-    pub kid: String,
+    /// The key that verified it.
     pub key: Arc<RsaKey>,
-    /// Time left until `exp` (plus leeway) when the token was verified.
-    pub ttl: Duration,
 }
 
-/// The SHA-256 of a whole token.
+/// A token's cache key (see the module's documentation).
 pub(crate) type Key = [u8; 32];
 
-struct UntilExp;
-
-impl Expiry<Key, Arc<CachedToken>> for UntilExp {
-    fn expire_after_create(
-        &self,
-        _key: &Key,
-        value: &Arc<CachedToken>,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-}
-
-/// Bounded by entry count; entries expire at their token's `exp`.
+/// Bounded by entry count, least recently used out first.
 pub(crate) struct TokenCache {
     cache: Cache<Key, Arc<CachedToken>>,
+    doorkeeper: Doorkeeper,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -55,17 +51,22 @@ impl TokenCache {
         TokenCache {
             cache: Cache::builder()
                 .max_capacity(capacity)
-                .expire_after(UntilExp)
+                .eviction_policy(EvictionPolicy::lru())
                 .build(),
+            doorkeeper: Doorkeeper::new(capacity),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
     }
 
-    /// The cache key of `token`, computed once per verification.
-    pub(crate) fn key(token: &str) -> Key {
+    /// The cache key of a token: its signing input's digest (which the
+    /// signature check uses too) and its signature segment.
+    pub(crate) fn key(signing_digest: &Digest, signature_segment: &str) -> Key {
+        let mut context = Context::new(&SHA256);
+        context.update(signing_digest.as_ref());
+        context.update(signature_segment.as_bytes());
         let mut key = [0u8; 32];
-        key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+        key.copy_from_slice(context.finish().as_ref());
         key
     }
 
@@ -80,6 +81,8 @@ impl TokenCache {
     }
 
     pub(crate) fn stats(&self) -> TokenCacheStats {
+        // The entry count lags the inserts until moka's pending work runs.
+        self.cache.run_pending_tasks();
         TokenCacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
@@ -87,11 +90,118 @@ impl TokenCache {
         }
     }
 
-    pub(crate) fn insert(&self, key: Key, entry: CachedToken) {
-        self.cache.insert(key, Arc::new(entry));
+    /// Remembers a token that verified, if it verified before (see the
+    /// doorkeeper); `entry` is only made then.
+    pub(crate) fn admit(&self, key: Key, entry: impl FnOnce() -> CachedToken) {
+        if self.doorkeeper.seen_before(&key) {
+            self.cache.insert(key, Arc::new(entry()));
+        }
     }
 
     pub(crate) fn remove(&self, key: &Key) {
         self.cache.invalidate(key);
+    }
+}
+
+/// Remembers, in a fixed table of fingerprints, which keys were seen: a
+/// key is admitted to the cache when it comes again while its fingerprint
+/// is still in its bucket. Buckets hold four fingerprints (one cache line
+/// holds two buckets), so keys that share a bucket do not push each other
+/// out unless more than four of them are in use at once. A lost
+/// fingerprint only delays an admission; it never lets in a token that did
+/// not verify (admission happens after the verification).
+struct Doorkeeper {
+    slots: Box<[AtomicU64]>,
+}
+
+/// Fingerprints per bucket.
+const BUCKET: usize = 4;
+
+impl Doorkeeper {
+    /// Four slots per entry of the cache's capacity (a power of two,
+    /// between 1,024 and 2^20 slots): 32 bytes per entry, 8 MB at most.
+    fn new(capacity: u64) -> Self {
+        let slots = capacity
+            .saturating_mul(4)
+            .clamp(1024, 1 << 20)
+            .next_power_of_two();
+        Doorkeeper {
+            slots: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// True when `key` was seen before (and its fingerprint is still in its
+    /// bucket); else remembers it, in an empty slot of the bucket or in
+    /// place of one chosen by the fingerprint.
+    fn seen_before(&self, key: &Key) -> bool {
+        let word = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&key[at..at + 8]);
+            u64::from_le_bytes(bytes)
+        };
+        // Never 0, the empty slot.
+        let fingerprint = word(0) | 1;
+        let buckets = self.slots.len() / BUCKET;
+        let first = (usize::try_from(word(8)).unwrap_or(0) & (buckets - 1)) * BUCKET;
+        let bucket = &self.slots[first..first + BUCKET];
+        let mut empty = None;
+        for slot in bucket {
+            match slot.load(Ordering::Relaxed) {
+                found if found == fingerprint => return true,
+                0 => {
+                    empty.get_or_insert(slot);
+                }
+                _ => {}
+            }
+        }
+        let victim = usize::try_from(fingerprint >> 32).unwrap_or(0) % BUCKET;
+        empty
+            .unwrap_or(&bucket[victim])
+            .store(fingerprint, Ordering::Relaxed);
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_doorkeeper_admits_a_key_at_its_second_sight() {
+        let doorkeeper = Doorkeeper::new(10);
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        assert!(!doorkeeper.seen_before(&a));
+        assert!(!doorkeeper.seen_before(&b));
+        assert!(doorkeeper.seen_before(&a));
+        assert!(doorkeeper.seen_before(&a), "and at every later sight");
+        assert_eq!(doorkeeper.slots.len(), 1024);
+    }
+
+    #[test]
+    fn keys_sharing_a_bucket_do_not_push_each_other_out() {
+        let doorkeeper = Doorkeeper::new(10);
+        // Same bucket (bytes 8..16), different fingerprints.
+        let keys: Vec<Key> = (1..=4u8)
+            .map(|i| {
+                let mut key = [0u8; 32];
+                key[0] = i * 2;
+                key
+            })
+            .collect();
+        for key in &keys {
+            assert!(!doorkeeper.seen_before(key));
+        }
+        for key in &keys {
+            assert!(doorkeeper.seen_before(key), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn keys_bind_the_signing_input_and_the_signature() {
+        let digest = |text: &str| aws_lc_rs::digest::digest(&SHA256, text.as_bytes());
+        let key = TokenCache::key(&digest("h.p"), "sig");
+        assert_eq!(key, TokenCache::key(&digest("h.p"), "sig"));
+        assert_ne!(key, TokenCache::key(&digest("h.p"), "sih"));
+        assert_ne!(key, TokenCache::key(&digest("h.q"), "sig"));
     }
 }

@@ -339,9 +339,9 @@ impl JwksCache {
         keys.get(kid).unwrap_or_else(|| Err(self.unknown_kid(kid)))
     }
 
-    /// True while `key` is still the key of `kid` in a usable set, so that a
-    /// token verified with it may be trusted from the token cache.
-    pub(crate) fn still_holds(self: &Arc<Self>, kid: &str, key: &Arc<RsaKey>) -> bool {
+    /// True while `key` is still in a usable set, so that a token verified
+    /// with it may be trusted from the token cache.
+    pub(crate) fn still_holds(self: &Arc<Self>, key: &Arc<RsaKey>) -> bool {
         let now = Instant::now();
         if !key.is_current() {
             return false;
@@ -351,9 +351,10 @@ impl JwksCache {
         }
         let (holds, refresh) = {
             let mut st = self.lock();
-            let holds = self
-                .usable_keys(&st, now)
-                .is_some_and(|k| k.holds(kid, key));
+            // A key stays current exactly while the set holds it under its
+            // kid (a set that replaces it retires it); the set itself must
+            // still be usable.
+            let holds = self.usable_keys(&st, now).is_some() && key.is_current();
             (holds, self.refresh_if_due(&mut st, now))
         };
         Launch::spawn_if(refresh);

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use aws_lc_rs::digest::Digest;
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,9 +32,13 @@ pub(crate) struct RsaKey {
 }
 
 impl RsaKey {
-    /// Verifies an RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature.
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.key.verify_sig(message, signature).is_ok()
+    /// Verifies an RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature, given
+    /// the SHA-256 of the signing input (computed once per verification:
+    /// the token cache's key is made from it too).
+    pub(crate) fn verify(&self, signing_digest: &Digest, signature: &[u8]) -> bool {
+        self.key
+            .verify_digest_sig(signing_digest, signature)
+            .is_ok()
     }
 
     /// False once the key left its JWKS (see [`KeySet::retire_missing_from`]).

@@ -1,17 +1,17 @@
 //! The [`Verifier`]: from a token string to verified claims.
 
 use std::sync::Arc;
-use std::time::Duration;
+
+use aws_lc_rs::digest::{Digest, SHA256, digest};
 
 use crate::Error;
 use crate::cache::{self, CachedToken, TokenCache};
-use crate::checks::{self, nanos_of};
-use crate::claims::{Claim, CognitoClaims, NumericDate};
-use crate::clock::now_nanos;
+use crate::checks;
+use crate::claims::{Claim, CognitoClaims};
 use crate::error::Echo;
 use crate::keyset::RsaKey;
 use crate::routes::{Route, Routes};
-use crate::settings::{MAX_DURATION, Settings};
+use crate::settings::Settings;
 use crate::status::VerifierStatus;
 use crate::token::{self, Parsed};
 
@@ -63,8 +63,15 @@ struct Pending<'a> {
     parsed: Parsed<'a>,
     kid: String,
     route: &'a Arc<Route>,
-    /// The token-cache key, when the cache is on.
-    cache_key: Option<cache::Key>,
+    /// What the token-cache lookup computed, when the cache is on.
+    looked_up: Option<LookedUp>,
+}
+
+/// A token-cache miss: the signing input's digest (for the signature
+/// check) and the token's cache key (for the admission).
+struct LookedUp {
+    signing_digest: Digest,
+    cache_key: cache::Key,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -284,21 +291,36 @@ impl Verifier {
                 max,
             });
         }
-        let cache_key = inner.cache.as_ref().map(|_| TokenCache::key(token));
-        if let (Some(cache), Some(key)) = (&inner.cache, &cache_key) {
-            match cache.get(key) {
-                Some(hit) if hit.route.keys.still_holds(&hit.kid, &hit.key) => {
+        let mut looked_up = None;
+        if let (Some(cache), Some((signing_input, signature))) =
+            (&inner.cache, token.rsplit_once('.'))
+        {
+            let signing_digest = digest(&SHA256, signing_input.as_bytes());
+            let cache_key = TokenCache::key(&signing_digest, signature);
+            match cache.get(&cache_key) {
+                Some(hit) if hit.route.keys.still_holds(&hit.key) => {
                     cache.record(true);
-                    checks::recheck(&hit.route.pool, &inner.settings, &hit.claims)?;
-                    return Ok(Start::CacheHit(hit.claims.clone()));
+                    return match checks::recheck(&hit.route.pool, &inner.settings, &hit.claims) {
+                        Ok(()) => Ok(Start::CacheHit(hit.claims.clone())),
+                        Err(expired @ Error::Expired { .. }) => {
+                            // It never verifies again: make room.
+                            cache.remove(&cache_key);
+                            Err(expired)
+                        }
+                        Err(refused) => Err(refused),
+                    };
                 }
                 Some(_) => {
                     // The key is gone, replaced or too stale: verify from scratch.
-                    cache.remove(key);
+                    cache.remove(&cache_key);
                     cache.record(false);
                 }
                 None => cache.record(false),
             }
+            looked_up = Some(LookedUp {
+                signing_digest,
+                cache_key,
+            });
         }
         let parsed = token::parse(token)?;
         if parsed.alg.as_deref() != Some("RS256") {
@@ -312,7 +334,7 @@ impl Verifier {
             parsed,
             kid,
             route,
-            cache_key,
+            looked_up,
         }))
     }
 
@@ -327,9 +349,13 @@ impl Verifier {
             parsed,
             kid,
             route,
-            cache_key,
+            looked_up,
         } = pending;
-        if !key.verify(parsed.signing_input.as_bytes(), &parsed.signature) {
+        let signing_digest = match &looked_up {
+            Some(looked_up) => &looked_up.signing_digest,
+            None => &digest(&SHA256, parsed.signing_input.as_bytes()),
+        };
+        if !key.verify(signing_digest, &parsed.signature) {
             return Err(Error::InvalidSignature {
                 kid: Echo::some(&kid),
             });
@@ -338,18 +364,12 @@ impl Verifier {
             checks::check_payload(&route.pool, &self.inner.settings, &parsed.payload)?;
         let claims = Arc::new(CognitoClaims::verified(parsed.payload, established));
         checks::check_custom(&route.pool, &claims)?;
-        if let (Some(cache), Some(cache_key)) = (&self.inner.cache, cache_key) {
-            let ttl = time_left(established.exp, self.inner.settings.leeway);
-            cache.insert(
-                cache_key,
-                CachedToken {
-                    claims: claims.clone(),
-                    route: route.clone(),
-                    kid,
-                    key,
-                    ttl,
-                },
-            );
+        if let (Some(cache), Some(looked_up)) = (&self.inner.cache, looked_up) {
+            cache.admit(looked_up.cache_key, || CachedToken {
+                claims: claims.clone(),
+                route: route.clone(),
+                key,
+            });
         }
         Ok(claims)
     }
@@ -370,15 +390,4 @@ impl Verifier {
             Err(e) => tracing::debug!(error.kind = e.kind(), error = %e, "token rejected"),
         }
     }
-}
-
-/// How long a verified token may stay in the token cache: until its `exp`
-/// plus the leeway, at most [`MAX_DURATION`] (a hit re-runs the claim
-/// checks anyway, so the cap only bounds what the cache is asked to hold).
-fn time_left(exp: NumericDate, leeway: Duration) -> Duration {
-    let end = exp.nanos().saturating_add(nanos_of(leeway));
-    let left = end.saturating_sub(now_nanos()).max(0);
-    let cap = i128::try_from(MAX_DURATION.as_nanos()).unwrap_or(i128::MAX);
-    let left = u64::try_from(left.min(cap)).unwrap_or(u64::MAX);
-    Duration::from_nanos(left)
 }

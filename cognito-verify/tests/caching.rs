@@ -223,11 +223,13 @@ async fn the_token_cache_skips_the_key_but_not_the_checks() {
         .sub("cached")
         .claim("exp", json!(now() + 2))
         .sign();
-    let first = verifier.verify(&token).await.unwrap();
+    verifier.verify(&token).await.unwrap();
+    // Cached at its second verification.
+    let second = verifier.verify(&token).await.unwrap();
     // The issuer's server goes away: a cache hit needs no key fetch and no RSA work.
     issuer.shutdown();
-    let second = verifier.verify(&token).await.unwrap();
-    assert!(Arc::ptr_eq(&first, &second), "served from the token cache");
+    let third = verifier.verify(&token).await.unwrap();
+    assert!(Arc::ptr_eq(&second, &third), "served from the token cache");
     assert_eq!(verifier.verify_cached(&token).unwrap().sub(), "cached");
     // Time is re-checked on every hit.
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -258,14 +260,55 @@ async fn cache_hits_rerun_the_custom_check() {
         .access_token(CLIENT)
         .claim("jti", json!("jti-1"))
         .sign();
-    let first = verifier.verify(&token).await.unwrap();
+    verifier.verify(&token).await.unwrap();
     let second = verifier.verify(&token).await.unwrap();
+    let third = verifier.verify(&token).await.unwrap();
     assert!(
-        Arc::ptr_eq(&first, &second),
-        "the second call was a cache hit"
+        Arc::ptr_eq(&second, &third),
+        "the third call was a cache hit"
     );
     revoked.lock().unwrap().push("jti-1".into());
     assert_eq!(kind_of(&verifier, &token).await, "custom_check_failed");
+}
+
+#[tokio::test]
+async fn a_token_is_cached_when_it_verifies_a_second_time() {
+    let (issuer, verifier) = setup(access, |b| b).await;
+    let token = issuer.access_token(CLIENT).sign();
+    let first = verifier.verify(&token).await.unwrap();
+    let stats = verifier.status().token_cache;
+    assert_eq!((stats.hits, stats.misses, stats.entries), (0, 1, 0));
+    let second = verifier.verify(&token).await.unwrap();
+    assert!(!Arc::ptr_eq(&first, &second), "verified again");
+    let third = verifier.verify(&token).await.unwrap();
+    assert!(Arc::ptr_eq(&second, &third), "then served from the cache");
+    let stats = verifier.status().token_cache;
+    assert_eq!((stats.hits, stats.misses), (1, 2));
+    // Tokens seen once are never cached, however many there are.
+    for i in 0..50 {
+        let once = issuer.access_token(CLIENT).sub(&format!("u{i}")).sign();
+        verifier.verify(&once).await.unwrap();
+    }
+    assert_eq!(verifier.status().token_cache.hits, 1);
+}
+
+#[tokio::test]
+async fn a_cached_token_with_another_signature_is_not_a_hit() {
+    // Same header and payload, another signature segment: not byte-identical,
+    // so it is verified (and refused), never answered from the cache.
+    let (issuer, verifier) = setup(access, |b| b).await;
+    let token = issuer.access_token(CLIENT).sign();
+    for _ in 0..3 {
+        verifier.verify(&token).await.unwrap();
+    }
+    let (signing_input, signature) = token.rsplit_once('.').unwrap();
+    let flipped = if signature.ends_with('A') { 'Q' } else { 'A' };
+    let other = format!(
+        "{signing_input}.{}{flipped}",
+        &signature[..signature.len() - 1]
+    );
+    assert_ne!(other, token);
+    assert_eq!(kind_of(&verifier, &other).await, "invalid_signature");
 }
 
 #[tokio::test]
@@ -354,6 +397,7 @@ async fn cached_tokens_stop_verifying_once_the_keys_are_too_stale() {
         );
         let token = issuer.access_token(CLIENT).sign();
         let fetched = std::time::Instant::now();
+        verifier.verify(&token).await.unwrap();
         verifier.verify(&token).await.unwrap();
         server.stop();
 
