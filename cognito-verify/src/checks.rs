@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::Error;
-use crate::claims::{Claim, CognitoClaims, Established, NumericDate, Payload, TokenUse};
+use crate::claims::{Claim, ClaimList, CognitoClaims, Established, NumericDate, Payload, TokenUse};
 use crate::clock::now_nanos;
 use crate::config::ResolvedPool;
 use crate::error::{Echo, EchoList, Expected, RefusedBy, Time};
@@ -150,13 +150,16 @@ fn check_client(payload: &Payload, token_use: TokenUse, allowed: &[String]) -> R
 /// error `refuse` makes from what was expected and what the token has.
 pub(crate) fn check_any_of(
     required: &[String],
-    actual: &[String],
+    actual: ClaimList<'_>,
     refuse: impl FnOnce(Expected, EchoList) -> Error,
 ) -> Result<(), Error> {
-    if required.is_empty() || actual.iter().any(|a| required.contains(a)) {
+    if required.is_empty() || actual.iter().any(|a| required.iter().any(|r| r == a)) {
         return Ok(());
     }
-    Err(refuse(Expected(required.to_vec()), EchoList::of(actual)))
+    Err(refuse(
+        Expected(required.to_vec()),
+        EchoList::of(actual.iter()),
+    ))
 }
 
 pub(crate) fn nanos_of(duration: Duration) -> i128 {

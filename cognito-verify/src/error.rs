@@ -88,14 +88,14 @@ impl fmt::Debug for Expected {
 pub struct EchoList(Vec<String>);
 
 impl EchoList {
-    pub(crate) fn of(values: &[String]) -> Self {
+    pub(crate) fn of<'a>(values: impl ExactSizeIterator<Item = &'a str>) -> Self {
+        let count = values.len();
         let mut shown: Vec<String> = values
-            .iter()
             .take(MAX_ECHOED_VALUES)
             .map(|v| Echo::some(v).0.unwrap_or_default())
             .collect();
-        if values.len() > MAX_ECHOED_VALUES {
-            shown.push(format!("… {} more", values.len() - MAX_ECHOED_VALUES));
+        if count > MAX_ECHOED_VALUES {
+            shown.push(format!("… {} more", count - MAX_ECHOED_VALUES));
         }
         EchoList(shown)
     }

@@ -151,7 +151,7 @@ pub mod mint;
 pub mod testing;
 
 pub use builder::VerifierBuilder;
-pub use claims::{CognitoClaims, Principal, TokenUse};
+pub use claims::{ClaimList, CognitoClaims, Principal, TokenUse};
 pub use clock::unix_now;
 pub use config::{CustomCheck, IssuerType, PoolConfig};
 pub use error::{ERROR_KINDS, Echo, EchoList, Error, Expected, RefusedBy, Time};

@@ -26,8 +26,8 @@ use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cognito_verify::Verifier;
 use cognito_verify::args::PoolArgs;
+use cognito_verify::{ClaimList, Verifier};
 use cognito_verify_axum::{Claims, CognitoAuthLayer, Require, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -168,8 +168,8 @@ struct Me<'a> {
     sub: &'a str,
     username: Option<&'a str>,
     token_use: &'static str,
-    groups: &'a [String],
-    scopes: &'a [String],
+    groups: ClaimList<'a>,
+    scopes: ClaimList<'a>,
 }
 
 async fn me(claims: Claims) -> Response {
