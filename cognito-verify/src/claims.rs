@@ -177,10 +177,11 @@ pub(crate) struct Payload {
     slots: [Slot; CLAIM_COUNT],
     /// The items of the list claims, in runs.
     items: Box<[Span]>,
-    /// The payload's JSON text: a strict-parsed object.
+    /// The payload's JSON text (a strict-parsed object), followed by the
+    /// strings whose JSON form has escapes, decoded (usually none).
     text: Box<str>,
-    /// Strings whose JSON form has escapes, decoded (usually empty).
-    decoded: Box<str>,
+    /// Where the JSON text ends in `text`.
+    json_len: u32,
 }
 
 /// What [`Payload::parse`] builds up.
@@ -319,11 +320,17 @@ impl Payload {
         }
         let (items, decoded) = (reader.items, reader.decoded);
         drop(entries);
+        let json_len = u32::try_from(text.len())
+            .ok()
+            .filter(|len| *len < DECODED)
+            .ok_or_else(|| Error::malformed("the payload is larger than 2 GiB"))?;
+        let mut text = text;
+        text.push_str(&decoded);
         let payload = Payload {
             slots,
             items: items.into_boxed_slice(),
             text: text.into_boxed_str(),
-            decoded: decoded.into_boxed_str(),
+            json_len,
         };
         match payload.text_of(Claim::Sub) {
             Some(sub) if !sub.is_empty() => Ok(payload),
@@ -339,13 +346,23 @@ impl Payload {
 
     /// The string a span points at.
     fn get(&self, span: Span) -> &str {
-        let (source, start) = match span.start & DECODED {
-            0 => (&*self.text, span.start),
-            _ => (&*self.decoded, span.start & !DECODED),
+        let (start, end) = match span.start & DECODED {
+            0 => (span.start as usize, span.end as usize),
+            // Decoded strings follow the JSON text.
+            _ => {
+                let after = self.json_len as usize;
+                (
+                    (span.start & !DECODED) as usize + after,
+                    span.end as usize + after,
+                )
+            }
         };
-        source
-            .get(start as usize..span.end as usize)
-            .unwrap_or_default()
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    /// The payload's JSON text.
+    pub(crate) fn json(&self) -> &str {
+        self.text.get(..self.json_len as usize).unwrap_or_default()
     }
 
     /// A string claim, if present with that type.
@@ -598,9 +615,11 @@ pub(crate) struct Established {
 #[derive(Clone)]
 pub struct CognitoClaims {
     payload: Payload,
-    established: Established,
+    /// What the checks established: `exp` (in whole seconds) and `token_use`.
+    exp: i64,
+    token_use: TokenUse,
     /// Every claim, built from the payload's text on first use.
-    all: OnceLock<Map<String, Value>>,
+    all: OnceLock<Box<Map<String, Value>>>,
 }
 
 impl CognitoClaims {
@@ -608,7 +627,8 @@ impl CognitoClaims {
     pub(crate) fn verified(payload: Payload, established: Established) -> Self {
         CognitoClaims {
             payload,
-            established,
+            exp: established.exp.whole_seconds(),
+            token_use: established.token_use,
             all: OnceLock::new(),
         }
     }
@@ -690,7 +710,7 @@ impl CognitoClaims {
     /// (`1795350075.5` reads `1795350075`); the checks use the exact value,
     /// and [`get`](Self::get) returns the claim as the token has it.
     pub fn exp(&self) -> i64 {
-        self.established.exp.whole_seconds()
+        self.exp
     }
 
     /// Issued at (`iat`), in whole seconds since the Unix epoch (rounded
@@ -714,7 +734,7 @@ impl CognitoClaims {
 
     /// Whether this is an id or an access token (`token_use`).
     pub fn token_use(&self) -> TokenUse {
-        self.established.token_use
+        self.token_use
     }
 
     /// The user name: `cognito:username` in id tokens, `username` in
@@ -813,7 +833,7 @@ impl CognitoClaims {
         self.all.get_or_init(|| {
             // The text parsed as a JSON object when the token was verified,
             // so this cannot fail; an empty map would be the fallback.
-            serde_json::from_str(&self.payload.text).unwrap_or_default()
+            Box::new(serde_json::from_str(self.payload.json()).unwrap_or_default())
         })
     }
 
@@ -829,7 +849,7 @@ impl CognitoClaims {
     /// # Ok(()) }
     /// ```
     pub fn as_json(&self) -> &str {
-        &self.payload.text
+        self.payload.json()
     }
 
     /// The claims as your own type.
@@ -854,7 +874,7 @@ impl CognitoClaims {
     /// # Ok(()) }
     /// ```
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_str(&self.payload.text).map_err(|e| Error::ClaimsMismatch {
+        serde_json::from_str(self.payload.json()).map_err(|e| Error::ClaimsMismatch {
             reason: e.to_string(),
         })
     }
@@ -864,7 +884,7 @@ impl PartialEq for CognitoClaims {
     /// Equal when the payloads are the same text (every typed field is
     /// read from it).
     fn eq(&self, other: &Self) -> bool {
-        self.payload.text == other.payload.text
+        self.payload.json() == other.payload.json()
     }
 }
 

@@ -301,7 +301,7 @@ impl Verifier {
                 Some(hit) if hit.route.keys.still_holds(&hit.key) => {
                     cache.record(true);
                     return match checks::recheck(&hit.route.pool, &inner.settings, &hit.claims) {
-                        Ok(()) => Ok(Start::CacheHit(hit.claims.clone())),
+                        Ok(()) => Ok(Start::CacheHit(hit.claims)),
                         Err(expired @ Error::Expired { .. }) => {
                             // It never verifies again: make room.
                             cache.remove(&cache_key);
