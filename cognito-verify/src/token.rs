@@ -106,10 +106,12 @@ fn split(token: &str) -> Result<(&str, &str, &str), Error> {
     }
 }
 
+/// A segment decoded from unpadded base64url (RFC 7515 §2), canonical
+/// only: padding, other alphabets and non-zero trailing bits are refused.
 fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, Error> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|e| Error::malformed(format!("the {what} is not unpadded base64url: {e}")))
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(segment)
+        .map_err(|_| Error::malformed(format!("the {what} is not unpadded base64url")))
 }
 
 fn decode_object(segment: &str, what: &str) -> Result<Map<String, Value>, Error> {
@@ -163,6 +165,10 @@ mod tests {
             format!("{}.{p}.{s}", b64("\"s\"")),
             format!("{h}.{}.{s}", b64("{\"sub\":\"u\"} trailing")),
             format!("{h}.{}.{s}", URL_SAFE_NO_PAD.encode([0xff, 0xfe])),
+            // Non-canonical: trailing bits set ("QR" would decode as "QQ").
+            format!("{h}.{p}.QR"),
+            format!("{h}.{p}.QUR"),
+            format!("{h}.{p}.Q"),
         ] {
             let err = parse(&bad).err().map(|e| e.kind());
             assert_eq!(err, Some("malformed_token"), "{bad:?}");
