@@ -1,7 +1,5 @@
 //! Compact JWS: split, base64url-decode, strict JSON, header fields.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::Error;
