@@ -126,6 +126,8 @@ fn decode_object(segment: &str, what: &str) -> Result<Map<String, Value>, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn b64(s: &str) -> String {
         URL_SAFE_NO_PAD.encode(s)
