@@ -19,7 +19,9 @@ pub(crate) struct Route {
 
 /// Every route of a verifier, by issuer.
 pub(crate) struct Routes {
-    by_issuer: HashMap<String, Arc<Route>>,
+    /// Sorted by issuer: a binary search finds a token's route without
+    /// hashing its `iss`.
+    by_issuer: Vec<(String, Arc<Route>)>,
     /// The configured issuers, sorted (for `invalid_issuer` messages).
     issuers: Expected,
     key_sets: Vec<Arc<JwksCache>>,
@@ -78,8 +80,9 @@ impl Routes {
             }
             hydrate_groups.push(group);
         }
-        let mut issuers: Vec<String> = by_issuer.keys().cloned().collect();
-        issuers.sort();
+        let mut by_issuer: Vec<(String, Arc<Route>)> = by_issuer.into_iter().collect();
+        by_issuer.sort_by(|a, b| a.0.cmp(&b.0));
+        let issuers: Vec<String> = by_issuer.iter().map(|(issuer, _)| issuer.clone()).collect();
         Ok(Routes {
             by_issuer,
             issuers: Expected(issuers),
@@ -90,7 +93,12 @@ impl Routes {
 
     /// The route of a token's `iss`, or `invalid_issuer`.
     pub(crate) fn of(&self, iss: Option<&str>) -> Result<&Arc<Route>, Error> {
-        iss.and_then(|iss| self.by_issuer.get(iss))
+        iss.and_then(|iss| {
+            let found = self
+                .by_issuer
+                .binary_search_by(|(issuer, _)| issuer.as_str().cmp(iss));
+            found.ok().map(|at| &self.by_issuer[at].1)
+        })
             .ok_or_else(|| Error::InvalidIssuer {
                 expected: self.issuers.clone(),
                 actual: Echo::of(iss),

@@ -95,13 +95,24 @@ pub fn decode_unverified(token: &str) -> Result<Unverified, Error> {
 
 /// The three segments of a compact JWS.
 fn split(token: &str) -> Result<(&str, &str, &str), Error> {
-    let mut parts = token.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(header), Some(payload), Some(signature), None) => Ok((header, payload, signature)),
+    let mut dots = memchr::memchr_iter(b'.', token.as_bytes());
+    match (dots.next(), dots.next(), dots.next()) {
+        (Some(first), Some(second), None) => Ok((
+            &token[..first],
+            &token[first + 1..second],
+            &token[second + 1..],
+        )),
         _ => Err(Error::malformed(
             "a token is three base64url segments separated by '.'",
         )),
     }
+}
+
+/// The signing input (`<header>.<payload>`) and the signature segment of
+/// what may be a token; `None` without a '.'.
+pub(crate) fn signing_input_and_signature(token: &str) -> Option<(&str, &str)> {
+    let last = memchr::memrchr(b'.', token.as_bytes())?;
+    Some((&token[..last], &token[last + 1..]))
 }
 
 /// A segment decoded from unpadded base64url (RFC 7515 §2), canonical

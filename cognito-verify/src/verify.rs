@@ -293,7 +293,7 @@ impl Verifier {
         }
         let mut looked_up = None;
         if let (Some(cache), Some((signing_input, signature))) =
-            (&inner.cache, token.rsplit_once('.'))
+            (&inner.cache, token::signing_input_and_signature(token))
         {
             let signing_digest = digest(&SHA256, signing_input.as_bytes());
             let cache_key = TokenCache::key(&signing_digest, signature);
