@@ -109,7 +109,9 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Json<'de>, A::Error> {
-        let mut entries: Vec<(Cow<'de, str>, Json<'de>)> = Vec::new();
+        // Room for a Cognito token's claims without growing (a growth
+        // copies every entry).
+        let mut entries: Vec<(Cow<'de, str>, Json<'de>)> = Vec::with_capacity(24);
         while let Some(Key(key)) = access.next_key()? {
             let value = access.next_value()?;
             entries.push((key, value));
