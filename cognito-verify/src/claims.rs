@@ -221,6 +221,11 @@ impl Reader<'_> {
     fn list(&mut self, items: impl IntoIterator<Item = Span>) -> Result<Slot, Error> {
         let first = self.items.len();
         self.items.extend(items);
+        self.run_from(first)
+    }
+
+    /// The items pushed since `first`, as a list slot.
+    fn run_from(&self, first: usize) -> Result<Slot, Error> {
         match (
             u32::try_from(first),
             u32::try_from(self.items.len() - first),
@@ -234,31 +239,36 @@ impl Reader<'_> {
     /// and only by spaces (RFC 6749 §3.3).
     fn scopes(&mut self, scope: &str) -> Result<Slot, Error> {
         let whole = self.span(scope)?;
-        let mut tokens = Vec::new();
-        let mut at = 0u32;
-        for token in scope.split(' ') {
-            let len = u32::try_from(token.len()).unwrap_or(u32::MAX);
-            if len > 0 {
-                tokens.push(Span {
-                    start: whole.start + at,
-                    end: (whole.start & !DECODED) + at + len,
+        let first = self.items.len();
+        // Offsets within `scope`, which fits in a span: no overflow.
+        let base = whole.start & !DECODED;
+        let mut start = 0usize;
+        let ends = memchr::memchr_iter(b' ', scope.as_bytes()).chain([scope.len()]);
+        for end in ends {
+            if end > start {
+                self.items.push(Span {
+                    start: whole.start + start as u32,
+                    end: base + end as u32,
                 });
             }
-            at = at.saturating_add(len).saturating_add(1);
+            start = end + 1;
         }
-        self.list(tokens)
+        self.run_from(first)
     }
 
     /// The strings of a JSON array.
     fn strings(&mut self, claim: &str, items: &[Json<'_>]) -> Result<Slot, Error> {
-        let mut spans = Vec::with_capacity(items.len());
+        let first = self.items.len();
         for item in items {
             match item {
-                Json::Str(s) => spans.push(self.span(s)?),
+                Json::Str(s) => {
+                    let span = self.span(s)?;
+                    self.items.push(span);
+                }
                 _ => return Err(wrong_type(claim, "an array of strings")),
             }
         }
-        self.list(spans)
+        self.run_from(first)
     }
 
     /// Reads one claim of the table as its [`Kind`] says.
@@ -310,7 +320,7 @@ impl Payload {
         let mut slots = [Slot::Absent; CLAIM_COUNT];
         let mut reader = Reader {
             text: &text,
-            items: Vec::new(),
+            items: Vec::with_capacity(16),
             decoded: String::new(),
         };
         for (name, value) in &entries {

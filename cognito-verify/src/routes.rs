@@ -99,10 +99,10 @@ impl Routes {
                 .binary_search_by(|(issuer, _)| issuer.as_str().cmp(iss));
             found.ok().map(|at| &self.by_issuer[at].1)
         })
-            .ok_or_else(|| Error::InvalidIssuer {
-                expected: self.issuers.clone(),
-                actual: Echo::of(iss),
-            })
+        .ok_or_else(|| Error::InvalidIssuer {
+            expected: self.issuers.clone(),
+            actual: Echo::of(iss),
+        })
     }
 
     /// The configured issuers, sorted.

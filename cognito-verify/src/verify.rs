@@ -322,13 +322,13 @@ impl Verifier {
                 cache_key,
             });
         }
-        let parsed = token::parse(token)?;
+        let mut parsed = token::parse(token)?;
         if parsed.alg.as_deref() != Some("RS256") {
             return Err(Error::UnsupportedAlgorithm {
                 actual: Echo::of(parsed.alg.as_deref()),
             });
         }
-        let kid = parsed.kid.clone().ok_or(Error::MissingKid)?;
+        let kid = parsed.kid.take().ok_or(Error::MissingKid)?;
         let route = inner.routes.of(parsed.payload.text_of(Claim::Iss))?;
         Ok(Start::NeedsKey(Pending {
             parsed,
