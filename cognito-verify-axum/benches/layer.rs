@@ -1,11 +1,14 @@
 //! The per-request cost of `CognitoAuthLayer` with a token-cache hit: the
 //! same router with and without the layer, called through `oneshot`, in one
-//! run. Run: `cargo bench -p cognito-verify-axum --bench layer`.
+//! run, on the verify bench's realistic token (about 1.4 KB). Run:
+//! `cargo bench -p cognito-verify-axum --bench layer` (add `-- nomatch` for
+//! the interleaved part alone).
 //!
 //! The machine's speed drifts between criterion's benches, so the overhead
 //! is also measured interleaved at the end: each round times a batch
-//! without the layer, with it, and the bare cache hit (`verify_cached`),
-//! and the medians of the per-round differences are printed.
+//! without the layer, with it, the bare cache hit (`verify_cached`) and the
+//! RSA floor (as in the verify bench), and the medians of the per-round
+//! differences, and of the overhead's ratio to the floor, are printed.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -14,30 +17,23 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::routing::get;
-use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{TokenUse, Verifier};
 use cognito_verify_axum::{CognitoAuthLayer, Subject};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
 
+#[path = "../../cognito-verify/benches/fixture/mod.rs"]
+mod fixture;
+
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let issuer = runtime.block_on(LocalIssuer::start()).unwrap();
-    let verifier = Verifier::builder()
-        .pool(
-            issuer
-                .pool_config()
-                .client_id("app")
-                .token_use(TokenUse::Access),
-        )
-        .build()
-        .unwrap();
-    let token = issuer.access_token("app").groups(["admin"]).sign();
-    runtime.block_on(verifier.verify(&token)).unwrap(); // warm the token cache
+    let fixture = fixture::Fixture::start();
+    let runtime = &fixture.runtime;
+    let verifier = fixture.verifier(10_000);
+    let token = fixture.token.clone();
+    // Warm the token cache (a token is cached at its second verification).
+    for _ in 0..2 {
+        verifier.verify_cached(&token).unwrap();
+    }
+    let (signing_input, signature, key) = fixture.floor();
     let hit_verifier = verifier.clone();
     let bearer = format!("Bearer {token}");
 
@@ -57,11 +53,11 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4))
         .warm_up_time(Duration::from_secs(1));
     group.bench_function("without_layer", |b| {
-        b.to_async(&runtime)
+        b.to_async(runtime)
             .iter(|| async { black_box(open.clone().oneshot(request()).await.unwrap()) })
     });
     group.bench_function("with_layer_cache_hit", |b| {
-        b.to_async(&runtime).iter(|| async {
+        b.to_async(runtime).iter(|| async {
             let response = protected.clone().oneshot(request()).await.unwrap();
             assert!(response.status().is_success());
             black_box(response)
@@ -80,6 +76,7 @@ fn bench(c: &mut Criterion) {
     };
     let (mut without, mut with, mut hit, mut overhead, mut own) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut floor, mut ratio) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let w = batch(&mut || {
             black_box(runtime.block_on(open.clone().oneshot(request())).unwrap());
@@ -94,6 +91,12 @@ fn bench(c: &mut Criterion) {
         let h = batch(&mut || {
             black_box(hit_verifier.verify_cached(black_box(&token)).unwrap());
         });
+        let f = batch(&mut || {
+            key.verify_sig(black_box(signing_input.as_bytes()), black_box(&signature))
+                .unwrap();
+        });
+        floor.push(f);
+        ratio.push((l - w) / f);
         without.push(w);
         with.push(l);
         hit.push(h);
@@ -112,6 +115,8 @@ fn bench(c: &mut Criterion) {
     );
     eprintln!("  of which the cache hit    {:6.2} µs", median(&mut hit));
     eprintln!("  the layer's own work      {:6.2} µs", median(&mut own));
+    eprintln!("  RSA floor                 {:6.2} µs", median(&mut floor));
+    eprintln!("  overhead / floor          {:6.3}", median(&mut ratio));
 }
 
 fn median(values: &mut [f64]) -> f64 {
