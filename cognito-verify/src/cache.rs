@@ -1,10 +1,11 @@
 //! The verified-token cache: a token that verified is remembered, so that
 //! the same token again skips the key lookup and the signature check.
 //!
-//! - **Key:** the SHA-256 of the token's signing-input digest and its
-//!   signature segment. The signing-input digest is the one the RSA check
-//!   needs anyway, so a key costs one short hash more; two tokens share a
-//!   key only if they are byte-identical (as far as SHA-256 tells).
+//! - **Key:** the SHA-256 of the whole token, computed in one pass that
+//!   also yields the SHA-256 of its signing input, which the RSA check
+//!   needs: the hash state after the signing input is copied, so a miss
+//!   costs one more hash block, not a second pass. Two tokens share a key
+//!   only if they are byte-identical (as far as SHA-256 tells).
 //! - **Admission:** a token is cached when it verifies for the second time
 //!   (a doorkeeper of key fingerprints remembers the first), so tokens that
 //!   are seen once (many users, machine clients that fetch a token per
@@ -18,7 +19,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aws_lc_rs::digest::{Context, Digest, SHA256};
+use aws_lc_rs::digest::{Context, SHA256};
 use quick_cache::UnitWeighter;
 use quick_cache::sync::{Cache, DefaultLifecycle};
 
@@ -69,15 +70,17 @@ impl TokenCache {
         }
     }
 
-    /// The cache key of a token: its signing input's digest (which the
-    /// signature check uses too) and its signature segment.
-    pub(crate) fn key(signing_digest: &Digest, signature_segment: &str) -> Key {
-        let mut context = Context::new(&SHA256);
-        context.update(signing_digest.as_ref());
-        context.update(signature_segment.as_bytes());
+    /// The cache key of a token, and the hash state after its signing
+    /// input (whose `finish` is the digest the signature check needs).
+    pub(crate) fn key(signing_input: &str, signature_segment: &str) -> (Key, Context) {
+        let mut signing = Context::new(&SHA256);
+        signing.update(signing_input.as_bytes());
+        let mut whole = signing.clone();
+        whole.update(b".");
+        whole.update(signature_segment.as_bytes());
         let mut key = [0u8; 16];
-        key.copy_from_slice(&context.finish().as_ref()[..16]);
-        u128::from_le_bytes(key)
+        key.copy_from_slice(&whole.finish().as_ref()[..16]);
+        (u128::from_le_bytes(key), signing)
     }
 
     pub(crate) fn get(&self, key: &Key) -> Option<CachedToken> {
@@ -232,10 +235,16 @@ mod tests {
 
     #[test]
     fn keys_bind_the_signing_input_and_the_signature() {
-        let digest = |text: &str| aws_lc_rs::digest::digest(&SHA256, text.as_bytes());
-        let key = TokenCache::key(&digest("h.p"), "sig");
-        assert_eq!(key, TokenCache::key(&digest("h.p"), "sig"));
-        assert_ne!(key, TokenCache::key(&digest("h.p"), "sih"));
-        assert_ne!(key, TokenCache::key(&digest("h.q"), "sig"));
+        let key = |input, signature| TokenCache::key(input, signature).0;
+        assert_eq!(key("h.p", "sig"), key("h.p", "sig"));
+        assert_ne!(key("h.p", "sig"), key("h.p", "sih"));
+        assert_ne!(key("h.p", "sig"), key("h.q", "sig"));
+        // The key is the whole token's hash; the state is the signing input's.
+        let whole = aws_lc_rs::digest::digest(&SHA256, b"h.p.sig");
+        let expected = u128::from_le_bytes(whole.as_ref()[..16].try_into().unwrap());
+        let (key, signing) = TokenCache::key("h.p", "sig");
+        assert_eq!(key, expected);
+        let signing_digest = aws_lc_rs::digest::digest(&SHA256, b"h.p");
+        assert_eq!(signing.finish().as_ref(), signing_digest.as_ref());
     }
 }

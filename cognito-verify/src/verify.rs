@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::digest::{Digest, SHA256, digest};
+use aws_lc_rs::digest::{Context, SHA256, digest};
 
 use crate::Error;
 use crate::cache::{self, CachedToken, TokenCache};
@@ -67,10 +67,11 @@ struct Pending<'a> {
     looked_up: Option<LookedUp>,
 }
 
-/// A token-cache miss: the signing input's digest (for the signature
-/// check) and the token's cache key (for the admission).
+/// A token-cache miss: the hash state after the signing input (finished,
+/// the digest the signature check needs) and the token's cache key (for
+/// the admission).
 struct LookedUp {
-    signing_digest: Digest,
+    signing: Context,
     cache_key: cache::Key,
 }
 
@@ -295,8 +296,7 @@ impl Verifier {
         if let (Some(cache), Some((signing_input, signature))) =
             (&inner.cache, token::signing_input_and_signature(token))
         {
-            let signing_digest = digest(&SHA256, signing_input.as_bytes());
-            let cache_key = TokenCache::key(&signing_digest, signature);
+            let (cache_key, signing) = TokenCache::key(signing_input, signature);
             match cache.get(&cache_key) {
                 Some(hit) if hit.route.keys.still_holds(&hit.key) => {
                     cache.record(true);
@@ -317,10 +317,7 @@ impl Verifier {
                 }
                 None => cache.record(false),
             }
-            looked_up = Some(LookedUp {
-                signing_digest,
-                cache_key,
-            });
+            looked_up = Some(LookedUp { signing, cache_key });
         }
         let mut parsed = token::parse(token)?;
         if parsed.alg.as_deref() != Some("RS256") {
@@ -351,11 +348,11 @@ impl Verifier {
             route,
             looked_up,
         } = pending;
-        let signing_digest = match &looked_up {
-            Some(looked_up) => &looked_up.signing_digest,
-            None => &digest(&SHA256, parsed.signing_input.as_bytes()),
+        let (signing_digest, cache_key) = match looked_up {
+            Some(LookedUp { signing, cache_key }) => (signing.finish(), Some(cache_key)),
+            None => (digest(&SHA256, parsed.signing_input.as_bytes()), None),
         };
-        if !key.verify(signing_digest, &parsed.signature) {
+        if !key.verify(&signing_digest, &parsed.signature) {
             return Err(Error::InvalidSignature {
                 kid: Echo::some(&kid),
             });
@@ -364,8 +361,8 @@ impl Verifier {
             checks::check_payload(&route.pool, &self.inner.settings, &parsed.payload)?;
         let claims = Arc::new(CognitoClaims::verified(parsed.payload, established));
         checks::check_custom(&route.pool, &claims)?;
-        if let (Some(cache), Some(looked_up)) = (&self.inner.cache, looked_up) {
-            cache.admit(looked_up.cache_key, || CachedToken {
+        if let (Some(cache), Some(cache_key)) = (&self.inner.cache, cache_key) {
+            cache.admit(cache_key, || CachedToken {
                 claims: claims.clone(),
                 route: route.clone(),
                 key,
