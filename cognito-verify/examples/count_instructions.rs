@@ -11,13 +11,15 @@
 //! Only `measured` is counted (the set-up generates a random RSA key, whose
 //! cost varies). Steps: `floor` (aws-lc-rs RS256 verify, key parsed once),
 //! `verify` (`verify_cached`, token cache off), `hit` (token-cache hit),
-//! `parse` (parse and check alone). Divide the total by `n`.
+//! `miss` (`verify_cached` of `n` distinct tokens, token cache on: each seen
+//! for the first time), `parse` (parse and check alone). Divide the total
+//! by `n`.
 
 use std::hint::black_box;
 
 #[path = "../benches/fixture/mod.rs"]
 mod fixture;
-use fixture::Fixture;
+use fixture::{Fixture, realistic_token};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -39,14 +41,24 @@ fn main() {
         }
         "verify" | "hit" => {
             let v = verifier(if step == "hit" { 100 } else { 0 });
+            // Twice: a token is cached at its second verification.
+            v.verify_cached(&token).unwrap();
             v.verify_cached(&token).unwrap();
             Box::new(move || drop(v.verify_cached(black_box(&token)).unwrap()))
+        }
+        "miss" => {
+            let v = verifier(10_000);
+            let tokens: Vec<String> = (0..n)
+                .map(|i| realistic_token(&fixture.issuer, &format!("user-{i}")))
+                .collect();
+            let mut next = tokens.into_iter();
+            Box::new(move || drop(v.verify_cached(black_box(&next.next().unwrap())).unwrap()))
         }
         "parse" => {
             let v = verifier(0);
             Box::new(move || cognito_verify::bench::parse_and_check(&v, black_box(&token)).unwrap())
         }
-        other => panic!("unknown step {other:?}: floor, verify, hit or parse"),
+        other => panic!("unknown step {other:?}: floor, verify, hit, miss or parse"),
     };
     measured(n, &mut run);
 }
