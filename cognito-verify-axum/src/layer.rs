@@ -18,8 +18,6 @@
 //! # Ok::<(), cognito_verify::Error>(())
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -30,6 +28,7 @@ use http::{HeaderMap, HeaderName, header};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
+use crate::future::ResponseFuture;
 use crate::response::{DefaultRejection, OnRejection, Rejection};
 
 /// What the layer leaves in every request it lets through, so that the
@@ -250,14 +249,6 @@ pub struct CognitoAuth<S> {
     config: Arc<Config>,
 }
 
-/// A boxed, sendable response future.
-pub type ResponseFuture<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>;
-
-/// A future that answers at once, without calling the inner service.
-pub(crate) fn answer<E: Send + 'static>(response: Response) -> ResponseFuture<E> {
-    Box::pin(std::future::ready(Ok(response)))
-}
-
 /// The service to call: the one driven to readiness, leaving a clone in its
 /// place (tower's documented pattern for services that are `Clone`).
 pub(crate) fn take_ready<S: Clone>(service: &mut S) -> S {
@@ -273,7 +264,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -298,16 +289,16 @@ where
             TokenLookup::Malformed(why) => {
                 let rejection = Rejection::invalid_request(context.realm());
                 tracing::debug!(outcome = rejection.kind(), why, "request refused");
-                return answer(context.reject(rejection));
+                return ResponseFuture::answer(context.reject(rejection));
             }
             TokenLookup::Absent => {
                 if config.optional {
                     req.extensions_mut().insert(context);
-                    return Box::pin(inner.call(req));
+                    return ResponseFuture::inner(inner.call(req));
                 }
                 let rejection = Rejection::missing_token(context.realm());
                 tracing::debug!(outcome = rejection.kind(), "request refused");
-                return answer(context.reject(rejection));
+                return ResponseFuture::answer(context.reject(rejection));
             }
             TokenLookup::Found(token) => {
                 match span.in_scope(|| config.verifier.try_verify_cached(token)) {
@@ -318,12 +309,12 @@ where
         };
         match settled {
             Verification::Settled(verified) => match admit(&span, verified, &mut req, context) {
-                Ok(()) => Box::pin(inner.call(req)),
-                Err(refusal) => answer(refusal),
+                Ok(()) => ResponseFuture::inner(inner.call(req)),
+                Err(refusal) => ResponseFuture::answer(refusal),
             },
             Verification::NeedsKeys(token) => {
                 let config = self.config.clone();
-                Box::pin(
+                ResponseFuture::waiting(
                     async move {
                         let verified = config.verifier.verify(&token).await;
                         drop(token);

@@ -45,6 +45,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod extract;
+mod future; // ResponseFuture: the inner future, an answer, or a wait for keys
 mod layer;
 mod require;
 mod response;
@@ -53,6 +54,7 @@ pub use extract::{
     AccessToken, AppClient, Claims, ClaimsAs, ExtractRejection, IdToken, OptionalClaims, Subject,
     User,
 };
-pub use layer::{CognitoAuth, CognitoAuthLayer, ResponseFuture};
+pub use future::ResponseFuture;
+pub use layer::{CognitoAuth, CognitoAuthLayer};
 pub use require::{Require, RequireService};
 pub use response::{DefaultRejection, OnRejection, RETRY_AFTER_SECS, Rejection};

@@ -30,7 +30,8 @@ use axum::response::Response;
 use cognito_verify::{CognitoClaims, Requirement, TokenUse};
 use tower::{Layer, Service};
 
-use crate::layer::{AuthContext, ResponseFuture, answer, take_ready};
+use crate::future::ResponseFuture;
+use crate::layer::{AuthContext, take_ready};
 use crate::response::Rejection;
 
 /// A layer that lets a request through only when its verified claims meet a
@@ -116,7 +117,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -125,10 +126,12 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let Some(context) = req.extensions().get::<AuthContext>().cloned() else {
             tracing::error!(route = %req.uri().path(), "Require is used on a route not covered by CognitoAuthLayer");
-            return answer(Rejection::layer_missing().into_default_response());
+            return ResponseFuture::answer(Rejection::layer_missing().into_default_response());
         };
         let Some(claims) = req.extensions().get::<Arc<CognitoClaims>>() else {
-            return answer(context.reject(Rejection::missing_token(context.realm())));
+            return ResponseFuture::answer(
+                context.reject(Rejection::missing_token(context.realm())),
+            );
         };
         if let Err(error) = self.requirement.check(claims) {
             tracing::debug!(
@@ -136,8 +139,10 @@ where
                 sub = claims.sub(),
                 "requirement not met"
             );
-            return answer(context.reject(Rejection::from_error(context.realm(), error)));
+            return ResponseFuture::answer(
+                context.reject(Rejection::from_error(context.realm(), error)),
+            );
         }
-        Box::pin(take_ready(&mut self.inner).call(req))
+        ResponseFuture::inner(take_ready(&mut self.inner).call(req))
     }
 }
