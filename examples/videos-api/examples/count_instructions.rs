@@ -44,6 +44,8 @@ fn main() {
     let token = dev.access_token("alice", &[]).expect("a token");
     let request = || {
         Request::get(path.as_str())
+            // Development mode answers only requests addressed to loopback.
+            .header("host", "127.0.0.1:3000")
             .header("authorization", format!("Bearer {token}"))
             .body(Body::empty())
             .expect("a request")
