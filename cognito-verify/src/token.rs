@@ -11,12 +11,32 @@ pub(crate) struct Parsed<'a> {
     /// `<header>.<payload>`: the bytes the signature covers.
     pub signing_input: &'a str,
     pub signature: Vec<u8>,
-    /// The header's `alg`, if it is present (it is a string when present).
-    pub alg: Option<String>,
+    /// The header's `alg`.
+    pub alg: Alg,
     /// The header's `kid`, if it is a string.
     pub kid: Option<String>,
     /// The claims, typed, not verified.
     pub payload: Payload,
+}
+
+/// A header's `alg`: RS256 (the one this verifier accepts, kept without a
+/// copy), another, or none.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Alg {
+    Rs256,
+    Other(String),
+    Absent,
+}
+
+impl Alg {
+    /// The value as the header has it.
+    pub(crate) fn as_deref(&self) -> Option<&str> {
+        match self {
+            Alg::Rs256 => Some("RS256"),
+            Alg::Other(other) => Some(other),
+            Alg::Absent => None,
+        }
+    }
 }
 
 /// Splits and decodes a compact JWS. Every failure is `malformed_token`;
@@ -36,10 +56,11 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Error> {
     // and signature checks to refuse, with their own kinds.
     let signature = decode_segment(signature_b64, "signature")?;
 
-    let (mut alg, mut kid) = (None, None);
+    let (mut alg, mut kid) = (Alg::Absent, None);
     for (name, value) in &header {
         match (name.as_ref(), value) {
-            ("alg", Json::Str(a)) => alg = Some(a.to_string()),
+            ("alg", Json::Str(a)) if a == "RS256" => alg = Alg::Rs256,
+            ("alg", Json::Str(a)) => alg = Alg::Other(a.to_string()),
             ("alg", _) => return Err(Error::malformed("the header's \"alg\" must be a string")),
             ("kid", Json::Str(k)) => kid = Some(k.to_string()),
             // RFC 7515 §4.1.11: a recipient must refuse critical extensions

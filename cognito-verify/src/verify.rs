@@ -13,7 +13,7 @@ use crate::keyset::RsaKey;
 use crate::routes::{Route, Routes};
 use crate::settings::Settings;
 use crate::status::VerifierStatus;
-use crate::token::{self, Parsed};
+use crate::token::{self, Alg, Parsed};
 
 /// Verifies Cognito id and access tokens and returns their claims.
 ///
@@ -320,7 +320,7 @@ impl Verifier {
             looked_up = Some(LookedUp { signing, cache_key });
         }
         let mut parsed = token::parse(token)?;
-        if parsed.alg.as_deref() != Some("RS256") {
+        if parsed.alg != Alg::Rs256 {
             return Err(Error::UnsupportedAlgorithm {
                 actual: Echo::of(parsed.alg.as_deref()),
             });
