@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::json::Json;
+use crate::json::{self, EntriesError, Json};
 
 /// What a Cognito token is for: its `token_use` claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -313,23 +313,29 @@ impl Payload {
     pub(crate) fn parse(bytes: Vec<u8>) -> Result<Self, Error> {
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::malformed("the payload is not valid JSON: it is not UTF-8"))?;
-        let entries = Json::parse(&text)
-            .map_err(|e| Error::malformed(format!("the payload is not valid JSON: {e}")))?
-            .into_object()
-            .ok_or_else(|| Error::malformed("the payload is not a JSON object"))?;
         let mut slots = [Slot::Absent; CLAIM_COUNT];
         let mut reader = Reader {
             text: &text,
             items: Vec::with_capacity(16),
             decoded: String::new(),
         };
-        for (name, value) in &entries {
+        let read = json::for_each_entry(&text, |name, value| {
             if let Some(claim) = Claim::named(name) {
-                slots[claim as usize] = reader.read(claim, value)?;
+                slots[claim as usize] = reader.read(claim, &value)?;
+            }
+            Ok(())
+        });
+        match read {
+            Ok(()) => {}
+            Err(EntriesError::Entry(refused)) => return Err(refused),
+            // Says "expected a JSON object" for another JSON value.
+            Err(EntriesError::Json(e)) => {
+                return Err(Error::malformed(format!(
+                    "the payload is not valid JSON: {e}"
+                )));
             }
         }
         let (items, decoded) = (reader.items, reader.decoded);
-        drop(entries);
         let json_len = u32::try_from(text.len())
             .ok()
             .filter(|len| *len < DECODED)

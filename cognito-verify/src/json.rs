@@ -116,30 +116,102 @@ impl<'de> Visitor<'de> for JsonVisitor {
             let value = access.next_value()?;
             entries.push((key, value));
         }
-        if let Some(key) = duplicate(&entries) {
-            return Err(de::Error::custom(format_args!(
-                "duplicate key {:?}",
-                crate::error::Echo::some(key).as_deref().unwrap_or_default()
-            )));
+        if let Some(key) = duplicate(&entries, |(key, _)| key) {
+            return Err(duplicate_error(key));
         }
         Ok(Json::Object(entries))
     }
 }
 
-/// A key that appears twice, if any: pairwise for the usual handful of
-/// keys, sorted beyond that so that a hostile object stays O(n log n).
-fn duplicate<'e>(entries: &'e [(Cow<'_, str>, Json<'_>)]) -> Option<&'e str> {
-    if entries.len() <= 16 {
-        entries.iter().enumerate().find_map(|(i, (key, _))| {
-            entries[i + 1..]
+/// A key that appears twice among `items`, if any: pairwise for the usual
+/// handful of keys, sorted beyond that so that a hostile object stays
+/// O(n log n).
+fn duplicate<'e, T>(items: &'e [T], key_of: impl Fn(&'e T) -> &'e Cow<'e, str>) -> Option<&'e str> {
+    if items.len() <= 16 {
+        items.iter().enumerate().find_map(|(i, item)| {
+            let key = key_of(item);
+            items[i + 1..]
                 .iter()
-                .any(|(other, _)| other == key)
+                .any(|other| key_of(other) == key)
                 .then_some(key.as_ref())
         })
     } else {
-        let mut keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_ref()).collect();
+        let mut keys: Vec<&str> = items.iter().map(|item| key_of(item).as_ref()).collect();
         keys.sort_unstable();
         keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+    }
+}
+
+fn duplicate_error<E: de::Error>(key: &str) -> E {
+    E::custom(format_args!(
+        "duplicate key {:?}",
+        crate::error::Echo::some(key).as_deref().unwrap_or_default()
+    ))
+}
+
+/// Why [`for_each_entry`] stopped.
+pub(crate) enum EntriesError<E> {
+    /// The text is not a strict JSON object.
+    Json(serde_json::Error),
+    /// `on_entry` refused an entry.
+    Entry(E),
+}
+
+/// Reads a document that must be a JSON object, handing each entry to
+/// `on_entry` as it is parsed, in document order, without keeping the
+/// entries: the same strictness as [`Json::parse`] (duplicate keys refused
+/// at every depth, trailing characters refused), one allocation fewer per
+/// entry. A duplicate top-level key is found after the entries were handed
+/// over, so the caller must drop what it built when this fails.
+pub(crate) fn for_each_entry<'a, E>(
+    text: &'a str,
+    on_entry: impl FnMut(&str, Json<'a>) -> Result<(), E>,
+) -> Result<(), EntriesError<E>> {
+    let mut refused = None;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let visitor = EntryVisitor {
+        on_entry,
+        refused: &mut refused,
+    };
+    let parsed = de::Deserializer::deserialize_map(&mut deserializer, visitor)
+        .and_then(|()| deserializer.end());
+    match (parsed, refused) {
+        (_, Some(refusal)) => Err(EntriesError::Entry(refusal)),
+        (Err(e), None) => Err(EntriesError::Json(e)),
+        (Ok(()), None) => Ok(()),
+    }
+}
+
+struct EntryVisitor<'r, F, E> {
+    on_entry: F,
+    refused: &'r mut Option<E>,
+}
+
+impl<'de, F, E> Visitor<'de> for EntryVisitor<'_, F, E>
+where
+    F: FnMut(&str, Json<'de>) -> Result<(), E>,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut access: A) -> Result<(), A::Error> {
+        // Room for a Cognito token's claims without growing.
+        let mut keys: Vec<Cow<'de, str>> = Vec::with_capacity(24);
+        while let Some(Key(key)) = access.next_key()? {
+            let value = access.next_value()?;
+            if let Err(refusal) = (self.on_entry)(&key, value) {
+                *self.refused = Some(refusal);
+                return Err(de::Error::custom("entry refused"));
+            }
+            keys.push(key);
+        }
+        match duplicate(&keys, |key| key) {
+            Some(key) => Err(duplicate_error(key)),
+            None => Ok(()),
+        }
     }
 }
 
