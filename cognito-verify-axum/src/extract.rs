@@ -42,15 +42,12 @@ impl std::fmt::Debug for ExtractRejection {
 }
 
 /// The layer's context and claims of a request; 500 without the layer.
-fn lookup(
-    parts: &Parts,
+fn lookup<'p>(
+    parts: &'p Parts,
     extractor: &str,
-) -> Result<(AuthContext, Option<Arc<CognitoClaims>>), ExtractRejection> {
+) -> Result<(&'p AuthContext, Option<&'p Arc<CognitoClaims>>), ExtractRejection> {
     match parts.extensions.get::<AuthContext>() {
-        Some(context) => Ok((
-            context.clone(),
-            parts.extensions.get::<Arc<CognitoClaims>>().cloned(),
-        )),
+        Some(context) => Ok((context, parts.extensions.get::<Arc<CognitoClaims>>())),
         None => {
             let route = parts
                 .extensions
@@ -69,10 +66,10 @@ fn lookup(
 }
 
 /// The claims, or 401 `missing_token` (only possible in optional mode).
-fn required(
-    parts: &Parts,
+fn required<'p>(
+    parts: &'p Parts,
     extractor: &str,
-) -> Result<(AuthContext, Arc<CognitoClaims>), ExtractRejection> {
+) -> Result<(&'p AuthContext, &'p Arc<CognitoClaims>), ExtractRejection> {
     let (context, claims) = lookup(parts, extractor)?;
     match claims {
         Some(claims) => Ok((context, claims)),
@@ -106,7 +103,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Claims {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        required(parts, "Claims").map(|(_, c)| Claims(c))
+        required(parts, "Claims").map(|(_, c)| Claims(c.clone()))
     }
 }
 
@@ -131,7 +128,7 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalClaims {
     type Rejection = ExtractRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        lookup(parts, "OptionalClaims").map(|(_, c)| OptionalClaims(c))
+        lookup(parts, "OptionalClaims").map(|(_, c)| OptionalClaims(c.cloned()))
     }
 }
 
@@ -153,7 +150,7 @@ macro_rules! token_use_extractor {
 
             async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
                 let claims = meeting(parts, stringify!($name), &Requirement::token_use($use))?;
-                Ok($name(claims))
+                Ok($name(claims.clone()))
             }
         }
     };
@@ -278,13 +275,13 @@ impl<S: Send + Sync> FromRequestParts<S> for AppClient {
 
 /// The claims, if they meet `requirement`; else its refusal (403), in
 /// the layer's style.
-fn meeting(
-    parts: &Parts,
+fn meeting<'p>(
+    parts: &'p Parts,
     extractor: &str,
     requirement: &Requirement,
-) -> Result<Arc<CognitoClaims>, ExtractRejection> {
+) -> Result<&'p Arc<CognitoClaims>, ExtractRejection> {
     let (context, claims) = required(parts, extractor)?;
-    match requirement.check(&claims) {
+    match requirement.check(claims) {
         Ok(()) => Ok(claims),
         Err(error) => Err(ExtractRejection::from(
             context.reject(Rejection::from_error(context.realm(), error)),
