@@ -131,9 +131,12 @@ impl VerifierBuilder {
         self.jwks_min_refetch_interval(interval)
     }
 
-    /// How many verified tokens to remember (until their `exp`), so that a
-    /// repeated token skips the signature check. `0` turns the cache off.
-    /// Default: 10,000.
+    /// How many verified tokens to remember, so that a repeated token skips
+    /// the signature check. A token is remembered when it verifies for the
+    /// second time (tokens seen once cost the cache nothing), and a hit is
+    /// only ever the byte-identical token, with its key still in its JWKS
+    /// and every claim check run again (an expired token leaves the cache).
+    /// `0` turns the cache off. Default: 10,000.
     pub fn token_cache_capacity(mut self, capacity: u64) -> Self {
         self.settings.token_cache_capacity = capacity;
         self

@@ -28,7 +28,7 @@
 //!          checks: times, token use, client, groups/scopes (checks.rs,
 //!                  on the clock of clock.rs) ─► CognitoClaims ─► custom check
 //!             ▼
-//!          remember in the token cache until `exp`   (cache.rs) ─► claims
+//!          remember in the token cache at its second verification   (cache.rs) ─► claims
 //!
 //! afterwards, per part of an application: Requirement (requirement.rs)
 //! ```
