@@ -69,18 +69,6 @@ impl Expected {
     }
 }
 
-impl fmt::Display for Expected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.0)
-    }
-}
-
-impl fmt::Debug for Expected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
 /// A list of values taken from the token (its groups or scopes), shortened
 /// as [`Echo`] shortens one: at most 20 values, each of at most 80
 /// characters, then a count of the rest. Displayed as `["a", "b"]`.
@@ -107,17 +95,24 @@ impl EchoList {
     }
 }
 
-impl fmt::Display for EchoList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.0)
-    }
+/// Both lists display, and debug-print, as `["a", "b"]`.
+macro_rules! display_as_list {
+    ($($list:ty),*) => {$(
+        impl fmt::Display for $list {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+
+        impl fmt::Debug for $list {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self, f)
+            }
+        }
+    )*};
 }
 
-impl fmt::Debug for EchoList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
+display_as_list!(Expected, EchoList);
 
 /// A Unix time in seconds, displayed as RFC 3339 (`2026-11-21T10:00:00Z`).
 #[derive(Clone, Copy, PartialEq, Eq)]
