@@ -285,7 +285,8 @@ where
         );
         // Settled without waiting whenever the cached keys (or the token
         // cache) can decide: no copy of the token, no boxed verification.
-        let settled = match find_token(req.headers(), &config.sources) {
+        let lookup = find_token(req.headers(), &config.sources);
+        let settled = match lookup {
             TokenLookup::Malformed(why) => {
                 let rejection = Rejection::invalid_request(context.realm());
                 tracing::debug!(outcome = rejection.kind(), why, "request refused");
@@ -300,8 +301,19 @@ where
                 tracing::debug!(outcome = rejection.kind(), "request refused");
                 return ResponseFuture::answer(context.reject(rejection));
             }
-            TokenLookup::Found(token) => {
+            TokenLookup::Bearer(token) | TokenLookup::Found(token) => {
+                let syntax_unchecked = matches!(lookup, TokenLookup::Bearer(_));
+                let not_b64token = || syntax_unchecked && !is_b64token(token);
                 match span.in_scope(|| config.verifier.try_verify_cached(token)) {
+                    Some(Err(_)) | None if not_b64token() => {
+                        let rejection = Rejection::invalid_request(context.realm());
+                        tracing::debug!(
+                            outcome = rejection.kind(),
+                            why = NOT_B64TOKEN,
+                            "request refused"
+                        );
+                        return ResponseFuture::answer(context.reject(rejection));
+                    }
                     Some(verified) => Verification::Settled(verified),
                     None => Verification::NeedsKeys(token.to_owned()),
                 }
@@ -376,7 +388,13 @@ fn admit(
 /// Where a request stands as to its token.
 #[derive(Debug, PartialEq, Eq)]
 enum TokenLookup<'h> {
-    /// The token, from the first source that has one.
+    /// The token of an `Authorization: Bearer` header (UTF-8). Whether it
+    /// is a b64token (RFC 6750 §2.1) is checked only when it does not
+    /// verify: a token that verifies is base64url by construction, so
+    /// every answer stays the same and a verified request skips a scan of
+    /// the token.
+    Bearer(&'h str),
+    /// The token, from the first other source that has one.
     Found(&'h str),
     /// No source carries a token (an `Authorization` header of another
     /// scheme counts as none, RFC 6750 §3.1).
@@ -429,16 +447,22 @@ fn bearer_token(headers: &HeaderMap) -> TokenLookup<'_> {
         return TokenLookup::Absent; // another authentication scheme
     }
     let token = trim_spaces(rest);
-    let visible = token
-        .iter()
-        .fold(true, |ok, &b| ok & (b'!'..=b'~').contains(&b));
     if token.is_empty() {
         return TokenLookup::Malformed("Bearer without a token");
     }
     match std::str::from_utf8(token) {
-        Ok(token) if visible => TokenLookup::Found(token),
-        _ => TokenLookup::Malformed("the bearer token is not a b64token"),
+        Ok(token) => TokenLookup::Bearer(token),
+        Err(_) => TokenLookup::Malformed(NOT_B64TOKEN),
     }
+}
+
+/// Why a bearer token that is not a b64token is refused.
+const NOT_B64TOKEN: &str = "the bearer token is not a b64token";
+
+/// A b64token's characters, or wider: visible ASCII ('!' to '~'), no
+/// space.
+fn is_b64token(token: &str) -> bool {
+    token.bytes().all(|b| (b'!'..=b'~').contains(&b))
 }
 
 /// A configured token header: exactly one value, the whole value the token.
@@ -523,16 +547,25 @@ mod tests {
         matches!(lookup, TokenLookup::Malformed(_))
     }
 
+    /// Refused as `invalid_request`: at the lookup, or (a bearer token)
+    /// by its syntax once it fails to verify.
+    fn is_invalid_request(lookup: TokenLookup<'_>) -> bool {
+        match lookup {
+            TokenLookup::Bearer(token) => !is_b64token(token),
+            other => is_malformed(other),
+        }
+    }
+
     #[test]
     fn reads_bearer_tokens_strictly() {
         let none: &[Source] = &[];
         assert_eq!(
             find_token(&headers(&[("authorization", "Bearer abc")]), none),
-            TokenLookup::Found("abc")
+            TokenLookup::Bearer("abc")
         );
         assert_eq!(
             find_token(&headers(&[("authorization", "bEaReR abc")]), none),
-            TokenLookup::Found("abc")
+            TokenLookup::Bearer("abc")
         );
         assert_eq!(find_token(&headers(&[]), none), TokenLookup::Absent);
         for bad in [
@@ -543,7 +576,7 @@ mod tests {
             "Bearer caf\u{e9}",
         ] {
             let h = headers(&[("authorization", bad)]);
-            assert!(is_malformed(find_token(&h, none)), "{bad:?}");
+            assert!(is_invalid_request(find_token(&h, none)), "{bad:?}");
         }
         let two = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer a")]);
         assert!(is_malformed(find_token(&two, none)));
@@ -578,7 +611,7 @@ mod tests {
         let h = headers(&[("cookie", "a=1"), ("x-token", "h1")]);
         assert_eq!(find_token(&h, &sources), TokenLookup::Found("h1"));
         let h = headers(&[("authorization", "Bearer b1"), ("cookie", "tok=c1")]);
-        assert_eq!(find_token(&h, &sources), TokenLookup::Found("b1"));
+        assert_eq!(find_token(&h, &sources), TokenLookup::Bearer("b1"));
         let h = headers(&[("cookie", "tok=")]);
         assert!(is_malformed(find_token(&h, &sources)));
         let h = headers(&[("cookie", "xtok=c1")]);
