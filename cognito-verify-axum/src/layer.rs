@@ -285,8 +285,7 @@ where
         );
         // Settled without waiting whenever the cached keys (or the token
         // cache) can decide: no copy of the token, no boxed verification.
-        let lookup = find_token(req.headers(), &config.sources);
-        let settled = match lookup {
+        let (token, syntax_unchecked) = match find_token(req.headers(), &config.sources) {
             TokenLookup::Malformed(why) => {
                 let rejection = Rejection::invalid_request(context.realm());
                 tracing::debug!(outcome = rejection.kind(), why, "request refused");
@@ -301,23 +300,21 @@ where
                 tracing::debug!(outcome = rejection.kind(), "request refused");
                 return ResponseFuture::answer(context.reject(rejection));
             }
-            TokenLookup::Bearer(token) | TokenLookup::Found(token) => {
-                let syntax_unchecked = matches!(lookup, TokenLookup::Bearer(_));
-                let not_b64token = || syntax_unchecked && !is_b64token(token);
-                match span.in_scope(|| config.verifier.try_verify_cached(token)) {
-                    Some(Err(_)) | None if not_b64token() => {
-                        let rejection = Rejection::invalid_request(context.realm());
-                        tracing::debug!(
-                            outcome = rejection.kind(),
-                            why = NOT_B64TOKEN,
-                            "request refused"
-                        );
-                        return ResponseFuture::answer(context.reject(rejection));
-                    }
-                    Some(verified) => Verification::Settled(verified),
-                    None => Verification::NeedsKeys(token.to_owned()),
-                }
+            TokenLookup::Bearer(token) => (token, true),
+            TokenLookup::Found(token) => (token.as_bytes(), false),
+        };
+        let settled = match span.in_scope(|| config.verifier.try_verify_cached(token)) {
+            Some(Err(_)) | None if syntax_unchecked && !is_b64token(token) => {
+                let rejection = Rejection::invalid_request(context.realm());
+                tracing::debug!(
+                    outcome = rejection.kind(),
+                    why = NOT_B64TOKEN,
+                    "request refused"
+                );
+                return ResponseFuture::answer(context.reject(rejection));
             }
+            Some(verified) => Verification::Settled(verified),
+            None => Verification::NeedsKeys(token.to_vec()),
         };
         match settled {
             Verification::Settled(verified) => match admit(&span, verified, &mut req, context) {
@@ -347,7 +344,7 @@ enum Verification {
     /// Decided without waiting (no copy of the token, no boxed future).
     Settled(Result<Arc<CognitoClaims>, cognito_verify::Error>),
     /// Keys must be fetched first: the token, to verify once they are in.
-    NeedsKeys(String),
+    NeedsKeys(Vec<u8>),
 }
 
 /// Records a verification's outcome on `span`. A verified request gets the
@@ -388,12 +385,12 @@ fn admit(
 /// Where a request stands as to its token.
 #[derive(Debug, PartialEq, Eq)]
 enum TokenLookup<'h> {
-    /// The token of an `Authorization: Bearer` header (UTF-8). Whether it
+    /// The token of an `Authorization: Bearer` header, as bytes. Whether it
     /// is a b64token (RFC 6750 §2.1) is checked only when it does not
     /// verify: a token that verifies is base64url by construction, so
-    /// every answer stays the same and a verified request skips a scan of
+    /// every answer stays the same and a verified request skips scanning
     /// the token.
-    Bearer(&'h str),
+    Bearer(&'h [u8]),
     /// The token, from the first other source that has one.
     Found(&'h str),
     /// No source carries a token (an `Authorization` header of another
@@ -450,10 +447,7 @@ fn bearer_token(headers: &HeaderMap) -> TokenLookup<'_> {
     if token.is_empty() {
         return TokenLookup::Malformed("Bearer without a token");
     }
-    match std::str::from_utf8(token) {
-        Ok(token) => TokenLookup::Bearer(token),
-        Err(_) => TokenLookup::Malformed(NOT_B64TOKEN),
-    }
+    TokenLookup::Bearer(token)
 }
 
 /// Why a bearer token that is not a b64token is refused.
@@ -461,8 +455,8 @@ const NOT_B64TOKEN: &str = "the bearer token is not a b64token";
 
 /// A b64token's characters, or wider: visible ASCII ('!' to '~'), no
 /// space.
-fn is_b64token(token: &str) -> bool {
-    token.bytes().all(|b| (b'!'..=b'~').contains(&b))
+fn is_b64token(token: &[u8]) -> bool {
+    token.iter().all(|b| (b'!'..=b'~').contains(b))
 }
 
 /// A configured token header: exactly one value, the whole value the token.
@@ -561,11 +555,11 @@ mod tests {
         let none: &[Source] = &[];
         assert_eq!(
             find_token(&headers(&[("authorization", "Bearer abc")]), none),
-            TokenLookup::Bearer("abc")
+            TokenLookup::Bearer(b"abc")
         );
         assert_eq!(
             find_token(&headers(&[("authorization", "bEaReR abc")]), none),
-            TokenLookup::Bearer("abc")
+            TokenLookup::Bearer(b"abc")
         );
         assert_eq!(find_token(&headers(&[]), none), TokenLookup::Absent);
         for bad in [
@@ -611,7 +605,7 @@ mod tests {
         let h = headers(&[("cookie", "a=1"), ("x-token", "h1")]);
         assert_eq!(find_token(&h, &sources), TokenLookup::Found("h1"));
         let h = headers(&[("authorization", "Bearer b1"), ("cookie", "tok=c1")]);
-        assert_eq!(find_token(&h, &sources), TokenLookup::Bearer("b1"));
+        assert_eq!(find_token(&h, &sources), TokenLookup::Bearer(b"b1"));
         let h = headers(&[("cookie", "tok=")]);
         assert!(is_malformed(find_token(&h, &sources)));
         let h = headers(&[("cookie", "xtok=c1")]);

@@ -72,12 +72,12 @@ impl TokenCache {
 
     /// The cache key of a token, and the hash state after its signing
     /// input (whose `finish` is the digest the signature check needs).
-    pub(crate) fn key(signing_input: &str, signature_segment: &str) -> (Key, Context) {
+    pub(crate) fn key(signing_input: &[u8], signature_segment: &[u8]) -> (Key, Context) {
         let mut signing = Context::new(&SHA256);
-        signing.update(signing_input.as_bytes());
+        signing.update(signing_input);
         let mut whole = signing.clone();
         whole.update(b".");
-        whole.update(signature_segment.as_bytes());
+        whole.update(signature_segment);
         let mut key = [0u8; 16];
         key.copy_from_slice(&whole.finish().as_ref()[..16]);
         (u128::from_le_bytes(key), signing)
@@ -235,14 +235,16 @@ mod tests {
 
     #[test]
     fn keys_bind_the_signing_input_and_the_signature() {
-        let key = |input, signature| TokenCache::key(input, signature).0;
+        let key = |input: &str, signature: &str| {
+            TokenCache::key(input.as_bytes(), signature.as_bytes()).0
+        };
         assert_eq!(key("h.p", "sig"), key("h.p", "sig"));
         assert_ne!(key("h.p", "sig"), key("h.p", "sih"));
         assert_ne!(key("h.p", "sig"), key("h.q", "sig"));
         // The key is the whole token's hash; the state is the signing input's.
         let whole = aws_lc_rs::digest::digest(&SHA256, b"h.p.sig");
         let expected = u128::from_le_bytes(whole.as_ref()[..16].try_into().unwrap());
-        let (key, signing) = TokenCache::key("h.p", "sig");
+        let (key, signing) = TokenCache::key(b"h.p", b"sig");
         assert_eq!(key, expected);
         let signing_digest = aws_lc_rs::digest::digest(&SHA256, b"h.p");
         assert_eq!(signing.finish().as_ref(), signing_digest.as_ref());

@@ -9,7 +9,7 @@ use crate::json::{self, Json};
 /// A token split and decoded, not yet verified.
 pub(crate) struct Parsed<'a> {
     /// `<header>.<payload>`: the bytes the signature covers.
-    pub signing_input: &'a str,
+    pub signing_input: &'a [u8],
     pub signature: Vec<u8>,
     /// The header's `alg`.
     pub alg: Alg,
@@ -41,8 +41,12 @@ impl Alg {
 
 /// Splits and decodes a compact JWS. Every failure is `malformed_token`;
 /// the size cap is the caller's, checked before.
-pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Error> {
-    let (header_b64, payload_b64, signature_b64) = split(token)?;
+pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, Error> {
+    let Segments {
+        header: header_b64,
+        payload: payload_b64,
+        signature: signature_b64,
+    } = split(token)?;
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
 
     let header_text = String::from_utf8(decode_segment(header_b64, "header")?)
@@ -107,22 +111,31 @@ pub struct Unverified {
 /// # Ok::<(), cognito_verify::Error>(())
 /// ```
 pub fn decode_unverified(token: &str) -> Result<Unverified, Error> {
-    let (header, payload, _) = split(token)?;
+    let Segments {
+        header, payload, ..
+    } = split(token.as_bytes())?;
     Ok(Unverified {
         header: decode_object(header, "header")?,
         payload: decode_object(payload, "payload")?,
     })
 }
 
+/// The three segments of a compact JWS, still base64url.
+struct Segments<'a> {
+    header: &'a [u8],
+    payload: &'a [u8],
+    signature: &'a [u8],
+}
+
 /// The three segments of a compact JWS.
-fn split(token: &str) -> Result<(&str, &str, &str), Error> {
-    let mut dots = memchr::memchr_iter(b'.', token.as_bytes());
+fn split(token: &[u8]) -> Result<Segments<'_>, Error> {
+    let mut dots = memchr::memchr_iter(b'.', token);
     match (dots.next(), dots.next(), dots.next()) {
-        (Some(first), Some(second), None) => Ok((
-            &token[..first],
-            &token[first + 1..second],
-            &token[second + 1..],
-        )),
+        (Some(first), Some(second), None) => Ok(Segments {
+            header: &token[..first],
+            payload: &token[first + 1..second],
+            signature: &token[second + 1..],
+        }),
         _ => Err(Error::malformed(
             "a token is three base64url segments separated by '.'",
         )),
@@ -131,20 +144,20 @@ fn split(token: &str) -> Result<(&str, &str, &str), Error> {
 
 /// The signing input (`<header>.<payload>`) and the signature segment of
 /// what may be a token; `None` without a '.'.
-pub(crate) fn signing_input_and_signature(token: &str) -> Option<(&str, &str)> {
-    let last = memchr::memrchr(b'.', token.as_bytes())?;
+pub(crate) fn signing_input_and_signature(token: &[u8]) -> Option<(&[u8], &[u8])> {
+    let last = memchr::memrchr(b'.', token)?;
     Some((&token[..last], &token[last + 1..]))
 }
 
 /// A segment decoded from unpadded base64url (RFC 7515 §2), canonical
 /// only: padding, other alphabets and non-zero trailing bits are refused.
-fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, Error> {
+fn decode_segment(segment: &[u8], what: &str) -> Result<Vec<u8>, Error> {
     base64_simd::URL_SAFE_NO_PAD
         .decode_to_vec(segment)
         .map_err(|_| Error::malformed(format!("the {what} is not unpadded base64url")))
 }
 
-fn decode_object(segment: &str, what: &str) -> Result<Map<String, Value>, Error> {
+fn decode_object(segment: &[u8], what: &str) -> Result<Map<String, Value>, Error> {
     let bytes = decode_segment(segment, what)?;
     match json::strict_value(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -172,12 +185,12 @@ mod tests {
     #[test]
     fn splits_and_decodes_a_well_formed_token() {
         let t = token(r#"{"alg":"RS256","kid":"k1"}"#, r#"{"sub":"u","exp":5}"#);
-        let p = parse(&t).unwrap();
+        let p = parse(t.as_bytes()).unwrap();
         assert_eq!(p.alg.as_deref(), Some("RS256"));
         assert_eq!(p.kid.as_deref(), Some("k1"));
         assert_eq!(p.payload.text_of(crate::claims::Claim::Sub), Some("u"));
         assert_eq!(p.signature, b"sig");
-        assert_eq!(p.signing_input, t.rsplit_once('.').unwrap().0);
+        assert_eq!(p.signing_input, t.rsplit_once('.').unwrap().0.as_bytes());
     }
 
     #[test]
@@ -202,7 +215,7 @@ mod tests {
             format!("{h}.{p}.QUR"),
             format!("{h}.{p}.Q"),
         ] {
-            let err = parse(&bad).err().map(|e| e.kind());
+            let err = parse(bad.as_bytes()).err().map(|e| e.kind());
             assert_eq!(err, Some("malformed_token"), "{bad:?}");
         }
     }
@@ -215,7 +228,7 @@ mod tests {
             (r#"{"alg":"RS256"}"#, r#"{"sub":"a","x":{"y":1,"y":2}}"#),
             (r#"{"alg":"RS256"}"#, r#"{"sub":"a","x":[{"y":1,"y":1}]}"#),
         ] {
-            let err = parse(&token(h, p)).err().unwrap();
+            let err = parse(token(h, p).as_bytes()).err().unwrap();
             assert_eq!(err.kind(), "malformed_token");
             assert!(err.to_string().contains("duplicate key"), "{err}");
         }
@@ -228,14 +241,16 @@ mod tests {
             "[".repeat(100_000),
             "]".repeat(100_000)
         );
-        let err = parse(&token(r#"{"alg":"RS256"}"#, &deep)).err().unwrap();
+        let err = parse(token(r#"{"alg":"RS256"}"#, &deep).as_bytes())
+            .err()
+            .unwrap();
         assert_eq!(err.kind(), "malformed_token");
     }
 
     #[test]
     fn refuses_crit_and_non_string_alg() {
         for h in [r#"{"alg":"RS256","crit":["exp"]}"#, r#"{"alg":256}"#] {
-            let err = parse(&token(h, r#"{"sub":"u"}"#)).err().unwrap();
+            let err = parse(token(h, r#"{"sub":"u"}"#).as_bytes()).err().unwrap();
             assert_eq!(err.kind(), "malformed_token");
         }
     }

@@ -126,7 +126,8 @@ impl Verifier {
     /// The [`Error`] of the first check the token fails (its
     /// [`kind`](Error::kind) names it), or of the key fetch
     /// (`jwks_unavailable`, `invalid_jwks`).
-    pub async fn verify(&self, token: &str) -> Result<Arc<CognitoClaims>, Error> {
+    pub async fn verify(&self, token: impl AsRef<[u8]>) -> Result<Arc<CognitoClaims>, Error> {
+        let token = token.as_ref();
         let result = match self.begin(token) {
             Ok(Start::CacheHit(claims)) => Ok(claims),
             Ok(Start::NeedsKey(pending)) => {
@@ -148,7 +149,8 @@ impl Verifier {
     /// # Errors
     /// As [`verify`](Self::verify), and `jwks_not_cached` or `unknown_kid`
     /// where `verify` would fetch.
-    pub fn verify_cached(&self, token: &str) -> Result<Arc<CognitoClaims>, Error> {
+    pub fn verify_cached(&self, token: impl AsRef<[u8]>) -> Result<Arc<CognitoClaims>, Error> {
+        let token = token.as_ref();
         let result = match self.with_cached_keys(token) {
             WithCachedKeys::Decided(result) => result,
             WithCachedKeys::NeedsFetch(missing) => Err(missing),
@@ -174,7 +176,11 @@ impl Verifier {
     /// # Ok(()) }
     /// ```
     #[must_use]
-    pub fn try_verify_cached(&self, token: &str) -> Option<Result<Arc<CognitoClaims>, Error>> {
+    pub fn try_verify_cached(
+        &self,
+        token: impl AsRef<[u8]>,
+    ) -> Option<Result<Arc<CognitoClaims>, Error>> {
+        let token = token.as_ref();
         match self.with_cached_keys(token) {
             WithCachedKeys::Decided(result) => {
                 self.trace(&result);
@@ -185,7 +191,7 @@ impl Verifier {
     }
 
     /// A verification with the cached keys only.
-    fn with_cached_keys(&self, token: &str) -> WithCachedKeys {
+    fn with_cached_keys(&self, token: &[u8]) -> WithCachedKeys {
         match self.begin(token) {
             Ok(Start::CacheHit(claims)) => WithCachedKeys::Decided(Ok(claims)),
             Ok(Start::NeedsKey(pending)) => match pending.route.keys.cached_key(&pending.kid) {
@@ -266,7 +272,7 @@ impl Verifier {
     /// The work of a verification without the key lookup and the signature
     /// check (size, parse, `alg`, `kid`, issuer, claim checks): see
     /// [`crate::bench::parse_and_check`].
-    pub(crate) fn parse_and_check(&self, token: &str) -> Result<(), Error> {
+    pub(crate) fn parse_and_check(&self, token: &[u8]) -> Result<(), Error> {
         match self.begin(token)? {
             Start::CacheHit(_) => Ok(()),
             Start::NeedsKey(pending) => {
@@ -283,7 +289,7 @@ impl Verifier {
 
     /// Steps before the key lookup: size, cache, structure, `alg`, `kid`,
     /// issuer.
-    fn begin<'a>(&'a self, token: &'a str) -> Result<Start<'a>, Error> {
+    fn begin<'a>(&'a self, token: &'a [u8]) -> Result<Start<'a>, Error> {
         let inner = &*self.inner;
         let max = inner.settings.max_token_bytes;
         if token.len() > max {
@@ -350,7 +356,7 @@ impl Verifier {
         } = pending;
         let (signing_digest, cache_key) = match looked_up {
             Some(LookedUp { signing, cache_key }) => (signing.finish(), Some(cache_key)),
-            None => (digest(&SHA256, parsed.signing_input.as_bytes()), None),
+            None => (digest(&SHA256, parsed.signing_input), None),
         };
         if !key.verify(&signing_digest, &parsed.signature) {
             return Err(Error::InvalidSignature {

@@ -282,7 +282,7 @@ fn non_utf8_whitespace_and_padding_variants_are_refused() {
     // Signed, the same pretty JSON is a fine token: white space in JSON is JSON.
     f.env
         .verifier
-        .verify_cached(&sign(header.as_bytes(), pretty.as_bytes()))
+        .verify_cached(sign(header.as_bytes(), pretty.as_bytes()))
         .unwrap();
 }
 

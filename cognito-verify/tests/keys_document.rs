@@ -80,7 +80,7 @@ async fn a_jwks_file_is_read_at_build_time() {
         .unwrap();
     std::fs::remove_file(&path).unwrap();
     verifier
-        .verify_cached(&issuer.access_token(CLIENT).sign())
+        .verify_cached(issuer.access_token(CLIENT).sign())
         .unwrap();
 }
 
