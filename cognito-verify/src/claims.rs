@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::json::{self, EntriesError, Json};
+use crate::json::{self, EntriesError, Json, KeyIs};
 
 /// What a Cognito token is for: its `token_use` claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,6 +120,8 @@ claim_table! {
 }
 
 const CLAIM_COUNT: usize = Claim::ALL.len();
+// The parser numbers the claims in a 64-bit set (`KeyIs::Known`).
+const _: () = assert!(CLAIM_COUNT <= 64);
 
 /// How a claim of the table is typed. Claims a check reads must have their
 /// type, or the token is `malformed_token`; the others (`Any…`) may have
@@ -320,10 +322,11 @@ impl Payload {
             decoded: String::new(),
         };
         let read = json::for_each_entry(&text, |name, value| {
-            if let Some(claim) = Claim::named(name) {
-                slots[claim as usize] = reader.read(claim, &value)?;
-            }
-            Ok(())
+            let Some(claim) = Claim::named(name) else {
+                return Ok(KeyIs::Unknown);
+            };
+            slots[claim as usize] = reader.read(claim, &value)?;
+            Ok(KeyIs::Known(claim as u8))
         });
         match read {
             Ok(()) => {}

@@ -157,15 +157,24 @@ pub(crate) enum EntriesError<E> {
     Entry(E),
 }
 
+/// What `on_entry` of [`for_each_entry`] made of a top-level key.
+pub(crate) enum KeyIs {
+    /// One of the caller's fixed names, numbered below 64: a second entry
+    /// with the same number is a duplicate, found without comparing keys.
+    Known(u8),
+    /// Any other key: compared with the other unknown keys at the end.
+    Unknown,
+}
+
 /// Reads a document that must be a JSON object, handing each entry to
 /// `on_entry` as it is parsed, in document order, without keeping the
 /// entries: the same strictness as [`Json::parse`] (duplicate keys refused
 /// at every depth, trailing characters refused), one allocation fewer per
-/// entry. A duplicate top-level key is found after the entries were handed
-/// over, so the caller must drop what it built when this fails.
+/// entry. A duplicate unknown top-level key is found after the entries were
+/// handed over, so the caller must drop what it built when this fails.
 pub(crate) fn for_each_entry<'a, E>(
     text: &'a str,
-    on_entry: impl FnMut(&str, Json<'a>) -> Result<(), E>,
+    on_entry: impl FnMut(&str, Json<'a>) -> Result<KeyIs, E>,
 ) -> Result<(), EntriesError<E>> {
     let mut refused = None;
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -189,7 +198,7 @@ struct EntryVisitor<'r, F, E> {
 
 impl<'de, F, E> Visitor<'de> for EntryVisitor<'_, F, E>
 where
-    F: FnMut(&str, Json<'de>) -> Result<(), E>,
+    F: FnMut(&str, Json<'de>) -> Result<KeyIs, E>,
 {
     type Value = ();
 
@@ -198,17 +207,26 @@ where
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut access: A) -> Result<(), A::Error> {
-        // Room for a Cognito token's claims without growing.
-        let mut keys: Vec<Cow<'de, str>> = Vec::with_capacity(24);
+        let mut known_seen = 0u64;
+        let mut unknown_keys: Vec<Cow<'de, str>> = Vec::new();
         while let Some(Key(key)) = access.next_key()? {
             let value = access.next_value()?;
-            if let Err(refusal) = (self.on_entry)(&key, value) {
-                *self.refused = Some(refusal);
-                return Err(de::Error::custom("entry refused"));
+            match (self.on_entry)(&key, value) {
+                Ok(KeyIs::Known(number)) => {
+                    let bit = 1u64 << (number % 64);
+                    if known_seen & bit != 0 {
+                        return Err(duplicate_error(&key));
+                    }
+                    known_seen |= bit;
+                }
+                Ok(KeyIs::Unknown) => unknown_keys.push(key),
+                Err(refusal) => {
+                    *self.refused = Some(refusal);
+                    return Err(de::Error::custom("entry refused"));
+                }
             }
-            keys.push(key);
         }
-        match duplicate(&keys, |key| key) {
+        match duplicate(&unknown_keys, |key| key) {
             Some(key) => Err(duplicate_error(key)),
             None => Ok(()),
         }

@@ -225,6 +225,12 @@ mod tests {
         for (h, p) in [
             (r#"{"alg":"RS256","alg":"none"}"#, r#"{"sub":"u"}"#),
             (r#"{"alg":"RS256"}"#, r#"{"sub":"a","sub":"b"}"#),
+            // A claim of the table, named with an escape the second time.
+            (r#"{"alg":"RS256"}"#, r#"{"sub":"a","s\u0075b":"b"}"#),
+            // One the parser skips for its type, twice.
+            (r#"{"alg":"RS256"}"#, r#"{"sub":"a","email":1,"email":2}"#),
+            // A claim outside the table, twice, among claims of the table.
+            (r#"{"alg":"RS256"}"#, r#"{"x":1,"sub":"a","iss":"i","x":2}"#),
             (r#"{"alg":"RS256"}"#, r#"{"sub":"a","x":{"y":1,"y":2}}"#),
             (r#"{"alg":"RS256"}"#, r#"{"sub":"a","x":[{"y":1,"y":1}]}"#),
         ] {
