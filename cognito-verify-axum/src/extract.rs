@@ -8,13 +8,15 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath};
 use axum::response::{IntoResponse, Response};
 use cognito_verify::{CognitoClaims, Requirement, TokenUse};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::layer::AuthContext;
+use crate::context::AuthContext;
+use crate::response::Protocol;
 use crate::response::Rejection;
 
 /// An extractor's refusal, answered in the layer's style (RFC 6750, or the
@@ -45,8 +47,8 @@ impl std::fmt::Debug for ExtractRejection {
 fn lookup<'p>(
     parts: &'p Parts,
     extractor: &str,
-) -> Result<(&'p AuthContext, Option<&'p Arc<CognitoClaims>>), ExtractRejection> {
-    match parts.extensions.get::<AuthContext>() {
+) -> Result<(&'p AuthContext<Body>, Option<&'p Arc<CognitoClaims>>), ExtractRejection> {
+    match parts.extensions.get::<AuthContext<Body>>() {
         Some(context) => Ok((context, parts.extensions.get::<Arc<CognitoClaims>>())),
         None => {
             let route = parts
@@ -59,7 +61,7 @@ fn lookup<'p>(
                 "route {route} uses the {extractor} extractor but is not covered by CognitoAuthLayer; add the layer to this route"
             );
             Err(ExtractRejection::from(
-                Rejection::layer_missing().into_default_response(),
+                Rejection::layer_missing(Protocol::of(&parts.headers)).into_default_response(),
             ))
         }
     }
@@ -69,12 +71,12 @@ fn lookup<'p>(
 fn required<'p>(
     parts: &'p Parts,
     extractor: &str,
-) -> Result<(&'p AuthContext, &'p Arc<CognitoClaims>), ExtractRejection> {
+) -> Result<(&'p AuthContext<Body>, &'p Arc<CognitoClaims>), ExtractRejection> {
     let (context, claims) = lookup(parts, extractor)?;
     match claims {
         Some(claims) => Ok((context, claims)),
         None => Err(ExtractRejection::from(
-            context.reject(Rejection::missing_token(context.realm())),
+            context.reject(context.missing_token()),
         )),
     }
 }
@@ -284,7 +286,7 @@ fn meeting<'p>(
     match requirement.check(claims) {
         Ok(()) => Ok(claims),
         Err(error) => Err(ExtractRejection::from(
-            context.reject(Rejection::from_error(context.realm(), error)),
+            context.reject(context.refused(error)),
         )),
     }
 }
@@ -317,7 +319,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ClaimsAs<T> {
         let (context, claims) = required(parts, "ClaimsAs")?;
         claims.deserialize().map(ClaimsAs).map_err(|e| {
             tracing::error!(error = %e, "the verified claims do not fit the ClaimsAs type");
-            ExtractRejection::from(context.reject(Rejection::from_error(context.realm(), e)))
+            ExtractRejection::from(context.reject(context.refused(e)))
         })
     }
 }

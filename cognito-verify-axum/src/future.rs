@@ -5,12 +5,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::response::Response;
+use http::Response;
 use pin_project_lite::pin_project;
 
 /// A boxed, sendable response future: for the verifications that wait for
 /// keys.
-type Boxed<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>;
+type Boxed<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
 
 pin_project! {
     /// The response future of [`CognitoAuth`](crate::CognitoAuth) and
@@ -18,22 +18,24 @@ pin_project! {
     /// future when the request was admitted at once (a token-cache hit, or
     /// keys already cached), an answer ready at once when it was refused,
     /// and a boxed future only when the keys must be fetched first.
-    pub struct ResponseFuture<F, E> {
+    ///
+    /// `B` is the response body type, `E` the inner service's error.
+    pub struct ResponseFuture<F, B, E> {
         #[pin]
-        state: State<F, E>,
+        state: State<F, B, E>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<F, E> {
+    enum State<F, B, E> {
         Inner { #[pin] future: F },
-        Answer { response: Option<Response> },
-        Waiting { future: Boxed<E> },
+        Answer { response: Option<Response<B>> },
+        Waiting { future: Boxed<B, E> },
     }
 }
 
-impl<F, E> ResponseFuture<F, E> {
+impl<F, B, E> ResponseFuture<F, B, E> {
     /// The inner service's future.
     pub(crate) fn inner(future: F) -> Self {
         ResponseFuture {
@@ -42,7 +44,7 @@ impl<F, E> ResponseFuture<F, E> {
     }
 
     /// A response ready at once.
-    pub(crate) fn answer(response: Response) -> Self {
+    pub(crate) fn answer(response: Response<B>) -> Self {
         ResponseFuture {
             state: State::Answer {
                 response: Some(response),
@@ -52,7 +54,7 @@ impl<F, E> ResponseFuture<F, E> {
 
     /// A verification that waits for keys, then calls the inner service.
     pub(crate) fn waiting(
-        future: impl Future<Output = Result<Response, E>> + Send + 'static,
+        future: impl Future<Output = Result<Response<B>, E>> + Send + 'static,
     ) -> Self {
         ResponseFuture {
             state: State::Waiting {
@@ -62,11 +64,11 @@ impl<F, E> ResponseFuture<F, E> {
     }
 }
 
-impl<F, E> Future for ResponseFuture<F, E>
+impl<F, B, E> Future for ResponseFuture<F, B, E>
 where
-    F: Future<Output = Result<Response, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
@@ -82,7 +84,7 @@ where
     }
 }
 
-impl<F, E> std::fmt::Debug for ResponseFuture<F, E> {
+impl<F, B, E> std::fmt::Debug for ResponseFuture<F, B, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }

@@ -21,36 +21,16 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::extract::Request;
-use axum::response::Response;
 use cognito_verify::{CognitoClaims, Verifier};
-use http::{HeaderMap, HeaderName, header};
-use tower::{Layer, Service};
+use http::{HeaderMap, HeaderName, Request, Response, header};
+use tower_layer::Layer;
+use tower_service::Service;
 use tracing::Instrument;
 
+use crate::body::RejectionBody;
+use crate::context::{AuthContext, CustomRejection};
 use crate::future::ResponseFuture;
-use crate::response::{DefaultRejection, OnRejection, Rejection};
-
-/// What the layer leaves in every request it lets through, so that the
-/// extractors and requirement layers can tell "no token" (optional mode)
-/// from "no layer", and answer in the layer's style.
-#[derive(Clone)]
-pub(crate) struct AuthContext(pub(crate) Arc<Shared>);
-
-pub(crate) struct Shared {
-    pub(crate) realm: Arc<str>,
-    pub(crate) on_rejection: Arc<dyn OnRejection>,
-}
-
-impl AuthContext {
-    pub(crate) fn reject(&self, rejection: Rejection) -> Response {
-        self.0.on_rejection.respond(rejection)
-    }
-
-    pub(crate) fn realm(&self) -> Arc<str> {
-        self.0.realm.clone()
-    }
-}
+use crate::response::{OnRejection, Protocol};
 
 #[derive(Clone, Debug)]
 enum Source {
@@ -58,10 +38,13 @@ enum Source {
     Header(HeaderName),
 }
 
-#[derive(Clone)]
+/// What the layer and its services hold.
+#[derive(Clone, Debug)]
 struct Config {
     verifier: Verifier,
-    shared: Arc<Shared>,
+    realm: Arc<str>,
+    /// `None`: the default responses.
+    on_rejection: Option<CustomRejection>,
     sources: Vec<Source>,
     optional: bool,
     strip: Vec<HeaderName>,
@@ -116,7 +99,7 @@ struct Config {
 ///     .layer(cors); // outermost: preflights never reach the auth layer
 /// # Ok::<(), cognito_verify::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[must_use]
 pub struct CognitoAuthLayer {
     config: Config,
@@ -129,26 +112,14 @@ impl CognitoAuthLayer {
         CognitoAuthLayer {
             config: Config {
                 verifier,
-                shared: Arc::new(Shared {
-                    realm: Arc::from("api"),
-                    on_rejection: Arc::new(DefaultRejection),
-                }),
+                realm: Arc::from("api"),
+                on_rejection: None,
                 sources: Vec::new(),
                 optional: false,
                 strip: Vec::new(),
             },
         }
     }
-
-    fn shared_mut(&mut self, f: impl FnOnce(&mut Shared)) {
-        let mut shared = Shared {
-            realm: self.config.shared.realm.clone(),
-            on_rejection: self.config.shared.on_rejection.clone(),
-        };
-        f(&mut shared);
-        self.config.shared = Arc::new(shared);
-    }
-
     /// The realm named in `WWW-Authenticate` (default `api`). Characters
     /// that cannot appear in a quoted string are dropped.
     pub fn realm(mut self, realm: &str) -> Self {
@@ -156,7 +127,7 @@ impl CognitoAuthLayer {
             .chars()
             .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ')
             .collect();
-        self.shared_mut(|s| s.realm = Arc::from(clean));
+        self.config.realm = Arc::from(clean);
         self
     }
 
@@ -221,11 +192,14 @@ impl CognitoAuthLayer {
         self
     }
 
-    /// Replaces the default RFC 6750 responses with your own, for the layer,
-    /// the requirement layers and the extractors alike.
-    pub fn on_rejection(mut self, handler: impl OnRejection) -> Self {
-        let handler: Arc<dyn OnRejection> = Arc::new(handler);
-        self.shared_mut(|s| s.on_rejection = handler);
+    /// Replaces the default RFC 6750 (and gRPC) responses with your own,
+    /// for the layer, the requirement layers and the extractors alike. The
+    /// handler answers in the inner service's body type `B`: for axum,
+    /// `Fn(Rejection) -> axum::response::Response`. Under a service of
+    /// another body type it does not apply: the default responses are
+    /// sent, and each such refusal logs an error naming both types.
+    pub fn on_rejection<B: 'static, H: OnRejection<B>>(mut self, handler: H) -> Self {
+        self.config.on_rejection = Some(CustomRejection::new(handler));
         self
     }
 }
@@ -241,12 +215,42 @@ impl<S> Layer<S> for CognitoAuthLayer {
     }
 }
 
-/// The service made by [`CognitoAuthLayer`].
-#[derive(Clone)]
+/// The service made by [`CognitoAuthLayer`]: a `tower::Service` for any
+/// `http::Request<ReqBody>` whose inner service answers
+/// `http::Response<ResBody>`, where `ResBody` is a [`RejectionBody`]
+/// (axum's, tonic's, `lambda_http`'s, hyper users' `Full<Bytes>`, …).
+///
+/// A verified request reaches the inner service with an
+/// `Arc<`[`CognitoClaims`]`>` in its extensions (what the axum extractors
+/// read, and what a tonic or hyper handler takes with
+/// `request.extensions().get::<Arc<CognitoClaims>>()`).
+#[derive(Clone, Debug)]
 pub struct CognitoAuth<S> {
     inner: S,
     /// Shared by every clone of the service: one reference count per request.
     config: Arc<Config>,
+}
+
+impl<S> CognitoAuth<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, without the layer.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+#[cfg(feature = "tonic")]
+impl<S: tonic::server::NamedService> tonic::server::NamedService for CognitoAuth<S> {
+    const NAME: &'static str = S::NAME;
 }
 
 /// The service to call: the one driven to readiness, leaving a clone in its
@@ -256,27 +260,33 @@ pub(crate) fn take_ready<S: Clone>(service: &mut S) -> S {
     std::mem::replace(service, clone)
 }
 
-impl<S> Service<Request> for CognitoAuth<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CognitoAuth<S>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: RejectionBody + Send + 'static,
 {
-    type Response = Response;
+    type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, S::Error>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let mut inner = take_ready(&mut self.inner);
         let config = &*self.config;
         for name in &config.strip {
             while req.headers_mut().remove(name).is_some() {}
         }
-        let context = AuthContext(config.shared.clone());
+        let context = AuthContext::new(
+            &config.realm,
+            config.on_rejection.as_ref(),
+            Protocol::of(req.headers()),
+        );
         let span = tracing::debug_span!(
             "cognito_verify",
             outcome = tracing::field::Empty,
@@ -287,7 +297,7 @@ where
         // cache) can decide: no copy of the token, no boxed verification.
         let (token, syntax_unchecked) = match find_token(req.headers(), &config.sources) {
             TokenLookup::Malformed(why) => {
-                let rejection = Rejection::invalid_request(context.realm());
+                let rejection = context.invalid_request();
                 tracing::debug!(outcome = rejection.kind(), why, "request refused");
                 return ResponseFuture::answer(context.reject(rejection));
             }
@@ -296,7 +306,7 @@ where
                     req.extensions_mut().insert(context);
                     return ResponseFuture::inner(inner.call(req));
                 }
-                let rejection = Rejection::missing_token(context.realm());
+                let rejection = context.missing_token();
                 tracing::debug!(outcome = rejection.kind(), "request refused");
                 return ResponseFuture::answer(context.reject(rejection));
             }
@@ -305,7 +315,7 @@ where
         };
         let settled = match span.in_scope(|| config.verifier.try_verify_cached(token)) {
             Some(Err(_)) | None if syntax_unchecked && !is_b64token(token) => {
-                let rejection = Rejection::invalid_request(context.realm());
+                let rejection = context.invalid_request();
                 tracing::debug!(
                     outcome = rejection.kind(),
                     why = NOT_B64TOKEN,
@@ -353,12 +363,12 @@ enum Verification {
 // The refusal is returned once, by value, to become the response: boxing
 // it would allocate on every refused request.
 #[allow(clippy::result_large_err)]
-fn admit(
+fn admit<ReqBody, ResBody: RejectionBody + 'static>(
     span: &tracing::Span,
     verified: Result<Arc<CognitoClaims>, cognito_verify::Error>,
-    req: &mut Request,
-    context: AuthContext,
-) -> Result<(), Response> {
+    req: &mut Request<ReqBody>,
+    context: AuthContext<ResBody>,
+) -> Result<(), Response<ResBody>> {
     let _entered = span.enter();
     match verified {
         Ok(claims) => {
@@ -377,7 +387,7 @@ fn admit(
             } else {
                 tracing::debug!(error.kind = error.kind(), error = %error, "token refused");
             }
-            Err(context.reject(Rejection::from_error(context.realm(), error)))
+            Err(context.reject(context.refused(error)))
         }
     }
 }

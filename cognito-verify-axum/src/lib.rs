@@ -44,12 +44,17 @@
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod body; // RejectionBody: the body types a refusal can be written in
+mod context; // AuthContext: the layer's realm and handler, for the requests it lets through
+#[cfg(feature = "axum")]
 mod extract;
 mod future; // ResponseFuture: the inner future, an answer, or a wait for keys
 mod layer;
 mod require;
 mod response;
 
+pub use body::RejectionBody;
+#[cfg(feature = "axum")]
 pub use extract::{
     AccessToken, AppClient, Claims, ClaimsAs, ExtractRejection, IdToken, OptionalClaims, Subject,
     User,

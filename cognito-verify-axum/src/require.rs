@@ -25,14 +25,16 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::extract::Request;
-use axum::response::Response;
 use cognito_verify::{CognitoClaims, Requirement, TokenUse};
-use tower::{Layer, Service};
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
 
+use crate::body::RejectionBody;
+use crate::context::AuthContext;
 use crate::future::ResponseFuture;
-use crate::layer::{AuthContext, take_ready};
-use crate::response::Rejection;
+use crate::layer::take_ready;
+use crate::response::{Protocol, Rejection};
 
 /// A layer that lets a request through only when its verified claims meet a
 /// [`Requirement`]; otherwise 403 with `error="insufficient_scope"` and the
@@ -109,29 +111,53 @@ pub struct RequireService<S> {
     requirement: Requirement,
 }
 
-impl<S> Service<Request> for RequireService<S>
+impl<S> RequireService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, without the requirement.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+#[cfg(feature = "tonic")]
+impl<S: tonic::server::NamedService> tonic::server::NamedService for RequireService<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireService<S>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
+    ResBody: RejectionBody + Send + 'static,
 {
-    type Response = Response;
+    type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, S::Error>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
-        let Some(context) = req.extensions().get::<AuthContext>().cloned() else {
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let Some(context) = req.extensions().get::<AuthContext<ResBody>>().cloned() else {
             tracing::error!(route = %req.uri().path(), "Require is used on a route not covered by CognitoAuthLayer");
-            return ResponseFuture::answer(Rejection::layer_missing().into_default_response());
+            let protocol = Protocol::of(req.headers());
+            return ResponseFuture::answer(
+                Rejection::layer_missing(protocol).into_default_response(),
+            );
         };
         let Some(claims) = req.extensions().get::<Arc<CognitoClaims>>() else {
-            return ResponseFuture::answer(
-                context.reject(Rejection::missing_token(context.realm())),
-            );
+            return ResponseFuture::answer(context.reject(context.missing_token()));
         };
         if let Err(error) = self.requirement.check(claims) {
             tracing::debug!(
@@ -139,9 +165,7 @@ where
                 sub = claims.sub(),
                 "requirement not met"
             );
-            return ResponseFuture::answer(
-                context.reject(Rejection::from_error(context.realm(), error)),
-            );
+            return ResponseFuture::answer(context.reject(context.refused(error)));
         }
         ResponseFuture::inner(take_ready(&mut self.inner).call(req))
     }

@@ -1,11 +1,12 @@
-//! Why a request was refused, and the RFC 6750 response that says so.
+//! Why a request was refused, and the RFC 6750 (or gRPC) response that
+//! says so.
 
 use std::fmt;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+use crate::body::RejectionBody;
 
 /// Why a request was refused: made by the layer, the requirement layers and
 /// the extractors, and turned into a response by an [`OnRejection`].
@@ -25,10 +26,63 @@ use http::{HeaderValue, StatusCode, header};
 /// The body is a small `application/problem+json` object,
 /// `{"status":401,"title":"Unauthorized","kind":"expired"}`; it never
 /// contains the token, key material or the configuration.
+///
+/// # gRPC
+///
+/// A gRPC client reads the `grpc-status` header (or trailer), not the HTTP
+/// status, so a request whose `content-type` is `application/grpc` (alone,
+/// or followed by `+` or `;`: the gRPC over HTTP/2 protocol's forms) is
+/// refused with HTTP 200 and a "Trailers-Only" response: `content-type:
+/// application/grpc`, `grpc-status` ([`grpc_status`](Self::grpc_status)),
+/// `grpc-message` (the kind) and the same `WWW-Authenticate` challenge
+/// (which gRPC carries as metadata), with an empty body:
+///
+/// | case | `grpc-status` |
+/// |---|---|
+/// | no token, malformed token source, token refused | 16 `UNAUTHENTICATED` |
+/// | group, scope, token use or principal requirement not met | 7 `PERMISSION_DENIED` |
+/// | keys unavailable | 14 `UNAVAILABLE` |
+/// | route not covered by the layer; `claims_mismatch` | 13 `INTERNAL` |
+///
+/// gRPC-Web requests (`application/grpc-web…`) are answered as HTTP: put
+/// the gRPC-Web translation (tonic-web's layer) outside this layer, so that
+/// it sees `application/grpc`.
 #[derive(Debug)]
 pub struct Rejection {
     reason: Reason,
     realm: Arc<str>,
+    protocol: Protocol,
+}
+
+/// How the refused request expects to be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// Plain HTTP: the status code says it.
+    Http,
+    /// gRPC: HTTP 200, `grpc-status` says it.
+    Grpc,
+}
+
+impl Protocol {
+    /// The protocol of a request, from its `content-type`.
+    pub(crate) fn of(headers: &HeaderMap) -> Self {
+        let grpc = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.as_bytes().strip_prefix(b"application/grpc"))
+            .is_some_and(|rest| matches!(rest.first(), None | Some(b'+' | b';')));
+        match grpc {
+            true => Protocol::Grpc,
+            false => Protocol::Http,
+        }
+    }
+}
+
+/// gRPC status codes (the gRPC core's `Code` numbers).
+mod grpc_code {
+    pub(super) const INTERNAL: u16 = 13;
+    pub(super) const UNAVAILABLE: u16 = 14;
+    pub(super) const PERMISSION_DENIED: u16 = 7;
+    pub(super) const UNAUTHENTICATED: u16 = 16;
 }
 
 /// Why a request was refused.
@@ -48,33 +102,41 @@ enum Reason {
 pub const RETRY_AFTER_SECS: u32 = 5;
 
 impl Rejection {
-    pub(crate) fn missing_token(realm: Arc<str>) -> Self {
+    pub(crate) fn missing_token(realm: Arc<str>, protocol: Protocol) -> Self {
         Rejection {
             reason: Reason::MissingToken,
             realm,
+            protocol,
         }
     }
 
-    pub(crate) fn invalid_request(realm: Arc<str>) -> Self {
+    pub(crate) fn invalid_request(realm: Arc<str>, protocol: Protocol) -> Self {
         Rejection {
             reason: Reason::InvalidRequest,
             realm,
+            protocol,
         }
     }
 
-    pub(crate) fn layer_missing() -> Self {
+    pub(crate) fn layer_missing(protocol: Protocol) -> Self {
         Rejection {
             reason: Reason::LayerMissing,
             realm: Arc::from(""),
+            protocol,
         }
     }
 
     /// A refusal by the verifier or by a
     /// [`Requirement`](cognito_verify::Requirement).
-    pub(crate) fn from_error(realm: Arc<str>, error: cognito_verify::Error) -> Self {
+    pub(crate) fn from_error(
+        realm: Arc<str>,
+        protocol: Protocol,
+        error: cognito_verify::Error,
+    ) -> Self {
         Rejection {
             reason: Reason::Refused(error),
             realm,
+            protocol,
         }
     }
 
@@ -93,6 +155,27 @@ impl Rejection {
             Reason::Refused(e) if e.is_insufficient_permission() => StatusCode::FORBIDDEN,
             Reason::Refused(_) => StatusCode::UNAUTHORIZED,
         }
+    }
+
+    /// The gRPC status code that says the same as [`status`](Self::status):
+    /// 16 `UNAUTHENTICATED` (401 and 400), 7 `PERMISSION_DENIED` (403),
+    /// 14 `UNAVAILABLE` (503), 13 `INTERNAL` (500). The default response
+    /// sends it for gRPC requests; a custom [`OnRejection`] can use it too.
+    #[must_use]
+    pub fn grpc_status(&self) -> u16 {
+        match self.status() {
+            StatusCode::FORBIDDEN => grpc_code::PERMISSION_DENIED,
+            StatusCode::SERVICE_UNAVAILABLE => grpc_code::UNAVAILABLE,
+            StatusCode::INTERNAL_SERVER_ERROR => grpc_code::INTERNAL,
+            _ => grpc_code::UNAUTHENTICATED,
+        }
+    }
+
+    /// True when the refused request is a gRPC call (see the gRPC section
+    /// above), so that the answer must be a gRPC status.
+    #[must_use]
+    pub fn is_grpc(&self) -> bool {
+        self.protocol == Protocol::Grpc
     }
 
     /// A stable snake_case code: a [`cognito_verify::Error::kind`], or one
@@ -136,21 +219,40 @@ impl Rejection {
         )
     }
 
-    /// The default response: status, challenge and problem body.
-    pub fn into_default_response(self) -> Response {
+    /// The default response, in any body type the inner service uses: for
+    /// HTTP the status, the challenge and the problem body; for gRPC the
+    /// `grpc-status`, `grpc-message` and the challenge, with an empty body.
+    pub fn into_default_response<B: RejectionBody>(self) -> http::Response<B> {
         let status = self.status();
-        let body = serde_json::json!({
-            "status": status.as_u16(),
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "kind": self.kind(),
-        });
-        let mut response = Response::new(Body::from(body.to_string()));
-        *response.status_mut() = status;
+        let mut response = match self.protocol {
+            Protocol::Http => {
+                let body = serde_json::json!({
+                    "status": status.as_u16(),
+                    "title": status.canonical_reason().unwrap_or("Error"),
+                    "kind": self.kind(),
+                });
+                let mut response = http::Response::new(B::from_text(body.to_string()));
+                *response.status_mut() = status;
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/problem+json"),
+                );
+                response
+            }
+            Protocol::Grpc => {
+                let mut response = http::Response::new(B::from_text(String::new()));
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/grpc"),
+                );
+                headers.insert("grpc-status", HeaderValue::from(self.grpc_status()));
+                // A kind is snake_case ASCII: nothing to percent-encode.
+                headers.insert("grpc-message", HeaderValue::from_static(self.kind()));
+                response
+            }
+        };
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
         if let Some(value) = self
             .www_authenticate()
             .and_then(|c| HeaderValue::from_str(&c).ok())
@@ -173,15 +275,17 @@ impl fmt::Display for Rejection {
     }
 }
 
-impl IntoResponse for Rejection {
-    fn into_response(self) -> Response {
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for Rejection {
+    fn into_response(self) -> axum::response::Response {
         self.into_default_response()
     }
 }
 
-/// Turns a [`Rejection`] into the response the client gets. Implemented for
-/// every `Fn(Rejection) -> Response`; [`DefaultRejection`] is the RFC 6750
-/// response.
+/// Turns a [`Rejection`] into the response the client gets, in the inner
+/// service's body type `B`. Implemented for every
+/// `Fn(Rejection) -> http::Response<B>`; [`DefaultRejection`] is the
+/// RFC 6750 (or gRPC) response in any [`RejectionBody`].
 ///
 /// ```
 /// use axum::response::{IntoResponse, Response};
@@ -192,16 +296,16 @@ impl IntoResponse for Rejection {
 /// }
 /// # let _ = plain_text;
 /// ```
-pub trait OnRejection: Send + Sync + 'static {
+pub trait OnRejection<B>: Send + Sync + 'static {
     /// The response for `rejection`.
-    fn respond(&self, rejection: Rejection) -> Response;
+    fn respond(&self, rejection: Rejection) -> http::Response<B>;
 }
 
-impl<F> OnRejection for F
+impl<F, B> OnRejection<B> for F
 where
-    F: Fn(Rejection) -> Response + Send + Sync + 'static,
+    F: Fn(Rejection) -> http::Response<B> + Send + Sync + 'static,
 {
-    fn respond(&self, rejection: Rejection) -> Response {
+    fn respond(&self, rejection: Rejection) -> http::Response<B> {
         self(rejection)
     }
 }
@@ -210,8 +314,30 @@ where
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultRejection;
 
-impl OnRejection for DefaultRejection {
-    fn respond(&self, rejection: Rejection) -> Response {
+impl<B: RejectionBody> OnRejection<B> for DefaultRejection {
+    fn respond(&self, rejection: Rejection) -> http::Response<B> {
         rejection.into_default_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_is_told_by_its_content_types_only() {
+        for (content_type, protocol) in [
+            ("application/grpc", Protocol::Grpc),
+            ("application/grpc+proto", Protocol::Grpc),
+            ("application/grpc;charset=utf-8", Protocol::Grpc),
+            ("application/grpc-web", Protocol::Http),
+            ("application/grpcx", Protocol::Http),
+            ("application/json", Protocol::Http),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+            assert_eq!(Protocol::of(&headers), protocol, "{content_type}");
+        }
+        assert_eq!(Protocol::of(&HeaderMap::new()), Protocol::Http);
     }
 }

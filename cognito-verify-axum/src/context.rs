@@ -1,0 +1,112 @@
+//! [`AuthContext`]: what the layer leaves in every request it lets through,
+//! so that the requirement layers and the extractors can tell "no token"
+//! (optional mode) from "no layer", and answer in the layer's style.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::body::RejectionBody;
+use crate::response::{OnRejection, Protocol, Rejection};
+
+/// A custom rejection handler, whatever the body type it answers in: an
+/// `Arc<dyn OnRejection<B>>` for its `B`, so that one layer type serves
+/// every stack and a request finds the handler of its own body type
+/// without an allocation.
+#[derive(Clone)]
+pub(crate) struct CustomRejection {
+    handler: Arc<dyn Any + Send + Sync>,
+    /// The handler's body type, for the log when it does not fit.
+    body: &'static str,
+}
+
+impl CustomRejection {
+    pub(crate) fn new<B: 'static, H: OnRejection<B>>(handler: H) -> Self {
+        let handler: Arc<dyn OnRejection<B>> = Arc::new(handler);
+        CustomRejection {
+            handler: Arc::new(handler),
+            body: std::any::type_name::<B>(),
+        }
+    }
+
+    /// The handler, if it answers in body type `B`.
+    fn for_body<B: 'static>(&self) -> Option<Arc<dyn OnRejection<B>>> {
+        let handler = self
+            .handler
+            .downcast_ref::<Arc<dyn OnRejection<B>>>()
+            .cloned();
+        if handler.is_none() {
+            tracing::error!(
+                handler_body = self.body,
+                service_body = std::any::type_name::<B>(),
+                "the on_rejection handler answers in another body type than the service: the default response is used"
+            );
+        }
+        handler
+    }
+}
+
+impl std::fmt::Debug for CustomRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomRejection")
+            .field("body", &self.body)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The context of a request the layer let through, for responses in body
+/// type `B` (the request extensions are keyed by type, so a requirement
+/// layer finds the context of its own body type).
+pub(crate) struct AuthContext<B> {
+    realm: Arc<str>,
+    /// `None`: the default response.
+    handler: Option<Arc<dyn OnRejection<B>>>,
+    protocol: Protocol,
+}
+
+impl<B> Clone for AuthContext<B> {
+    fn clone(&self) -> Self {
+        AuthContext {
+            realm: self.realm.clone(),
+            handler: self.handler.clone(),
+            protocol: self.protocol,
+        }
+    }
+}
+
+impl<B: RejectionBody + 'static> AuthContext<B> {
+    /// The context of a request of `protocol`.
+    pub(crate) fn new(
+        realm: &Arc<str>,
+        custom: Option<&CustomRejection>,
+        protocol: Protocol,
+    ) -> Self {
+        AuthContext {
+            realm: realm.clone(),
+            handler: custom.and_then(CustomRejection::for_body),
+            protocol,
+        }
+    }
+
+    /// The response for `rejection`: the layer's handler's, or the default.
+    pub(crate) fn reject(&self, rejection: Rejection) -> http::Response<B> {
+        match &self.handler {
+            Some(handler) => handler.respond(rejection),
+            None => rejection.into_default_response(),
+        }
+    }
+
+    /// The refusal of a request without a token.
+    pub(crate) fn missing_token(&self) -> Rejection {
+        Rejection::missing_token(self.realm.clone(), self.protocol)
+    }
+
+    /// The refusal of a request whose token source cannot be used.
+    pub(crate) fn invalid_request(&self) -> Rejection {
+        Rejection::invalid_request(self.realm.clone(), self.protocol)
+    }
+
+    /// The refusal of a token the verifier or a requirement refused.
+    pub(crate) fn refused(&self, error: cognito_verify::Error) -> Rejection {
+        Rejection::from_error(self.realm.clone(), self.protocol, error)
+    }
+}
