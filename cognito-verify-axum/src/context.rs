@@ -5,6 +5,8 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use http::HeaderMap;
+
 use crate::body::RejectionBody;
 use crate::response::{OnRejection, Protocol, Rejection};
 
@@ -55,12 +57,12 @@ impl std::fmt::Debug for CustomRejection {
 
 /// The context of a request the layer let through, for responses in body
 /// type `B` (the request extensions are keyed by type, so a requirement
-/// layer finds the context of its own body type).
+/// layer finds the context of its own body type). Whether a request is a
+/// gRPC call is read from its headers only when it is refused.
 pub(crate) struct AuthContext<B> {
     realm: Arc<str>,
     /// `None`: the default response.
     handler: Option<Arc<dyn OnRejection<B>>>,
-    protocol: Protocol,
 }
 
 impl<B> Clone for AuthContext<B> {
@@ -68,22 +70,16 @@ impl<B> Clone for AuthContext<B> {
         AuthContext {
             realm: self.realm.clone(),
             handler: self.handler.clone(),
-            protocol: self.protocol,
         }
     }
 }
 
 impl<B: RejectionBody + 'static> AuthContext<B> {
-    /// The context of a request of `protocol`.
-    pub(crate) fn new(
-        realm: &Arc<str>,
-        custom: Option<&CustomRejection>,
-        protocol: Protocol,
-    ) -> Self {
+    /// The context of the layer's requests.
+    pub(crate) fn new(realm: &Arc<str>, custom: Option<&CustomRejection>) -> Self {
         AuthContext {
             realm: realm.clone(),
             handler: custom.and_then(CustomRejection::for_body),
-            protocol,
         }
     }
 
@@ -95,18 +91,19 @@ impl<B: RejectionBody + 'static> AuthContext<B> {
         }
     }
 
-    /// The refusal of a request without a token.
-    pub(crate) fn missing_token(&self) -> Rejection {
-        Rejection::missing_token(self.realm.clone(), self.protocol)
+    /// The refusal of a request (with these headers) without a token.
+    pub(crate) fn missing_token(&self, headers: &HeaderMap) -> Rejection {
+        Rejection::missing_token(self.realm.clone(), Protocol::of(headers))
     }
 
     /// The refusal of a request whose token source cannot be used.
-    pub(crate) fn invalid_request(&self) -> Rejection {
-        Rejection::invalid_request(self.realm.clone(), self.protocol)
+    pub(crate) fn invalid_request(&self, headers: &HeaderMap) -> Rejection {
+        Rejection::invalid_request(self.realm.clone(), Protocol::of(headers))
     }
 
-    /// The refusal of a token the verifier or a requirement refused.
-    pub(crate) fn refused(&self, error: cognito_verify::Error) -> Rejection {
-        Rejection::from_error(self.realm.clone(), self.protocol, error)
+    /// The refusal of a request whose token the verifier or a requirement
+    /// refused.
+    pub(crate) fn refused(&self, headers: &HeaderMap, error: cognito_verify::Error) -> Rejection {
+        Rejection::from_error(self.realm.clone(), Protocol::of(headers), error)
     }
 }

@@ -76,7 +76,7 @@ fn required<'p>(
     match claims {
         Some(claims) => Ok((context, claims)),
         None => Err(ExtractRejection::from(
-            context.reject(context.missing_token()),
+            context.reject(context.missing_token(&parts.headers)),
         )),
     }
 }
@@ -286,7 +286,7 @@ fn meeting<'p>(
     match requirement.check(claims) {
         Ok(()) => Ok(claims),
         Err(error) => Err(ExtractRejection::from(
-            context.reject(context.refused(error)),
+            context.reject(context.refused(&parts.headers, error)),
         )),
     }
 }
@@ -319,7 +319,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ClaimsAs<T> {
         let (context, claims) = required(parts, "ClaimsAs")?;
         claims.deserialize().map(ClaimsAs).map_err(|e| {
             tracing::error!(error = %e, "the verified claims do not fit the ClaimsAs type");
-            ExtractRejection::from(context.reject(context.refused(e)))
+            ExtractRejection::from(context.reject(context.refused(&parts.headers, e)))
         })
     }
 }

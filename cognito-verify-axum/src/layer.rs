@@ -30,7 +30,7 @@ use tracing::Instrument;
 use crate::body::RejectionBody;
 use crate::context::{AuthContext, CustomRejection};
 use crate::future::ResponseFuture;
-use crate::response::{OnRejection, Protocol};
+use crate::response::OnRejection;
 
 #[derive(Clone, Debug)]
 enum Source {
@@ -282,11 +282,7 @@ where
         for name in &config.strip {
             while req.headers_mut().remove(name).is_some() {}
         }
-        let context = AuthContext::new(
-            &config.realm,
-            config.on_rejection.as_ref(),
-            Protocol::of(req.headers()),
-        );
+        let context = AuthContext::new(&config.realm, config.on_rejection.as_ref());
         let span = tracing::debug_span!(
             "cognito_verify",
             outcome = tracing::field::Empty,
@@ -297,7 +293,7 @@ where
         // cache) can decide: no copy of the token, no boxed verification.
         let (token, syntax_unchecked) = match find_token(req.headers(), &config.sources) {
             TokenLookup::Malformed(why) => {
-                let rejection = context.invalid_request();
+                let rejection = context.invalid_request(req.headers());
                 tracing::debug!(outcome = rejection.kind(), why, "request refused");
                 return ResponseFuture::answer(context.reject(rejection));
             }
@@ -306,7 +302,7 @@ where
                     req.extensions_mut().insert(context);
                     return ResponseFuture::inner(inner.call(req));
                 }
-                let rejection = context.missing_token();
+                let rejection = context.missing_token(req.headers());
                 tracing::debug!(outcome = rejection.kind(), "request refused");
                 return ResponseFuture::answer(context.reject(rejection));
             }
@@ -315,7 +311,7 @@ where
         };
         let settled = match span.in_scope(|| config.verifier.try_verify_cached(token)) {
             Some(Err(_)) | None if syntax_unchecked && !is_b64token(token) => {
-                let rejection = context.invalid_request();
+                let rejection = context.invalid_request(req.headers());
                 tracing::debug!(
                     outcome = rejection.kind(),
                     why = NOT_B64TOKEN,
@@ -387,7 +383,7 @@ fn admit<ReqBody, ResBody: RejectionBody + 'static>(
             } else {
                 tracing::debug!(error.kind = error.kind(), error = %error, "token refused");
             }
-            Err(context.reject(context.refused(error)))
+            Err(context.reject(context.refused(req.headers(), error)))
         }
     }
 }

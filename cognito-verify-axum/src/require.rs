@@ -157,7 +157,7 @@ where
             );
         };
         let Some(claims) = req.extensions().get::<Arc<CognitoClaims>>() else {
-            return ResponseFuture::answer(context.reject(context.missing_token()));
+            return ResponseFuture::answer(context.reject(context.missing_token(req.headers())));
         };
         if let Err(error) = self.requirement.check(claims) {
             tracing::debug!(
@@ -165,7 +165,7 @@ where
                 sub = claims.sub(),
                 "requirement not met"
             );
-            return ResponseFuture::answer(context.reject(context.refused(error)));
+            return ResponseFuture::answer(context.reject(context.refused(req.headers(), error)));
         }
         ResponseFuture::inner(take_ready(&mut self.inner).call(req))
     }

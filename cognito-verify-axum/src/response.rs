@@ -226,12 +226,16 @@ impl Rejection {
         let status = self.status();
         let mut response = match self.protocol {
             Protocol::Http => {
-                let body = serde_json::json!({
-                    "status": status.as_u16(),
-                    "title": status.canonical_reason().unwrap_or("Error"),
-                    "kind": self.kind(),
-                });
-                let mut response = http::Response::new(B::from_text(body.to_string()));
+                // Every part is plain ASCII without quotes or backslashes
+                // (a status number, a canonical reason phrase, a
+                // snake_case kind): the object is written directly.
+                let body = format!(
+                    r#"{{"status":{},"title":"{}","kind":"{}"}}"#,
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or("Error"),
+                    self.kind(),
+                );
+                let mut response = http::Response::new(B::from_text(body));
                 *response.status_mut() = status;
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
@@ -323,6 +327,57 @@ impl<B: RejectionBody> OnRejection<B> for DefaultRejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_problem_body_is_json_for_every_reason() {
+        let errors = [
+            cognito_verify::Error::MalformedToken("x".into()),
+            cognito_verify::Error::JwksNotCached {
+                jwks_url: "https://example.com/jwks".into(),
+            },
+        ];
+        let mut rejections: Vec<Rejection> = errors
+            .into_iter()
+            .map(|e| Rejection::from_error(Arc::from("r"), Protocol::Http, e))
+            .collect();
+        rejections.push(Rejection::missing_token(Arc::from("r"), Protocol::Http));
+        rejections.push(Rejection::invalid_request(Arc::from("r"), Protocol::Http));
+        rejections.push(Rejection::layer_missing(Protocol::Http));
+        for rejection in rejections {
+            let (status, kind) = (rejection.status(), rejection.kind());
+            let response: http::Response<String> = rejection.into_default_response();
+            let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+            assert_eq!(
+                body,
+                serde_json::json!({
+                    "status": status.as_u16(),
+                    "title": status.canonical_reason().unwrap(),
+                    "kind": kind,
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_grpc_refusal_is_a_trailers_only_response() {
+        let rejection = Rejection::from_error(
+            Arc::from("videos"),
+            Protocol::Grpc,
+            cognito_verify::Error::MalformedToken("x".into()),
+        );
+        assert_eq!(rejection.grpc_status(), 16);
+        let response: http::Response<String> = rejection.into_default_response();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.body().is_empty());
+        let headers = response.headers();
+        assert_eq!(headers["content-type"], "application/grpc");
+        assert_eq!(headers["grpc-status"], "16");
+        assert_eq!(headers["grpc-message"], "malformed_token");
+        assert_eq!(
+            headers["www-authenticate"],
+            r#"Bearer realm="videos", error="invalid_token", error_description="malformed_token""#
+        );
+    }
 
     #[test]
     fn grpc_is_told_by_its_content_types_only() {
