@@ -124,7 +124,8 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     })
 }
 
-fn pool_verifier(pool: &PoolArgs) -> Result<Verifier, StartError> {
+/// The verifier of a configured pool; errors name the settings to fix.
+pub fn pool_verifier(pool: &PoolArgs) -> Result<Verifier, StartError> {
     let vars = match (&pool.issuer, &pool.jwks_url) {
         (Some(_), None) => "COGNITO_ISSUER (--issuer)",
         (Some(_), Some(_)) => "COGNITO_ISSUER (--issuer) or COGNITO_JWKS_URL (--jwks-url)",
@@ -253,22 +254,28 @@ async fn create_video(
         ),
         _ => invalid(e.body_text()),
     })?;
-    let title = new.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(invalid("title must be 1 to 200 characters"));
-    }
-    let url = new.url.trim();
-    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-    if !scheme_ok || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid(
-            "url must be an http(s) URL of at most 2048 characters",
-        ));
-    }
+    let (title, url) = checked_video(&new.title, &new.url).map_err(invalid)?;
     let video = state
         .db
         .insert(&owner, title, url, cognito_verify::unix_now())
         .await?;
     Ok((StatusCode::CREATED, Json(video)))
+}
+
+/// A new video's title and URL, trimmed, or why they are refused: a title
+/// of 1 to 200 characters, an http(s) URL of at most 2048 characters
+/// without white space or control characters.
+pub fn checked_video<'a>(title: &'a str, url: &'a str) -> Result<(&'a str, &'a str), &'static str> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err("title must be 1 to 200 characters");
+    }
+    let url = url.trim();
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("url must be an http(s) URL of at most 2048 characters");
+    }
+    Ok((title, url))
 }
 
 fn video_id(raw: &str) -> Result<i64, ApiError> {
