@@ -50,11 +50,18 @@ struct Config {
     strip: Vec<HeaderName>,
 }
 
-/// A [`tower::Layer`] that verifies the request's Cognito token and inserts
+/// A tower [`Layer`] that verifies the request's Cognito token and inserts
 /// its claims (an `Arc<`[`CognitoClaims`]`>`) into the request extensions,
-/// where the extractors ([`Claims`](crate::Claims), [`Subject`](crate::Subject),
-/// …) find them. Requests without a valid token never reach the inner
-/// service.
+/// where the axum extractors ([`Claims`](crate::Claims),
+/// [`Subject`](crate::Subject), …) find them, and where handlers of other
+/// stacks read them with `request.extensions().get::<Arc<CognitoClaims>>()`.
+/// Requests without a valid token never reach the inner service.
+///
+/// One layer type for every tower stack: its service takes any
+/// `http::Request<B>` and answers in the inner service's response body type
+/// (a [`RejectionBody`]): axum routers, tonic servers (gRPC calls are
+/// refused with `grpc-status`: see [`Rejection`](crate::Rejection)), hyper
+/// services and `lambda_http` functions.
 ///
 /// The token is read from `Authorization: Bearer <token>` (scheme
 /// case-insensitive, exactly one `Authorization` header), then from the
@@ -68,7 +75,7 @@ struct Config {
 /// headers, `Bearer` without a b64token, two cookies of the token's name
 /// (cookie tossing from a sibling domain), two values of a token header.
 ///
-/// See [`Rejection`] for the responses, and [`on_rejection`](Self::on_rejection)
+/// See [`Rejection`](crate::Rejection) for the responses, and [`on_rejection`](Self::on_rejection)
 /// to replace them.
 ///
 /// # CORS

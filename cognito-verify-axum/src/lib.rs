@@ -1,6 +1,6 @@
-//! Protect axum (or any tower) routes with Amazon Cognito tokens, so that
-//! handlers only ever see verified claims and never a user id the client
-//! typed.
+//! Protect axum, tonic, hyper and Lambda (`lambda_http`) services with
+//! Amazon Cognito tokens, so that handlers only ever see verified claims and
+//! never a user id the client typed.
 //!
 //! [`CognitoAuthLayer`] verifies the bearer token with a
 //! [`cognito_verify::Verifier`] and inserts the claims into the request;
@@ -35,6 +35,53 @@
 //! }
 //! # app().unwrap();
 //! ```
+//!
+//! # Every tower stack
+//!
+//! [`CognitoAuthLayer`] is one type for all of them: its service takes any
+//! `http::Request<B>` and answers refusals in the inner service's own
+//! response body type (any [`RejectionBody`]). Outside axum, a verified
+//! request carries an `Arc<`[`CognitoClaims`](cognito_verify::CognitoClaims)`>`
+//! in its extensions, and [`Require`] works the same.
+//!
+//! | stack | body type | feature |
+//! |---|---|---|
+//! | axum | `axum::body::Body` | `axum` (default): also the extractors |
+//! | tonic | `tonic::body::Body` | `tonic`: gRPC calls refused with `grpc-status` 16, 7 or 14; `NamedService` for the layer's services |
+//! | hyper | `http_body_util::Full<Bytes>`, its boxed forms, `String`, `Vec<u8>`, `Bytes` | none |
+//! | `lambda_http` | `lambda_http::Body` | `lambda` |
+//!
+//! A hyper service, for instance, takes the claims from the extensions:
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::sync::Arc;
+//!
+//! use bytes::Bytes;
+//! use cognito_verify::{CognitoClaims, PoolConfig, TokenUse, Verifier};
+//! use cognito_verify_axum::CognitoAuthLayer;
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use tower::{ServiceBuilder, service_fn};
+//!
+//! async fn hello(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     let claims = req.extensions().get::<Arc<CognitoClaims>>().expect("verified by the layer");
+//!     Ok(Response::new(Full::new(Bytes::from(format!("hello {}", claims.sub())))))
+//! }
+//!
+//! let verifier = Verifier::builder()
+//!     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+//!     .build()?;
+//! let service = ServiceBuilder::new()
+//!     .layer(CognitoAuthLayer::new(verifier))
+//!     .service(service_fn(hello));
+//! // Serve it with hyper_util::service::TowerToHyperService.
+//! # let _ = service;
+//! # Ok::<(), cognito_verify::Error>(())
+//! ```
+//!
+//! The repository's `examples/videos-grpc` (tonic) and
+//! `examples/videos-lambda` (`lambda_http`) show the other two.
 //!
 //! Identity comes only from the extractors. A handler that reads a user id
 //! from a header, the query or the body trusts whatever the client sent;
