@@ -542,6 +542,23 @@ fn trim_spaces(mut bytes: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
+    /// A layered tonic service keeps its gRPC service name, so that it can
+    /// be added to a server by itself (`add_service`).
+    #[cfg(feature = "tonic")]
+    #[test]
+    fn layered_services_keep_their_grpc_name() {
+        use tonic::server::NamedService;
+        struct Videos;
+        impl NamedService for Videos {
+            const NAME: &'static str = "videos.v1.Videos";
+        }
+        assert_eq!(<CognitoAuth<Videos> as NamedService>::NAME, "videos.v1.Videos");
+        assert_eq!(
+            <crate::RequireService<CognitoAuth<Videos>> as NamedService>::NAME,
+            "videos.v1.Videos"
+        );
+    }
+
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
