@@ -13,40 +13,22 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::Request;
-use axum::routing::get;
-use cognito_verify_axum::{CognitoAuthLayer, Subject};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
 
 #[path = "../../cognito-verify/benches/fixture/mod.rs"]
 mod fixture;
+mod routers;
 
 fn bench(c: &mut Criterion) {
     let fixture = fixture::Fixture::start();
     let runtime = &fixture.runtime;
-    let verifier = fixture.verifier(10_000);
-    let token = fixture.token.clone();
-    // Warm the token cache (a token is cached at its second verification).
-    for _ in 0..2 {
-        verifier.verify_cached(&token).unwrap();
-    }
+    let routers = routers::Routers::new(&fixture);
+    let (open, protected) = (&routers.open, &routers.protected);
+    let hit_verifier = &routers.verifier;
+    let token = &fixture.token;
+    let request = || routers.request();
     let (signing_input, signature, key) = fixture.floor();
-    let hit_verifier = verifier.clone();
-    let bearer = format!("Bearer {token}");
-
-    let open = Router::new().route("/me", get(|| async { "me" }));
-    let protected = Router::new()
-        .route("/me", get(|Subject(sub): Subject| async move { sub }))
-        .layer(CognitoAuthLayer::new(verifier));
-    let request = || {
-        Request::get("/me")
-            .header("authorization", &bearer)
-            .body(Body::empty())
-            .unwrap()
-    };
 
     let mut group = c.benchmark_group("layer");
     group

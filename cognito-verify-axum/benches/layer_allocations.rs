@@ -13,12 +13,12 @@ use std::convert::Infallible;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use axum::routing::get;
-use cognito_verify_axum::{CognitoAuthLayer, Subject};
+use cognito_verify_axum::CognitoAuthLayer;
 use tower::{Layer, ServiceExt, service_fn};
 
 #[path = "../../cognito-verify/benches/fixture/mod.rs"]
 mod fixture;
+mod routers;
 
 #[global_allocator]
 static ALLOCATOR: &stats_alloc::StatsAlloc<System> = &stats_alloc::INSTRUMENTED_SYSTEM;
@@ -35,24 +35,10 @@ fn allocations_per_call(calls: u32, mut f: impl FnMut()) -> f64 {
 fn main() {
     let fixture = fixture::Fixture::start();
     let runtime = &fixture.runtime;
-    let verifier = fixture.verifier(10_000);
-    let token = fixture.token.clone();
-    // Warm the token cache (a token is cached at its second verification).
-    for _ in 0..2 {
-        verifier.verify_cached(&token).unwrap();
-    }
-    let hit_verifier = verifier.clone();
-    let bearer = format!("Bearer {token}");
-    let open = Router::new().route("/me", get(|| async { "me" }));
-    let protected = Router::new()
-        .route("/me", get(|Subject(sub): Subject| async move { sub }))
-        .layer(CognitoAuthLayer::new(verifier));
-    let request = || {
-        Request::get("/me")
-            .header("authorization", &bearer)
-            .body(Body::empty())
-            .unwrap()
-    };
+    let routers = routers::Routers::new(&fixture);
+    let (open, protected) = (&routers.open, &routers.protected);
+    let hit_verifier = &routers.verifier;
+    let request = || routers.request();
 
     // The layer bench's requests, and a
     // request refused on the cached keys (an expired token) or without a
@@ -119,22 +105,22 @@ fn main() {
         ),
         (
             "axum router, no layer",
-            &|| router_status(&open, request()),
+            &|| router_status(open, request()),
             200,
         ),
         (
             "axum router + layer, cache hit",
-            &|| router_status(&protected, request()),
+            &|| router_status(protected, request()),
             200,
         ),
         (
             "  refused on cached keys (expired)",
-            &|| router_status(&protected, refused()),
+            &|| router_status(protected, refused()),
             401,
         ),
         (
             "  refused without a token",
-            &|| router_status(&protected, no_token()),
+            &|| router_status(protected, no_token()),
             401,
         ),
     ];

@@ -239,20 +239,7 @@ pub struct CognitoAuth<S> {
 }
 
 impl<S> CognitoAuth<S> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service, without the layer.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
 #[cfg(feature = "tonic")]
@@ -552,7 +539,10 @@ mod tests {
         impl NamedService for Videos {
             const NAME: &'static str = "videos.v1.Videos";
         }
-        assert_eq!(<CognitoAuth<Videos> as NamedService>::NAME, "videos.v1.Videos");
+        assert_eq!(
+            <CognitoAuth<Videos> as NamedService>::NAME,
+            "videos.v1.Videos"
+        );
         assert_eq!(
             <crate::RequireService<CognitoAuth<Videos>> as NamedService>::NAME,
             "videos.v1.Videos"

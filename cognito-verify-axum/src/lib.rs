@@ -91,6 +91,27 @@
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+/// `get_ref`, `get_mut` and `into_inner` for a service whose field `inner`
+/// is the service it wraps (tower-http's accessors).
+macro_rules! inner_service_accessors {
+    () => {
+        /// The inner service.
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// The inner service, mutably.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// The inner service, without this one around it.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+
 mod body; // RejectionBody: the body types a refusal can be written in
 mod context; // AuthContext: the layer's realm and handler, for the requests it lets through
 #[cfg(feature = "axum")]

@@ -124,6 +124,18 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     })
 }
 
+/// Logs to standard error, filtered by `RUST_LOG` (default `info`): the
+/// examples' logging.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// The verifier of a configured pool; errors name the settings to fix.
 pub fn pool_verifier(pool: &PoolArgs) -> Result<Verifier, StartError> {
     let vars = match (&pool.issuer, &pool.jwks_url) {

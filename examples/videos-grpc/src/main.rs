@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use clap::Parser;
 use cognito_verify::args::{PoolArgs, TokenUseArg};
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 use videos_api::DevIssuer;
 use videos_api::db::Db;
 
@@ -39,12 +38,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    videos_api::init_tracing();
     match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {

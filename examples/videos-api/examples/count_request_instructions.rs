@@ -3,9 +3,9 @@
 //! not depend on what else the machine is doing:
 //!
 //! ```text
-//! cargo build --profile bench -p videos-api --example count_instructions
-//! valgrind --tool=callgrind --toggle-collect='count_instructions::measured' \
-//!     target/release/examples/count_instructions /me 2000
+//! cargo build --profile bench -p videos-api --example count_request_instructions
+//! valgrind --tool=callgrind --toggle-collect='count_request_instructions::measured' \
+//!     target/release/examples/count_request_instructions /me 2000
 //! ```
 //!
 //! Every request carries a valid token (`/me` answers it from the token
