@@ -161,3 +161,41 @@ async fn the_service_exposes_its_inner_service_and_debug() {
     assert!(format!("{service:?}").contains("inner: 8"));
     assert_eq!(service.into_inner(), 8);
 }
+
+#[tokio::test]
+async fn a_custom_rejection_applies_in_its_own_body_type_only() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    // A handler in hyper's body type answers hyper's refusals.
+    let plain = |r: cognito_verify_axum::Rejection| {
+        let mut response = Response::new(Full::new(Bytes::from(format!("no: {}", r.kind()))));
+        *response.status_mut() = r.status();
+        response
+    };
+    let addr = serve(CognitoAuthLayer::new(verifier(&issuer)).on_rejection(plain)).await;
+    let (status, _, body) = get(addr, "/", None).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::UNAUTHORIZED, "no: missing_token")
+    );
+    let alice = issuer.access_token(CLIENT).sub("alice").sign();
+    let (status, _, body) = get(addr, "/admin", Some(&alice)).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::FORBIDDEN, "no: missing_group"),
+        "the requirement layer answers with the same handler"
+    );
+
+    // One written for another body type (here axum's) cannot answer in
+    // hyper's: the default response is sent, never nothing.
+    let axum_only = |r: cognito_verify_axum::Rejection| {
+        use axum::response::IntoResponse;
+        (r.status(), "axum handler").into_response()
+    };
+    let addr = serve(CognitoAuthLayer::new(verifier(&issuer)).on_rejection(axum_only)).await;
+    let (status, headers, body) = get(addr, "/", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        headers["content-type"], "application/problem+json",
+        "{body}"
+    );
+}
