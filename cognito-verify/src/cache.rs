@@ -44,17 +44,33 @@ pub(crate) struct CachedToken {
 /// second token with the key of a cached one takes 2^128 tries).
 pub(crate) type Key = u128;
 
+/// The cache key of a token, and the hash state after its signing
+/// input (whose `finish` is the digest the signature check needs).
+pub(crate) fn key(signing_input: &[u8], signature_segment: &[u8]) -> (Key, Context) {
+    let mut signing = Context::new(&SHA256);
+    signing.update(signing_input);
+    let mut whole = signing.clone();
+    whole.update(b".");
+    whole.update(signature_segment);
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&whole.finish().as_ref()[..16]);
+    (u128::from_le_bytes(key), signing)
+}
+
 /// Bounded by entry count; quick_cache's S3-FIFO policy decides what
 /// leaves (it keeps about 60 bytes per entry beside the entry itself, where
 /// moka kept about 340).
-pub(crate) struct TokenCache {
-    cache: Cache<Key, CachedToken, UnitWeighter, KeyHash, DefaultLifecycle<Key, CachedToken>>,
+///
+/// `T` is what a verification leaves behind: [`CachedToken`] for Cognito
+/// tokens, the ALB verifier's own for ALB tokens.
+pub(crate) struct TokenCache<T: Clone = CachedToken> {
+    cache: Cache<Key, T, UnitWeighter, KeyHash, DefaultLifecycle<Key, T>>,
     doorkeeper: Doorkeeper,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-impl TokenCache {
+impl<T: Clone> TokenCache<T> {
     pub(crate) fn new(capacity: u64) -> Self {
         TokenCache {
             cache: Cache::with(
@@ -70,20 +86,7 @@ impl TokenCache {
         }
     }
 
-    /// The cache key of a token, and the hash state after its signing
-    /// input (whose `finish` is the digest the signature check needs).
-    pub(crate) fn key(signing_input: &[u8], signature_segment: &[u8]) -> (Key, Context) {
-        let mut signing = Context::new(&SHA256);
-        signing.update(signing_input);
-        let mut whole = signing.clone();
-        whole.update(b".");
-        whole.update(signature_segment);
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&whole.finish().as_ref()[..16]);
-        (u128::from_le_bytes(key), signing)
-    }
-
-    pub(crate) fn get(&self, key: &Key) -> Option<CachedToken> {
+    pub(crate) fn get(&self, key: &Key) -> Option<T> {
         self.cache.get(key)
     }
 
@@ -103,7 +106,7 @@ impl TokenCache {
 
     /// Remembers a token that verified, if it verified before (see the
     /// doorkeeper); `entry` is only made then.
-    pub(crate) fn admit(&self, key: Key, entry: impl FnOnce() -> CachedToken) {
+    pub(crate) fn admit(&self, key: Key, entry: impl FnOnce() -> T) {
         if self.doorkeeper.seen_before(&key) {
             self.cache.insert(key, entry());
         }
@@ -235,17 +238,15 @@ mod tests {
 
     #[test]
     fn keys_bind_the_signing_input_and_the_signature() {
-        let key = |input: &str, signature: &str| {
-            TokenCache::key(input.as_bytes(), signature.as_bytes()).0
-        };
-        assert_eq!(key("h.p", "sig"), key("h.p", "sig"));
-        assert_ne!(key("h.p", "sig"), key("h.p", "sih"));
-        assert_ne!(key("h.p", "sig"), key("h.q", "sig"));
+        let key_of = |input: &str, signature: &str| key(input.as_bytes(), signature.as_bytes()).0;
+        assert_eq!(key_of("h.p", "sig"), key_of("h.p", "sig"));
+        assert_ne!(key_of("h.p", "sig"), key_of("h.p", "sih"));
+        assert_ne!(key_of("h.p", "sig"), key_of("h.q", "sig"));
         // The key is the whole token's hash; the state is the signing input's.
         let whole = aws_lc_rs::digest::digest(&SHA256, b"h.p.sig");
         let expected = u128::from_le_bytes(whole.as_ref()[..16].try_into().unwrap());
-        let (key, signing) = TokenCache::key(b"h.p", b"sig");
-        assert_eq!(key, expected);
+        let (whole_key, signing) = key(b"h.p", b"sig");
+        assert_eq!(whole_key, expected);
         let signing_digest = aws_lc_rs::digest::digest(&SHA256, b"h.p");
         assert_eq!(signing.finish().as_ref(), signing_digest.as_ref());
     }

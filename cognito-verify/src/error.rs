@@ -195,10 +195,13 @@ pub enum Error {
     MalformedToken(String),
 
     /// The header's `alg` is not the algorithm this verifier accepts.
-    #[error("unsupported algorithm {actual} in the token header; only \"RS256\" is accepted")]
+    #[error("unsupported algorithm {actual} in the token header; only \"{expected}\" is accepted")]
     UnsupportedAlgorithm {
         /// The token's `alg`.
         actual: Echo,
+        /// The one accepted: `RS256` for Cognito tokens, `ES256` for an
+        /// ALB's.
+        expected: &'static str,
     },
 
     /// The header has no string `kid`.
@@ -224,7 +227,7 @@ pub enum Error {
     },
 
     /// The JWKS entry for the token's `kid` cannot be used to verify RS256.
-    #[error("the JWKS key with kid {kid} cannot verify RS256 signatures: {reason}")]
+    #[error("the key with kid {kid} cannot verify the token's signatures: {reason}")]
     InvalidKey {
         /// The token's `kid`.
         kid: Echo,
@@ -286,8 +289,19 @@ pub enum Error {
         refused_by: RefusedBy,
     },
 
+    /// An ALB token's `signer` (the load balancer's ARN, in its header) is
+    /// none of the configured load balancers.
+    #[error("the token was signed by load balancer {actual}, not one of the configured {expected}")]
+    InvalidSigner {
+        /// The configured load balancer ARNs.
+        expected: Expected,
+        /// The token's `signer`.
+        actual: Echo,
+    },
+
     /// The token's client id (`aud` for id tokens, `client_id` for access
-    /// tokens) is none of the configured ones.
+    /// tokens, `client` in an ALB token's header) is none of the configured
+    /// ones.
     #[error("{claim} {actual} is not one of the configured client ids {expected}")]
     InvalidClientId {
         /// The claim that was read: `aud` or `client_id`.
@@ -444,6 +458,7 @@ error_kinds! {
     UnsupportedAlgorithm => "unsupported_algorithm",
     MissingKid => "missing_kid",
     InvalidIssuer => "invalid_issuer",
+    InvalidSigner => "invalid_signer",
     UnknownKid => "unknown_kid",
     InvalidKey => "invalid_key",
     InvalidSignature => "invalid_signature",

@@ -89,6 +89,87 @@ pub(crate) struct KeySource {
     pub offline: bool,
 }
 
+/// The user's HTTP client, or one built from the settings: their timeouts,
+/// no redirects.
+pub(crate) fn http_client(settings: &JwksSettings) -> Result<reqwest::Client, Error> {
+    match &settings.http_client {
+        Some(client) => Ok(client.clone()),
+        None => reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.fetch_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cognito-verify/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}"))),
+    }
+}
+
+/// What a capped GET of a key document brought back.
+pub(crate) enum Fetched {
+    /// HTTP 200 and a body within the cap, with the response's headers.
+    Body(Vec<u8>, reqwest::header::HeaderMap),
+    /// Another status (redirects are never followed).
+    Status(reqwest::StatusCode),
+    /// A body larger than the cap (not read past it).
+    TooBig,
+}
+
+/// GETs `url` within the settings' timeout and body cap (held while the
+/// body streams in). `Err` says why the server could not be reached.
+pub(crate) async fn fetch_capped(
+    client: &reqwest::Client,
+    url: &str,
+    accept: &'static str,
+    settings: &JwksSettings,
+) -> Result<Fetched, String> {
+    let mut response = client
+        .get(url)
+        .header(reqwest::header::ACCEPT, accept)
+        // Also on a client the user built.
+        .timeout(settings.fetch_timeout)
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
+    if response.url().as_str() != url
+        && reqwest::Url::parse(url).ok().as_ref() != Some(response.url())
+    {
+        // A client that follows redirects went elsewhere.
+        return Err(format!(
+            "the response came from {} after a redirect (redirects are not followed)",
+            response.url()
+        ));
+    }
+    let status = response.status();
+    if status != reqwest::StatusCode::OK {
+        return Ok(Fetched::Status(status));
+    }
+    if response
+        .content_length()
+        .is_some_and(|len| len > settings.max_body_bytes as u64)
+    {
+        return Ok(Fetched::TooBig);
+    }
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+        if body.len() + chunk.len() > settings.max_body_bytes {
+            return Ok(Fetched::TooBig);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Fetched::Body(body, headers))
+}
+
+/// Why an HTTP status is not a key document.
+pub(crate) fn status_reason(status: reqwest::StatusCode) -> String {
+    let extra = if status.is_redirection() {
+        " (redirects are not followed)"
+    } else {
+        ""
+    };
+    format!("HTTP status {status}{extra}")
+}
+
 /// The key sets of one verifier, one per JWKS URL, sharing one HTTP client.
 pub(crate) struct KeySets {
     client: reqwest::Client,
@@ -100,16 +181,7 @@ pub(crate) struct KeySets {
 impl KeySets {
     /// Builds the HTTP client (unless the settings carry the user's).
     pub(crate) fn new(settings: JwksSettings) -> Result<Self, Error> {
-        let client = match &settings.http_client {
-            Some(client) => client.clone(),
-            None => reqwest::Client::builder()
-                .connect_timeout(settings.connect_timeout)
-                .timeout(settings.fetch_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("cognito-verify/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?,
-        };
+        let client = http_client(&settings)?;
         Ok(KeySets {
             client,
             settings: Arc::new(settings),
@@ -548,52 +620,15 @@ impl JwksCache {
             ),
         };
         tracing::debug!(jwks_url = %self.url, "fetching JWKS");
-        let mut response = self
-            .client
-            .get(&self.url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            // Also on a client the user built.
-            .timeout(self.settings.fetch_timeout)
-            .send()
+        let fetched = fetch_capped(&self.client, &self.url, "application/json", &self.settings)
             .await
-            .map_err(|e| unavailable(describe(&e)))?;
-        if response.url().as_str() != self.url
-            && reqwest::Url::parse(&self.url).ok().as_ref() != Some(response.url())
-        {
-            // A client that follows redirects went elsewhere.
-            return Err(unavailable(format!(
-                "the response came from {} after a redirect (redirects are not followed)",
-                response.url()
-            )));
-        }
-        let status = response.status();
-        if status != reqwest::StatusCode::OK {
-            let extra = if status.is_redirection() {
-                " (redirects are not followed)"
-            } else {
-                ""
-            };
-            return Err(unavailable(format!("HTTP status {status}{extra}")));
-        }
-        if response
-            .content_length()
-            .is_some_and(|len| len > self.settings.max_body_bytes as u64)
-        {
-            return Err(too_big());
-        }
-        let ttl = self.ttl_of(response.headers());
-        // The cap holds while the body streams in, not after it is buffered.
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| unavailable(describe(&e)))?
-        {
-            if body.len() + chunk.len() > self.settings.max_body_bytes {
-                return Err(too_big());
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(unavailable)?;
+        let (body, headers) = match fetched {
+            Fetched::Body(body, headers) => (body, headers),
+            Fetched::Status(status) => return Err(unavailable(status_reason(status))),
+            Fetched::TooBig => return Err(too_big()),
+        };
+        let ttl = self.ttl_of(&headers);
         Ok((KeySet::parse(&body, &self.url, previous)?, ttl))
     }
 

@@ -125,6 +125,7 @@
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod alb; // AlbVerifier: the identity an Application Load Balancer signs (x-amzn-oidc-data)
 mod builder; // VerifierBuilder: the one place a verifier is assembled
 mod cache; // the verified-token cache
 mod checks; // the claim checks, each on what it checks
@@ -150,6 +151,7 @@ pub mod mint;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use alb::{AlbClaims, AlbVerifier, AlbVerifierBuilder};
 pub use builder::VerifierBuilder;
 pub use claims::{ClaimList, CognitoClaims, Principal, TokenUse};
 pub use clock::unix_now;

@@ -121,14 +121,14 @@ pub fn decode_unverified(token: &str) -> Result<Unverified, Error> {
 }
 
 /// The three segments of a compact JWS, still base64url.
-struct Segments<'a> {
-    header: &'a [u8],
-    payload: &'a [u8],
-    signature: &'a [u8],
+pub(crate) struct Segments<'a> {
+    pub header: &'a [u8],
+    pub payload: &'a [u8],
+    pub signature: &'a [u8],
 }
 
 /// The three segments of a compact JWS.
-fn split(token: &[u8]) -> Result<Segments<'_>, Error> {
+pub(crate) fn split(token: &[u8]) -> Result<Segments<'_>, Error> {
     let mut dots = memchr::memchr_iter(b'.', token);
     match (dots.next(), dots.next(), dots.next()) {
         (Some(first), Some(second), None) => Ok(Segments {

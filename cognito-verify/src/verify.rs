@@ -302,7 +302,7 @@ impl Verifier {
         if let (Some(cache), Some((signing_input, signature))) =
             (&inner.cache, token::signing_input_and_signature(token))
         {
-            let (cache_key, signing) = TokenCache::key(signing_input, signature);
+            let (cache_key, signing) = cache::key(signing_input, signature);
             match cache.get(&cache_key) {
                 Some(hit) if hit.route.keys.still_holds(&hit.key) => {
                     cache.record(true);
@@ -329,6 +329,7 @@ impl Verifier {
         if parsed.alg != Alg::Rs256 {
             return Err(Error::UnsupportedAlgorithm {
                 actual: Echo::of(parsed.alg.as_deref()),
+                expected: "RS256",
             });
         }
         let kid = parsed.kid.take().ok_or(Error::MissingKid)?;
