@@ -500,3 +500,6 @@ fn respond<B>(shared: &Shared, req: &Request<B>) -> Response<Full<Bytes>> {
     );
     response
 }
+
+mod alb;
+pub use alb::{AlbTokenBuilder, LocalAlb};
