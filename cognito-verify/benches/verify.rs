@@ -13,7 +13,11 @@
 //! - `e_parse_and_check`: everything but the key lookup and the RSA check;
 //! - `j_jsonwebtoken_decode`: jsonwebtoken 11's `decode` (aws-lc-rs) of the
 //!   same token with its key made once, checking `iss`, `exp`, `token_use`
-//!   and `client_id` as a hand-rolled verifier would.
+//!   and `client_id` as a hand-rolled verifier would;
+//! - `k_alb_floor_p256_verify`: aws-lc-rs ES256 verify of an ALB token's
+//!   signing input with the load balancer's key parsed once;
+//! - `l_alb_verify_no_token_cache`: `AlbVerifier` on that token, key cached,
+//!   token cache off (its ratio is printed to (k), not to (a)).
 //!
 //! Run: `cargo bench -p cognito-verify --features testing --bench verify`
 //! (add `-- nomatch` for the interleaved part alone).
@@ -144,7 +148,23 @@ fn bench(c: &mut Criterion) {
 
     // Interleaved: every row, one batch each per round.
     const ROUNDS: usize = 60;
-    const ROWS: [&str; 10] = [
+    let alb_verifier = s.alb_verifier(0);
+    let (alb_input, alb_signature, alb_key) = s.alb_floor();
+    let alb_floor = || {
+        alb_key
+            .verify_sig(black_box(alb_input.as_bytes()), black_box(&alb_signature))
+            .unwrap()
+    };
+    let alb_verify = || {
+        drop(
+            alb_verifier
+                .try_verify_cached(black_box(&s.alb_token))
+                .unwrap()
+                .unwrap(),
+        )
+    };
+    let mut alb_ratios = Vec::new();
+    const ROWS: [&str; 12] = [
         "a_floor_rsa_verify",
         "b_verify_no_token_cache",
         "b_small_token",
@@ -155,6 +175,8 @@ fn bench(c: &mut Criterion) {
         "j_jsonwebtoken_decode",
         "a2_floor_on_two_threads",
         "b2_verify_on_two_threads",
+        "k_alb_floor_p256_verify",
+        "l_alb_verify_no_token_cache",
     ];
     let mut per_op: [Vec<f64>; ROWS.len()] = Default::default();
     let mut ratios: [Vec<f64>; ROWS.len()] = Default::default();
@@ -201,12 +223,15 @@ fn bench(c: &mut Criterion) {
             time_batch_on_two_threads(|| {
                 drop(uncached.verify_cached(black_box(&s.token)).unwrap())
             }),
+            time_batch(alb_floor),
+            time_batch(alb_verify),
         ];
         for (i, t) in times.iter().enumerate() {
             per_op[i].push(*t);
             ratios[i].push(t / times[0]);
         }
         parallel_overhead.push(times[9] / times[8]);
+        alb_ratios.push(times[11] / times[10]);
     }
     eprintln!("\ninterleaved, {ROUNDS} rounds of {BATCH} each: median time, median ratio to (a)");
     for (i, name) in ROWS.iter().enumerate() {
@@ -219,6 +244,10 @@ fn bench(c: &mut Criterion) {
     eprintln!(
         "  b2 / a2 (verify over floor, both cores busy): {:.2}",
         median(&mut parallel_overhead)
+    );
+    eprintln!(
+        "  l / k (ALB verify over the P-256 floor): {:.2}",
+        median(&mut alb_ratios)
     );
 }
 

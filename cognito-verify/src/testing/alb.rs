@@ -155,6 +155,16 @@ impl LocalAlb {
             .unwrap_or_default()
     }
 
+    /// The public key of `kid` as the key server serves it (PEM), if the
+    /// load balancer has that key.
+    #[must_use]
+    pub fn public_key_pem(&self, kid: &str) -> Option<String> {
+        lock(&self.shared.keys)
+            .iter()
+            .find(|k| k.kid == kid)
+            .map(AlbKey::pem)
+    }
+
     /// Key requests served so far (any path).
     #[must_use]
     pub fn key_requests(&self) -> usize {
