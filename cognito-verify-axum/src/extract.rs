@@ -323,3 +323,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ClaimsAs<T> {
         })
     }
 }
+
+/// The identity an Application Load Balancer signed (`x-amzn-oidc-data`),
+/// verified by [`AlbAuthLayer`](crate::AlbAuthLayer); 500 on a route the
+/// layer does not cover.
+///
+/// ```
+/// use cognito_verify_axum::AlbIdentity;
+///
+/// async fn me(AlbIdentity(user): AlbIdentity) -> String {
+///     user.sub().to_owned()
+/// }
+/// # let _ = me;
+/// ```
+#[derive(Debug, Clone)]
+pub struct AlbIdentity(pub Arc<cognito_verify::AlbClaims>);
+
+impl<S: Send + Sync> FromRequestParts<S> for AlbIdentity {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (context, _) = lookup(parts, "AlbIdentity")?;
+        match parts.extensions.get::<Arc<cognito_verify::AlbClaims>>() {
+            Some(identity) => Ok(AlbIdentity(identity.clone())),
+            // Behind CognitoAuthLayer rather than AlbAuthLayer.
+            None => Err(ExtractRejection::from(
+                context.reject(context.missing_token(&parts.headers)),
+            )),
+        }
+    }
+}

@@ -112,6 +112,7 @@ macro_rules! inner_service_accessors {
     };
 }
 
+mod alb; // AlbAuthLayer: the identity an Application Load Balancer signed
 mod body; // RejectionBody: the body types a refusal can be written in
 mod context; // AuthContext: the layer's realm and handler, for the requests it lets through
 #[cfg(feature = "axum")]
@@ -121,11 +122,12 @@ mod layer;
 mod require;
 mod response;
 
+pub use alb::{ALB_ACCESS_TOKEN, ALB_DATA, AlbAuth, AlbAuthLayer};
 pub use body::RejectionBody;
 #[cfg(feature = "axum")]
 pub use extract::{
-    AccessToken, AppClient, Claims, ClaimsAs, ExtractRejection, IdToken, OptionalClaims, Subject,
-    User,
+    AccessToken, AlbIdentity, AppClient, Claims, ClaimsAs, ExtractRejection, IdToken,
+    OptionalClaims, Subject, User,
 };
 pub use future::ResponseFuture;
 pub use layer::{CognitoAuth, CognitoAuthLayer};
