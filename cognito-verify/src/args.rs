@@ -206,3 +206,78 @@ impl PoolArgs {
         Ok(pool)
     }
 }
+
+/// The flags of an [`AlbVerifier`](crate::AlbVerifier): the load balancer
+/// ARN(s), the identity provider's issuer, and the client id(s) (or
+/// `--alb-any-client`). Each also reads the environment variable named in
+/// `--help` (`ALB_ARN`, `ALB_ISSUER`, `ALB_CLIENT_ID`, `ALB_KEY_URL`);
+/// blank values count as not given. They are prefixed so that a service can
+/// take them beside [`PoolArgs`].
+#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AlbArgs {
+    /// An Application Load Balancer whose `x-amzn-oidc-data` is accepted
+    /// (its ARN); repeat the flag, or separate ARNs with commas, for several.
+    #[arg(
+        long = "alb-arn",
+        env = "ALB_ARN",
+        value_name = "ARN",
+        value_delimiter = ','
+    )]
+    pub alb_arn: Vec<String>,
+
+    /// The identity provider's issuer the listener rule uses, e.g.
+    /// https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Ynsi6EIT0.
+    #[arg(long = "alb-issuer", env = "ALB_ISSUER", value_name = "URL")]
+    pub alb_issuer: Option<String>,
+
+    /// The OIDC client id the listener rule signs in with; repeat or
+    /// separate with commas for several.
+    #[arg(
+        long = "alb-client-id",
+        env = "ALB_CLIENT_ID",
+        value_name = "ID",
+        value_delimiter = ','
+    )]
+    pub alb_client_id: Vec<String>,
+
+    /// Accept tokens of any client id.
+    #[arg(long = "alb-any-client")]
+    pub alb_any_client: bool,
+
+    /// Fetch the keys from `<URL>/<kid>` instead of the documented host of
+    /// the load balancer's region (needed outside the commercial regions
+    /// and AWS GovCloud (US)).
+    #[arg(long = "alb-key-url", env = "ALB_KEY_URL", value_name = "URL")]
+    pub alb_key_url: Option<String>,
+}
+
+impl AlbArgs {
+    /// True when at least one load balancer ARN is given.
+    #[must_use]
+    pub fn is_configured(&self) -> bool {
+        self.alb_arn.iter().any(|arn| !arn.trim().is_empty())
+    }
+
+    /// A builder with these flags applied (its `build()` checks them).
+    #[must_use]
+    pub fn verifier_builder(&self) -> crate::AlbVerifierBuilder {
+        let mut builder = crate::AlbVerifier::builder();
+        for arn in self.alb_arn.iter().filter_map(|a| given(Some(a))) {
+            builder = builder.load_balancer_arn(arn);
+        }
+        if let Some(issuer) = given(self.alb_issuer.as_ref()) {
+            builder = builder.issuer(issuer);
+        }
+        for client in self.alb_client_id.iter().filter_map(|c| given(Some(c))) {
+            builder = builder.client_id(client);
+        }
+        if self.alb_any_client {
+            builder = builder.any_client();
+        }
+        if let Some(url) = given(self.alb_key_url.as_ref()) {
+            builder = builder.key_url(url);
+        }
+        builder
+    }
+}

@@ -299,3 +299,58 @@ async fn help_explains_every_option_with_an_example() {
     let out = run(vec!["decode".into(), "--help".into()], None).await;
     assert!(String::from_utf8(out.stdout).unwrap().contains("Example:"));
 }
+
+fn alb_base(alb: &cognito_verify::testing::LocalAlb) -> Vec<String> {
+    [
+        "verify-alb",
+        "--alb-arn",
+        alb.arn(),
+        "--alb-issuer",
+        alb.issuer(),
+        "--alb-client-id",
+        alb.client_id(),
+        "--alb-key-url",
+        &alb.key_url(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+#[tokio::test]
+async fn verify_alb_explains_why_a_header_was_refused() {
+    let alb = cognito_verify::testing::LocalAlb::start().await.unwrap();
+    let token = alb
+        .token()
+        .sub("alice")
+        .claim("email", json!("alice@example.com"))
+        .sign();
+    let out = run(with(alb_base(&alb), &[&token]), None).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let shown = stdout_json(&out);
+    assert_eq!(shown["load_balancer"], alb.arn());
+    assert_eq!(shown["claims"]["sub"], "alice");
+    assert_eq!(shown["claims"]["email"], "alice@example.com");
+
+    let other = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/other/0123456789abcdef";
+    for (token, kind) in [
+        (
+            alb.token().header("signer", json!(other)).sign(),
+            "invalid_signer",
+        ),
+        (token.replace('=', ""), "malformed_token"),
+        (alb.token().expires_in(-60).sign(), "expired"),
+    ] {
+        let out = run(with(alb_base(&alb), &["-"]), Some(token)).await;
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert_eq!(stdout_json(&out)["error"]["kind"], kind);
+    }
+    for args in [
+        "verify-alb --alb-issuer https://i --alb-client-id c t",
+        "verify-alb --alb-arn not-an-arn --alb-issuer https://i --alb-client-id c t",
+        "verify-alb --alb-arn arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/a/b --alb-client-id c t",
+        "verify-alb --alb-arn arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/a/b --alb-issuer https://i t",
+    ] {
+        let out = run(args.split(' ').map(str::to_owned).collect(), None).await;
+        assert_eq!(out.status.code(), Some(2), "{args}: {out:?}");
+    }
+}

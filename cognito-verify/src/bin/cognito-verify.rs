@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use cognito_verify::args::PoolArgs;
+use cognito_verify::args::{AlbArgs, PoolArgs};
 use cognito_verify::{Error, Verifier, decode_unverified};
 use serde_json::{Value, json};
 
@@ -44,6 +44,18 @@ Examples:
   cognito-verify verify --user-pool-id us-east-1_abc --client-id c --token-use access \\
       --jwks-url http://127.0.0.1:5050/us-east-1_abc/.well-known/jwks.json \"$TOKEN\"   # moto")]
     Verify(VerifyArgs),
+    /// Verify an Application Load Balancer's x-amzn-oidc-data header, and
+    /// print its claims or why it was refused.
+    #[command(after_help = "\
+Exit codes as for verify. Standard output when valid: {\"load_balancer\",\"client_id\",
+\"issuer\",\"kid\",\"expires_at\",\"claims\":{...}}.
+
+Example (the header's value, as the target received it):
+  cognito-verify verify-alb \\
+      --alb-arn arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/videos/50dc6c495c0c9188 \\
+      --alb-issuer https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Ynsi6EIT0 \\
+      --alb-client-id 4kq1s3m5example \"$X_AMZN_OIDC_DATA\"")]
+    VerifyAlb(VerifyAlbArgs),
     /// Print a token's header and payload WITHOUT verifying anything.
     #[command(after_help = "\
 Standard output: {\"header\":{...},\"payload\":{...}}. Standard error: a warning that
@@ -69,6 +81,20 @@ struct VerifyArgs {
 }
 
 #[derive(Args)]
+struct VerifyAlbArgs {
+    #[command(flatten)]
+    alb: AlbArgs,
+
+    /// Clock skew tolerated for exp.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    leeway: u64,
+
+    /// The header's value; "-" or nothing reads it from standard input.
+    #[arg(value_name = "TOKEN")]
+    token: Option<String>,
+}
+
+#[derive(Args)]
 struct DecodeArgs {
     /// The token; "-" or nothing reads it from standard input.
     #[arg(value_name = "TOKEN")]
@@ -79,6 +105,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Verify(args) => verify(args),
+        Command::VerifyAlb(args) => verify_alb(args),
         Command::Decode(args) => decode(args),
     }
 }
@@ -127,6 +154,17 @@ fn verify(args: VerifyArgs) -> ExitCode {
         Ok(v) => v,
         Err(e) => return usage_error(e),
     };
+    run(verifier.verify(&token), |claims| {
+        Value::Object(claims.as_map().clone())
+    })
+}
+
+/// Runs a verification to its end and prints its outcome: the claims
+/// (`shown`) with exit code 0, or the refusal with 1.
+fn run<T>(
+    verification: impl std::future::Future<Output = Result<T, Error>>,
+    shown: impl FnOnce(T) -> Value,
+) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -134,13 +172,40 @@ fn verify(args: VerifyArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage_error(format!("cannot start the runtime: {e}")),
     };
-    match runtime.block_on(verifier.verify(&token)) {
-        Ok(claims) => {
-            println!("{}", Value::Object(claims.as_map().clone()));
+    match runtime.block_on(verification) {
+        Ok(verified) => {
+            println!("{}", shown(verified));
             ExitCode::SUCCESS
         }
         Err(e) => refused(&e),
     }
+}
+
+fn verify_alb(args: VerifyAlbArgs) -> ExitCode {
+    let token = match read_token(args.token.clone()) {
+        Ok(t) => t,
+        Err(e) => return usage_error(e),
+    };
+    let verifier = match args
+        .alb
+        .verifier_builder()
+        .leeway(Duration::from_secs(args.leeway))
+        .token_cache_capacity(0)
+        .build()
+    {
+        Ok(v) => v,
+        Err(e) => return usage_error(e),
+    };
+    run(verifier.verify(&token), |claims| {
+        json!({
+            "load_balancer": claims.load_balancer_arn(),
+            "client_id": claims.client_id(),
+            "issuer": claims.issuer(),
+            "kid": claims.kid(),
+            "expires_at": claims.expires_at(),
+            "claims": Value::Object(claims.claims().clone()),
+        })
+    })
 }
 
 fn decode(args: DecodeArgs) -> ExitCode {
