@@ -260,7 +260,6 @@ impl AlbArgs {
     }
 
     /// A builder with these flags applied (its `build()` checks them).
-    #[must_use]
     pub fn verifier_builder(&self) -> crate::AlbVerifierBuilder {
         let mut builder = crate::AlbVerifier::builder();
         for arn in self.alb_arn.iter().filter_map(|a| given(Some(a))) {
