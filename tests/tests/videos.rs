@@ -276,3 +276,114 @@ async fn dev_token_exists_only_in_development_mode() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(reply.get("token").is_none());
 }
+
+/// `videos-api --alb-arn …` behind a load balancer (its signing side local),
+/// and the pool whose access tokens the load balancer forwards.
+#[tokio::test]
+async fn behind_a_load_balancer_the_owner_is_its_signed_identity() {
+    let alb = cognito_verify::testing::LocalAlb::start().await.unwrap();
+    let key_url = alb.key_url();
+    let service = Service::start(&[
+        "--alb-arn",
+        alb.arn(),
+        "--alb-issuer",
+        alb.issuer(),
+        "--alb-client-id",
+        alb.client_id(),
+        "--alb-key-url",
+        &key_url,
+    ])
+    .await;
+    let alice = alb
+        .token()
+        .sub("alice")
+        .claim("email", json!("alice@example.com"))
+        .sign();
+    let bob = alb.token().sub("bob").sign();
+    let as_user = |data: &str| vec![("x-amzn-oidc-data", data.to_owned())];
+    let call =
+        |method: Method, path: &'static str, data: String, body: Option<serde_json::Value>| {
+            let service = &service;
+            async move {
+                let headers = as_user(&data);
+                let headers: Vec<(&str, &str)> =
+                    headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                service.call(method, path, None, &headers, body).await
+            }
+        };
+    let (status, _, me) = call(Method::GET, "/me", alice.clone(), None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["sub"], "alice");
+    assert_eq!(me["email"], "alice@example.com");
+    assert_eq!(me["load_balancer"], alb.arn());
+    let video = json!({"title": "alice at the ALB", "url": "https://videos.example/a"});
+    let (status, _, _) = call(Method::POST, "/videos", alice.clone(), Some(video)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, _, page) = call(Method::GET, "/videos", alice.clone(), None).await;
+    assert_eq!(titles(&page), ["alice at the ALB"]);
+    let (_, _, page) = call(Method::GET, "/videos", bob.clone(), None).await;
+    assert!(titles(&page).is_empty(), "bob does not see alice's video");
+    // A forged identity header without the signed one is nothing.
+    let (status, _, body) = service
+        .call(
+            Method::GET,
+            "/videos",
+            None,
+            &[("x-amzn-oidc-identity", "alice")],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["kind"], "missing_token");
+    // A bearer token is not how this deployment authenticates.
+    let other = alb.token().header("signer", json!("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/0123456789abcdef")).sign();
+    let (status, _, body) = call(Method::GET, "/videos", other, None).await;
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_signer"))
+    );
+}
+
+#[tokio::test]
+async fn behind_a_load_balancer_with_a_pool_admins_come_from_the_access_token() {
+    let alb = cognito_verify::testing::LocalAlb::start().await.unwrap();
+    let pool = LocalIssuer::start().await.unwrap();
+    let key_url = alb.key_url();
+    let service = Service::start(&[
+        "--alb-arn",
+        alb.arn(),
+        "--alb-issuer",
+        alb.issuer(),
+        "--alb-client-id",
+        alb.client_id(),
+        "--alb-key-url",
+        &key_url,
+        "--issuer",
+        pool.issuer(),
+        "--client-id",
+        CLIENT,
+    ])
+    .await;
+    let data = alb.token().sub("bob").sign();
+    let admin = pool
+        .access_token(CLIENT)
+        .sub("bob")
+        .groups(["admin"])
+        .sign();
+    let user = pool.access_token(CLIENT).sub("bob").sign();
+    for (access, expected) in [(&admin, StatusCode::OK), (&user, StatusCode::FORBIDDEN)] {
+        let (status, _, body) = service
+            .call(
+                Method::GET,
+                "/admin/videos",
+                None,
+                &[
+                    ("x-amzn-oidc-data", &data),
+                    ("x-amzn-oidc-accesstoken", access),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(status, expected, "{body}");
+    }
+}

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use cognito_verify::args::{PoolArgs, TokenUseArg};
+use cognito_verify::args::{AlbArgs, PoolArgs, TokenUseArg};
 
 /// `videos-api`: each user sees only the videos they own.
 ///
@@ -18,6 +18,14 @@ pub struct Args {
     /// access here), `--jwks-url`, `--issuer`, and their variables.
     #[command(flatten)]
     pub pool: PoolArgs,
+
+    /// Behind an Application Load Balancer that authenticates users:
+    /// `--alb-arn`, `--alb-issuer`, `--alb-client-id`, `--alb-key-url` and
+    /// their variables. The identity is the load balancer's signed
+    /// `x-amzn-oidc-data`; with a pool configured too, the access token the
+    /// load balancer forwards is verified as well (and gives the groups).
+    #[command(flatten)]
+    pub alb: AlbArgs,
 
     /// The older spelling of `COGNITO_JWKS_URL`, still read.
     #[arg(long = "jwks-uri-env", env = "COGNITO_JWKS_URI", hide = true)]
@@ -49,6 +57,14 @@ pub enum AuthSettings {
     Pool(PoolArgs),
     /// Development mode: tokens minted in-process.
     Development,
+    /// Behind an Application Load Balancer: its signed identity, and the
+    /// pool's access token when a pool is configured too.
+    Alb {
+        /// The load balancers, issuer and client ids.
+        alb: AlbArgs,
+        /// The pool whose access tokens the load balancer forwards.
+        access_tokens: Option<PoolArgs>,
+    },
 }
 
 /// The validated configuration of the service.
@@ -110,6 +126,9 @@ impl Config {
         pool.token_use.get_or_insert(TokenUseArg::Access);
         let pool = pool.normalized().map_err(|e| ConfigError(e.to_string()))?;
         let configured = pool.user_pool_id.is_some() || pool.issuer.is_some();
+        if args.alb.is_configured() {
+            return Self::behind_alb(args.alb, args.dev, pool, configured, addr, db);
+        }
         let auth = match (args.dev, configured) {
             (true, true) => {
                 return Err(bad(
@@ -146,6 +165,40 @@ impl Config {
             ));
         }
         Ok(Config { auth, addr, db })
+    }
+
+    /// The configuration behind a load balancer (`--alb-arn` given).
+    fn behind_alb(
+        alb: AlbArgs,
+        dev: bool,
+        pool: PoolArgs,
+        pool_configured: bool,
+        addr: SocketAddr,
+        db: String,
+    ) -> Result<Config, ConfigError> {
+        if dev {
+            return Err(bad(
+                "VIDEOS_API_DEV",
+                "dev",
+                "development mode is on, and so is ALB_ARN; choose one",
+            ));
+        }
+        let access_tokens = match pool_configured {
+            false => None,
+            true if pool.client_id.is_empty() && !pool.any_client => {
+                return Err(bad(
+                    "COGNITO_CLIENT_ID",
+                    "client-id",
+                    "not set; the pool verifies the access tokens the load balancer forwards, so give the listener rule's app client id",
+                ));
+            }
+            true => Some(pool),
+        };
+        Ok(Config {
+            auth: AuthSettings::Alb { alb, access_tokens },
+            addr,
+            db,
+        })
     }
 }
 
@@ -198,8 +251,53 @@ mod tests {
                 assert_eq!(p.client_id, ["a", "b"]);
                 assert_eq!(p.token_use, Some(TokenUseArg::Access));
             }
-            AuthSettings::Development => panic!("pool expected"),
+            _ => panic!("pool expected"),
         }
+    }
+
+    #[test]
+    fn behind_a_load_balancer_the_pool_is_optional() {
+        let arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/a/b";
+        let c = parse(&[
+            "--alb-arn",
+            arn,
+            "--alb-issuer",
+            "https://i",
+            "--alb-client-id",
+            "c",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.auth,
+            AuthSettings::Alb {
+                access_tokens: None,
+                ..
+            }
+        ));
+        let c = parse(&[
+            "--alb-arn",
+            arn,
+            "--alb-issuer",
+            "https://i",
+            "--alb-client-id",
+            "c",
+            "--user-pool-id",
+            "us-east-1_abc",
+            "--client-id",
+            "c",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.auth,
+            AuthSettings::Alb {
+                access_tokens: Some(_),
+                ..
+            }
+        ));
+        let err = parse(&["--alb-arn", arn, "--user-pool-id", "us-east-1_abc"]).unwrap_err();
+        assert!(err.0.starts_with("COGNITO_CLIENT_ID"), "{err}");
+        let err = parse(&["--alb-arn", arn, "--dev"]).unwrap_err();
+        assert!(err.0.starts_with("VIDEOS_API_DEV"), "{err}");
     }
 
     #[test]
@@ -218,7 +316,7 @@ mod tests {
                 AuthSettings::Pool(p) => {
                     assert_eq!(p.jwks_url.as_deref(), Some("http://127.0.0.1:9/jwks.json"));
                 }
-                AuthSettings::Development => panic!("pool expected"),
+                _ => panic!("pool expected"),
             }
         }
     }

@@ -27,8 +27,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cognito_verify::args::PoolArgs;
-use cognito_verify::{ClaimList, Verifier};
-use cognito_verify_axum::{Claims, CognitoAuthLayer, Require, Subject};
+use cognito_verify::{AlbClaims, AlbVerifier, ClaimList, CognitoClaims, Verifier};
+use cognito_verify_axum::{AlbAuthLayer, CognitoAuthLayer, ExtractRejection, Require, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -79,35 +79,50 @@ struct AppState {
 /// (or, in development mode, starts the local issuer) and the routes.
 pub async fn app(config: &Config) -> Result<App, StartError> {
     let db = Db::open(&config.db).map_err(|e| StartError(format!("VIDEOS_DB (--db): {e}")))?;
-    let (verifier, dev) = match &config.auth {
-        AuthSettings::Pool(pool) => (pool_verifier(pool)?, None),
+    let (guard, dev) = match &config.auth {
+        AuthSettings::Pool(pool) => (Guard::Bearer(hydrated(pool_verifier(pool)?).await), None),
         AuthSettings::Development => {
             let dev = Arc::new(DevIssuer::new());
-            (
-                dev.verifier().map_err(|e| StartError(e.to_string()))?,
-                Some(dev),
-            )
+            let verifier = dev.verifier().map_err(|e| StartError(e.to_string()))?;
+            (Guard::Bearer(hydrated(verifier).await), Some(dev))
+        }
+        AuthSettings::Alb { alb, access_tokens } => {
+            let verifier = alb.verifier_builder().build().map_err(|e| {
+                StartError(format!(
+                    "ALB_ARN, ALB_ISSUER, ALB_CLIENT_ID, ALB_KEY_URL (--alb-*): {e}"
+                ))
+            })?;
+            let access_tokens = match access_tokens {
+                Some(pool) => Some(hydrated(pool_verifier(pool)?).await),
+                None => None,
+            };
+            (Guard::LoadBalancer(verifier, access_tokens), None)
         }
     };
-    if let Err(e) = verifier.hydrate().await {
-        // Not fatal: keys are fetched again on the first request.
-        tracing::warn!(error.kind = e.kind(), error = %e, "could not fetch the signing keys at start");
-    }
     let state = AppState {
         db,
         dev: dev.clone(),
     };
     let admins_only = Require::any_group(["admin"]).map_err(|e| StartError(e.to_string()))?;
-    let protected = Router::new()
+    let routes = Router::new()
         .route("/me", get(me))
         .route("/videos", get(list_videos).post(create_video))
         .route("/videos/{id}", get(get_video).delete(delete_video))
-        .route("/admin/videos", get(admin_videos).layer(admins_only))
-        .layer(
+        .route("/admin/videos", get(admin_videos).layer(admins_only));
+    let protected = match guard {
+        Guard::Bearer(verifier) => routes.layer(
             CognitoAuthLayer::new(verifier)
                 .realm("videos-api")
                 .strip_headers(SPOOFABLE_HEADERS),
-        );
+        ),
+        Guard::LoadBalancer(verifier, access_tokens) => {
+            let layer = AlbAuthLayer::new(verifier).realm("videos-api");
+            routes.layer(match access_tokens {
+                Some(pool) => layer.access_token(pool),
+                None => layer,
+            })
+        }
+    };
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(protected);
@@ -134,6 +149,24 @@ pub fn init_tracing() {
         )
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// How requests are authenticated.
+enum Guard {
+    /// A bearer token (or the development issuer's).
+    Bearer(Verifier),
+    /// An Application Load Balancer's signed identity, and the pool's
+    /// access token it forwards when a pool is configured.
+    LoadBalancer(AlbVerifier, Option<Verifier>),
+}
+
+/// `verifier` with its keys fetched if they can be (not fatal: they are
+/// fetched again on the first request).
+async fn hydrated(verifier: Verifier) -> Verifier {
+    if let Err(e) = verifier.hydrate().await {
+        tracing::warn!(error.kind = e.kind(), error = %e, "could not fetch the signing keys at start");
+    }
+    verifier
 }
 
 /// The verifier of a configured pool; errors name the settings to fix.
@@ -185,15 +218,66 @@ struct Me<'a> {
     scopes: ClaimList<'a>,
 }
 
-async fn me(claims: Claims) -> Response {
-    Json(Me {
-        sub: claims.sub(),
-        username: claims.username(),
-        token_use: claims.token_use().as_str(),
-        groups: claims.groups(),
-        scopes: claims.scopes(),
-    })
-    .into_response()
+/// `GET /me` behind a load balancer without a pool: its signed identity.
+#[derive(Serialize)]
+struct MeAtAlb<'a> {
+    sub: &'a str,
+    username: Option<&'a str>,
+    email: Option<&'a str>,
+    load_balancer: &'a str,
+}
+
+async fn me(parts: axum::http::request::Parts) -> Response {
+    let extensions = &parts.extensions;
+    match (
+        extensions.get::<Arc<CognitoClaims>>(),
+        extensions.get::<Arc<AlbClaims>>(),
+    ) {
+        (Some(claims), _) => Json(Me {
+            sub: claims.sub(),
+            username: claims.username(),
+            token_use: claims.token_use().as_str(),
+            groups: claims.groups(),
+            scopes: claims.scopes(),
+        })
+        .into_response(),
+        (None, Some(identity)) => Json(MeAtAlb {
+            sub: identity.sub(),
+            username: identity.username(),
+            email: identity.email(),
+            load_balancer: identity.load_balancer_arn(),
+        })
+        .into_response(),
+        // Both layers always insert one: unreachable but for a wiring mistake.
+        (None, None) => ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "not authenticated".into(),
+        )
+        .into_response(),
+    }
+}
+
+/// The owner of the videos a request reads or writes: the verified user's
+/// `sub`, from the bearer token (a user's, never an app client's: see
+/// [`Subject`]), or from the load balancer's signed identity when no access
+/// token was verified.
+struct Owner(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Owner {
+    type Rejection = ExtractRejection;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let alb_only = parts.extensions.get::<Arc<CognitoClaims>>().is_none();
+        match parts.extensions.get::<Arc<AlbClaims>>() {
+            Some(identity) if alb_only => Ok(Owner(identity.sub().to_owned())),
+            _ => Subject::from_request_parts(parts, state)
+                .await
+                .map(|Subject(sub)| Owner(sub)),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -230,7 +314,7 @@ fn page_body(videos: Vec<db::Video>, limit: u32) -> Json<serde_json::Value> {
 
 async fn list_videos(
     State(state): State<AppState>,
-    Subject(owner): Subject,
+    Owner(owner): Owner,
     query: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (after, limit) = Page::parse(query)?;
@@ -256,7 +340,7 @@ struct NewVideo {
 
 async fn create_video(
     State(state): State<AppState>,
-    Subject(owner): Subject,
+    Owner(owner): Owner,
     body: Result<Json<NewVideo>, JsonRejection>,
 ) -> Result<(StatusCode, Json<db::Video>), ApiError> {
     let Json(new) = body.map_err(|e| match e.status() {
@@ -297,7 +381,7 @@ fn video_id(raw: &str) -> Result<i64, ApiError> {
 
 async fn get_video(
     State(state): State<AppState>,
-    Subject(owner): Subject,
+    Owner(owner): Owner,
     Path(id): Path<String>,
 ) -> Result<Json<db::Video>, ApiError> {
     let video = state.db.get(&owner, video_id(&id)?).await?;
@@ -306,7 +390,7 @@ async fn get_video(
 
 async fn delete_video(
     State(state): State<AppState>,
-    Subject(owner): Subject,
+    Owner(owner): Owner,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if state.db.delete(&owner, video_id(&id)?).await? {

@@ -30,6 +30,9 @@ async fn run(args: Args) -> Result<(), String> {
         (AuthSettings::Development, Some(dev)) => {
             print_development_banner(dev, &format!("http://{addr}"))?
         }
+        (AuthSettings::Alb { .. }, _) => {
+            tracing::info!("verifying the load balancer's signed identity (x-amzn-oidc-data)")
+        }
         _ => tracing::info!("verifying Cognito tokens"),
     }
     tracing::info!(%addr, db = %config.db, "videos-api listening");
