@@ -227,7 +227,7 @@ pub struct AlbArgs {
     pub alb_arn: Vec<String>,
 
     /// The identity provider's issuer the listener rule uses, e.g.
-    /// https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Ynsi6EIT0.
+    /// `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Ynsi6EIT0`.
     #[arg(long = "alb-issuer", env = "ALB_ISSUER", value_name = "URL")]
     pub alb_issuer: Option<String>,
 

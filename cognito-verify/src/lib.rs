@@ -31,11 +31,19 @@
 //!          remember in the token cache at its second verification   (cache.rs) ─► claims
 //!
 //! afterwards, per part of an application: Requirement (requirement.rs)
+//!
+//! an ALB's x-amzn-oidc-data (alb/): padded segments, ES256 header (alb/token.rs)
+//!   ─► signer is a configured load balancer (alb/arn.rs) ─► the kid's PEM key,
+//!   single flight, rate-limited (alb/keys.rs) ─► signature, iss, client, exp
+//!   (alb/verifier.rs) ─► AlbClaims; the same token cache (cache.rs)
 //! ```
 //!
 //! Every arrow can end in an [`Error`] whose [`kind`](Error::kind) names the
 //! step (error.rs). [`Verifier::verify`] waits for keys when it must;
 //! [`Verifier::verify_cached`] and [`Verifier::try_verify_cached`] never do.
+//!
+//! Behind an Application Load Balancer that authenticates users,
+//! [`AlbVerifier`] verifies the identity it signs (`x-amzn-oidc-data`).
 //!
 //! # Verify a token
 //!
