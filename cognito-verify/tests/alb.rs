@@ -225,11 +225,24 @@ async fn the_cache_rechecks_expiry_and_leeway_applies() {
     assert_eq!(kind(&verifier, &old).await, "expired");
     // Twice (cached at the second), then expired by the clock on a hit.
     let short = alb.token().expires_in(-29).sign();
-    for _ in 0..2 {
+    for _ in 0..3 {
         assert_eq!(kind(&verifier, &short).await, "ok");
     }
+    let hits = |v: &AlbVerifier| v.token_cache_stats().unwrap().hits;
+    assert_eq!(
+        hits(&verifier),
+        1,
+        "cached at the second verification, hit at the third"
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(kind(&verifier, &short).await, "expired");
+    assert_eq!(
+        hits(&verifier),
+        2,
+        "refused on a hit: the expiry is checked again"
+    );
+    assert_eq!(kind(&verifier, &short).await, "expired");
+    assert_eq!(hits(&verifier), 2, "and the entry is gone");
 }
 
 #[test]

@@ -301,6 +301,12 @@ impl AlbVerifier {
         }
     }
 
+    /// The verified-token cache's counters (`None` when it is off).
+    #[must_use]
+    pub fn token_cache_stats(&self) -> Option<crate::TokenCacheStats> {
+        self.inner.cache.as_ref().map(TokenCache::stats)
+    }
+
     /// Verifies `token` when its key is already cached; `None` when the key
     /// must be fetched first (then call [`verify`](Self::verify)).
     pub fn try_verify_cached(
