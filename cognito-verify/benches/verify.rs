@@ -90,9 +90,10 @@ fn bench(c: &mut Criterion) {
     let s = Fixture::start();
     let verifier = |token_cache| s.verifier(token_cache);
     eprintln!(
-        "token: {} bytes (small token: {} bytes)",
+        "token: {} bytes (small token: {} bytes; ALB token: {} bytes)",
         s.token.len(),
-        s.small_token.len()
+        s.small_token.len(),
+        s.alb_token.len()
     );
     let (signing_input, signature, key) = s.floor();
     let floor = || {
