@@ -102,9 +102,10 @@ impl AlbAuthLayer {
         self
     }
 
-    /// The realm named in `WWW-Authenticate` (default `api`).
+    /// The realm named in `WWW-Authenticate` (default `api`). Characters
+    /// that cannot appear in a quoted string are dropped.
     pub fn realm(mut self, realm: &str) -> Self {
-        self.config.realm = Arc::from(realm);
+        self.config.realm = crate::context::quoted_realm(realm);
         self
     }
 

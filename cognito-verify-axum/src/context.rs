@@ -10,6 +10,16 @@ use http::HeaderMap;
 use crate::body::RejectionBody;
 use crate::response::{OnRejection, Protocol, Rejection};
 
+/// A realm for `WWW-Authenticate`'s quoted string: visible ASCII and
+/// spaces, without `"` and `\\` (RFC 9110 §5.6.4).
+pub(crate) fn quoted_realm(realm: &str) -> Arc<str> {
+    let clean: String = realm
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ')
+        .collect();
+    Arc::from(clean)
+}
+
 /// A custom rejection handler, whatever the body type it answers in: an
 /// `Arc<dyn OnRejection<B>>` for its `B`, so that one layer type serves
 /// every stack and a request finds the handler of its own body type

@@ -130,11 +130,7 @@ impl CognitoAuthLayer {
     /// The realm named in `WWW-Authenticate` (default `api`). Characters
     /// that cannot appear in a quoted string are dropped.
     pub fn realm(mut self, realm: &str) -> Self {
-        let clean: String = realm
-            .chars()
-            .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ')
-            .collect();
-        self.config.realm = Arc::from(clean);
+        self.config.realm = crate::context::quoted_realm(realm);
         self
     }
 

@@ -99,8 +99,9 @@ async fn the_handler_sees_only_the_identity_the_load_balancer_signed() {
 #[tokio::test]
 async fn refusals_name_their_reason() {
     let alb = LocalAlb::start().await.unwrap();
-    let base =
-        serve(AlbAuthLayer::new(alb.verifier_builder().build().unwrap()).realm("videos")).await;
+    // A quote or a control character cannot break out of the challenge.
+    let layer = AlbAuthLayer::new(alb.verifier_builder().build().unwrap()).realm("vid\"eos\n");
+    let base = serve(layer).await;
     let url = format!("{base}/me");
     let a = get_with(&url, &[("x-amzn-oidc-identity", "alice")]).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
