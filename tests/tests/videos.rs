@@ -300,7 +300,14 @@ async fn behind_a_load_balancer_the_owner_is_its_signed_identity() {
         .claim("email", json!("alice@example.com"))
         .sign();
     let bob = alb.token().sub("bob").sign();
-    let as_user = |data: &str| vec![("x-amzn-oidc-data", data.to_owned())];
+    // As the page sends them: the load balancer's session authenticates
+    // the browser, so writes carry the page's CSRF header.
+    let as_user = |data: &str| {
+        vec![
+            ("x-amzn-oidc-data", data.to_owned()),
+            ("x-videos-csrf", "1".to_owned()),
+        ]
+    };
     let call =
         |method: Method, path: &'static str, data: String, body: Option<serde_json::Value>| {
             let service = &service;

@@ -39,6 +39,22 @@ pub struct Args {
     #[arg(long, env = "VIDEOS_DB", default_value = "./videos.db")]
     pub db: String,
 
+    /// The user pool's managed login (its Cognito domain), for signing in
+    /// from a browser: e.g. `https://videos.auth.eu-west-1.amazoncognito.com`.
+    #[arg(long, env = "COGNITO_DOMAIN", value_name = "URL")]
+    pub cognito_domain: Option<String>,
+
+    /// Where managed login sends the browser back: this service's
+    /// `/auth/callback` as the browser reaches it, registered on the app
+    /// client as a callback URL.
+    #[arg(long, env = "VIDEOS_API_REDIRECT_URI", value_name = "URL")]
+    pub redirect_uri: Option<String>,
+
+    /// The app client's secret, from `COGNITO_CLIENT_SECRET` only (never a
+    /// flag: command lines are visible to other users of the machine).
+    #[arg(skip)]
+    pub client_secret: Option<ClientSecret>,
+
     /// Development mode: tokens minted in-process for anyone who asks
     /// (`POST /dev/token`), loopback only. Never for production.
     #[arg(
@@ -67,11 +83,37 @@ pub enum AuthSettings {
     },
 }
 
+/// An app client secret: never shown (its `Debug` says only that there is
+/// one).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(pub String);
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(..)")
+    }
+}
+
+/// Browser sign-in through the pool's managed login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInSettings {
+    /// The managed login's base URL (no trailing slash).
+    pub domain: String,
+    /// This service's callback URL, as registered on the app client.
+    pub redirect_uri: String,
+    /// The app client that signs users in.
+    pub client_id: String,
+    /// Its secret, when it has one ("traditional web application").
+    pub client_secret: Option<ClientSecret>,
+}
+
 /// The validated configuration of the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Token source.
     pub auth: AuthSettings,
+    /// Browser sign-in, when the pool's managed login is configured.
+    pub sign_in: Option<SignInSettings>,
     /// Listen address.
     pub addr: SocketAddr,
     /// Database path or `:memory:`.
@@ -126,9 +168,41 @@ impl Config {
         pool.token_use.get_or_insert(TokenUseArg::Access);
         let pool = pool.normalized().map_err(|e| ConfigError(e.to_string()))?;
         let configured = pool.user_pool_id.is_some() || pool.issuer.is_some();
+        let domain = given(args.cognito_domain.as_ref());
+        let redirect_uri = given(args.redirect_uri.as_ref());
         if args.alb.is_configured() {
+            if domain.is_some() {
+                return Err(bad(
+                    "COGNITO_DOMAIN",
+                    "cognito-domain",
+                    "behind a load balancer, the load balancer signs users in; unset it",
+                ));
+            }
             return Self::behind_alb(args.alb, args.dev, pool, configured, addr, db);
         }
+        let sign_in = match (domain, redirect_uri) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(bad(
+                    "VIDEOS_API_REDIRECT_URI",
+                    "redirect-uri",
+                    "not set; give this service's /auth/callback URL as registered on the app client",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "COGNITO_DOMAIN",
+                    "cognito-domain",
+                    "not set; give the user pool's domain (its managed login)",
+                ));
+            }
+            (Some(domain), Some(redirect_uri)) => Some(sign_in_settings(
+                domain,
+                redirect_uri,
+                &pool,
+                args.client_secret,
+            )?),
+        };
         let auth = match (args.dev, configured) {
             (true, true) => {
                 return Err(bad(
@@ -164,7 +238,19 @@ impl Config {
                 ),
             ));
         }
-        Ok(Config { auth, addr, db })
+        if sign_in.is_some() && !matches!(auth, AuthSettings::Pool(_)) {
+            return Err(bad(
+                "COGNITO_DOMAIN",
+                "cognito-domain",
+                "browser sign-in needs a user pool; development mode has its own",
+            ));
+        }
+        Ok(Config {
+            auth,
+            sign_in,
+            addr,
+            db,
+        })
     }
 
     /// The configuration behind a load balancer (`--alb-arn` given).
@@ -196,10 +282,56 @@ impl Config {
         };
         Ok(Config {
             auth: AuthSettings::Alb { alb, access_tokens },
+            sign_in: None,
             addr,
             db,
         })
     }
+}
+
+/// A value that was given: trimmed, and not blank.
+fn given(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// The browser sign-in settings, checked: http(s) URLs, a callback at
+/// `/auth/callback`, and exactly one app client.
+fn sign_in_settings(
+    domain: String,
+    redirect_uri: String,
+    pool: &PoolArgs,
+    client_secret: Option<ClientSecret>,
+) -> Result<SignInSettings, ConfigError> {
+    let url = |value: &str| value.starts_with("https://") || value.starts_with("http://");
+    if !url(&domain) || domain.contains(['?', '#']) {
+        return Err(bad(
+            "COGNITO_DOMAIN",
+            "cognito-domain",
+            format!(
+                "{domain:?} is not a base URL such as https://videos.auth.eu-west-1.amazoncognito.com"
+            ),
+        ));
+    }
+    if !url(&redirect_uri) || !redirect_uri.ends_with("/auth/callback") {
+        return Err(bad(
+            "VIDEOS_API_REDIRECT_URI",
+            "redirect-uri",
+            format!("{redirect_uri:?} must be this service's http(s) URL ending in /auth/callback"),
+        ));
+    }
+    let [client_id] = &pool.client_id[..] else {
+        return Err(bad(
+            "COGNITO_CLIENT_ID",
+            "client-id",
+            "browser sign-in needs exactly one app client id (the one managed login signs in with)",
+        ));
+    };
+    Ok(SignInSettings {
+        domain: domain.trim_end_matches('/').to_owned(),
+        redirect_uri,
+        client_id: client_id.clone(),
+        client_secret: client_secret.filter(|s| !s.0.is_empty()),
+    })
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@
 pub mod config;
 pub mod db;
 pub mod dev;
+pub mod signin;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -32,9 +34,10 @@ use cognito_verify_axum::{AlbAuthLayer, CognitoAuthLayer, ExtractRejection, Requ
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-pub use config::{Args, AuthSettings, Config, ConfigError};
+pub use config::{Args, AuthSettings, ClientSecret, Config, ConfigError, SignInSettings};
 use db::{Db, DbError};
 pub use dev::DevIssuer;
+use signin::{ManagedLogin, SignIn};
 
 /// Largest request body accepted (a video is a title and a URL).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -99,6 +102,13 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
             (Guard::LoadBalancer(verifier, access_tokens), None)
         }
     };
+    let sign_in = Arc::new(match (&guard, &config.sign_in, &dev) {
+        (Guard::Bearer(verifier), Some(settings), _) => SignIn::ManagedLogin(Box::new(
+            ManagedLogin::new(settings.clone(), verifier.clone()).map_err(StartError)?,
+        )),
+        (_, _, Some(dev)) => SignIn::Development(dev.clone()),
+        _ => SignIn::Unavailable,
+    });
     let state = AppState {
         db,
         dev: dev.clone(),
@@ -113,6 +123,7 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
         Guard::Bearer(verifier) => routes.layer(
             CognitoAuthLayer::new(verifier)
                 .realm("videos-api")
+                .cookie(signin::ACCESS_COOKIE)
                 .strip_headers(SPOOFABLE_HEADERS),
         ),
         Guard::LoadBalancer(verifier, access_tokens) => {
@@ -123,8 +134,20 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
             })
         }
     };
+    let auth_routes = Router::new()
+        .route("/auth/config", get(signin::config))
+        .route("/auth/login", get(signin::login))
+        .route("/auth/callback", get(signin::callback))
+        .route("/auth/refresh", post(signin::refresh))
+        .route("/auth/logout", post(signin::logout))
+        .route("/auth/dev-login", post(signin::dev_login))
+        .with_state(sign_in);
     let mut router = Router::new()
+        .route("/", get(web::index))
+        .route("/app.js", get(web::script))
+        .route("/app.css", get(web::style))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(auth_routes)
         .merge(protected);
     if dev.is_some() {
         router = router
@@ -133,6 +156,8 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     }
     Ok(App {
         router: router
+            .layer(axum::middleware::from_fn(web::csrf_guard))
+            .layer(axum::middleware::from_fn(web::security_headers))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(state),
         dev_issuer: dev,

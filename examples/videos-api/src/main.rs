@@ -16,7 +16,11 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(mut args: Args) -> Result<(), String> {
+    // The secret comes from the environment only (see `Args::client_secret`).
+    args.client_secret = std::env::var("COGNITO_CLIENT_SECRET")
+        .ok()
+        .map(videos_api::ClientSecret);
     let config = Config::from_args(args).map_err(|e| e.to_string())?;
     let App { router, dev_issuer } = videos_api::app(&config).await.map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(config.addr).await.map_err(|e| {

@@ -1,0 +1,166 @@
+// The page trusts only the API: who is signed in comes from GET /me (the
+// claims the server verified), never from a token decoded here. The page
+// never sees a token at all: it lives in an HttpOnly cookie.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+// Every state-changing call carries this header: a cross-site form cannot
+// set it, so the server refuses cookie-authenticated writes without it.
+const CSRF = { "x-videos-csrf": "1" };
+
+async function refreshSession() {
+  const r = await fetch("/auth/refresh", { method: "POST", headers: CSRF, credentials: "same-origin" });
+  return r.ok;
+}
+
+// A call to the API; an expired access token is refreshed once (server side).
+async function api(path, options = {}) {
+  const request = { credentials: "same-origin", ...options, headers: { ...CSRF, ...(options.headers || {}) } };
+  let response = await fetch(path, request);
+  if (response.status === 401) {
+    const body = await response.clone().json().catch(() => ({}));
+    if (body.kind === "expired" && (await refreshSession())) {
+      response = await fetch(path, request);
+    }
+  }
+  return response;
+}
+
+async function failure(response) {
+  const body = await response.json().catch(() => ({}));
+  return `${response.status}: ${body.error || body.kind || response.statusText}`;
+}
+
+function videoItem(video, { deletable, showOwner }) {
+  const item = document.createElement("li");
+  const link = document.createElement("a");
+  link.href = video.url;
+  link.textContent = video.title;
+  link.rel = "noopener noreferrer";
+  item.append(link);
+  if (showOwner) {
+    const owner = document.createElement("span");
+    owner.className = "owner";
+    owner.textContent = ` (${video.owner})`;
+    item.append(owner);
+  }
+  if (deletable) {
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Delete";
+    remove.dataset.id = video.id;
+    remove.addEventListener("click", () => deleteVideo(video.id));
+    item.append(remove);
+  }
+  return item;
+}
+
+async function loadVideos() {
+  const response = await api("/videos?limit=100");
+  if (!response.ok) return showError(await failure(response));
+  const page = await response.json();
+  $("videos").replaceChildren(...page.videos.map((v) => videoItem(v, { deletable: true })));
+  $("no-videos").hidden = page.videos.length > 0;
+}
+
+async function loadEveryone() {
+  const response = await api("/admin/videos?limit=100");
+  if (!response.ok) return showError(await failure(response));
+  const page = await response.json();
+  $("everyone").replaceChildren(...page.videos.map((v) => videoItem(v, { showOwner: true })));
+  $("everyone-section").hidden = false;
+}
+
+async function deleteVideo(id) {
+  const response = await api(`/videos/${encodeURIComponent(id)}`, { method: "DELETE" });
+  if (!response.ok) return showError(await failure(response));
+  showError("");
+  await loadVideos();
+}
+
+async function addVideo(event) {
+  event.preventDefault();
+  const form = event.target;
+  const response = await api("/videos", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ title: form.title.value, url: form.url.value }),
+  });
+  if (!response.ok) return showError(await failure(response));
+  showError("");
+  form.reset();
+  await loadVideos();
+}
+
+async function signOut() {
+  const response = await fetch("/auth/logout", { method: "POST", headers: CSRF, credentials: "same-origin" });
+  if (!response.ok) return showError(await failure(response));
+  const { redirect } = await response.json();
+  window.location.assign(redirect || "/");
+}
+
+async function devSignIn(username) {
+  const response = await fetch("/auth/dev-login", {
+    method: "POST",
+    headers: { ...CSRF, "content-type": "application/json" },
+    credentials: "same-origin",
+    body: JSON.stringify({ username }),
+  });
+  if (!response.ok) return showError(await failure(response));
+  window.location.assign("/");
+}
+
+async function showSignedOut() {
+  $("signed-out").hidden = false;
+  const config = await (await fetch("/auth/config")).json().catch(() => ({}));
+  if (config.mode === "cognito") {
+    const button = $("sign-in");
+    button.hidden = false;
+    button.addEventListener("click", () => window.location.assign("/auth/login"));
+  } else if (config.mode === "dev") {
+    $("demo-users").hidden = false;
+    $("demo-user-list").replaceChildren(
+      ...config.demo_users.map((user) => {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.id = `sign-in-${user.username}`;
+        button.textContent = `Sign in as ${user.username}${user.groups.length ? ` (${user.groups.join(", ")})` : ""}`;
+        button.addEventListener("click", () => devSignIn(user.username));
+        item.append(button);
+        return item;
+      }),
+    );
+  } else {
+    showError("This service has no browser sign-in configured.");
+  }
+}
+
+async function start() {
+  const error = new URLSearchParams(window.location.search).get("error");
+  if (error) showError(`Sign-in failed: ${error}`);
+  $("sign-out").addEventListener("click", signOut);
+  $("add-video").addEventListener("submit", addVideo);
+  $("show-everyone").addEventListener("click", (event) => {
+    event.preventDefault();
+    loadEveryone();
+  });
+  const response = await api("/me");
+  if (response.status === 401) return showSignedOut();
+  if (!response.ok) return showError(await failure(response));
+  const me = await response.json();
+  $("who").textContent = me.username || me.email || me.sub;
+  $("account").hidden = false;
+  $("signed-in").hidden = false;
+  $("admin").hidden = !(me.groups || []).includes("admin");
+  await loadVideos();
+}
+
+start().catch((e) => showError(String(e)));
