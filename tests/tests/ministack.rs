@@ -58,3 +58,199 @@ async fn client_credentials_tokens_are_app_clients_never_users() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["kind"], "user_required");
 }
+
+/// Managed login against MiniStack, without a browser: an HTTP client walks
+/// the redirects and submits MiniStack's sign-in form as a browser would,
+/// with the cookies the service sets. The code is exchanged by the service
+/// with the client secret and PKCE, the access token lands in an HttpOnly
+/// cookie, the refresh token is traded for a new access token, and sign-out
+/// names the pool's `/logout`.
+#[tokio::test]
+async fn managed_login_signs_a_user_in_with_the_secret_on_the_server() {
+    let Some((endpoint, python)) = emulator("MINISTACK") else {
+        return;
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let callback = format!("{base}/auth/callback");
+    let got = run_emulator_script(
+        &python,
+        "ministack_web_client.py",
+        &[&endpoint, &callback, &format!("{base}/")],
+    )
+    .await;
+    let s = |k: &str| got[k].as_str().unwrap().to_owned();
+    let (pool, client, secret) = (s("pool_id"), s("client_id"), s("client_secret"));
+    let jwks = format!("{endpoint}/{pool}/.well-known/jwks.json");
+    let _service = Service::start_on(
+        listener,
+        &[
+            "--user-pool-id",
+            &pool,
+            "--client-id",
+            &client,
+            "--jwks-url",
+            &jwks,
+            "--cognito-domain",
+            &endpoint,
+            "--redirect-uri",
+            &callback,
+        ],
+        Some(&secret),
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    let cookie_of = |r: &reqwest::Response, name: &str| {
+        r.headers().get_all("set-cookie").iter().find_map(|c| {
+            let (pair, _) = c.to_str().unwrap().split_once(';')?;
+            let (key, value) = pair.split_once('=')?;
+            (key == name && !value.is_empty()).then(|| value.to_owned())
+        })
+    };
+
+    // The service sends the browser to managed login.
+    let login = http.get(format!("{base}/auth/login")).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::FOUND);
+    let state_cookie = format!(
+        "videos_login={}",
+        cookie_of(&login, "videos_login").unwrap()
+    );
+    let authorize = location(&login);
+    assert!(
+        authorize.starts_with(&format!("{endpoint}/oauth2/authorize?")),
+        "{authorize}"
+    );
+    assert!(!authorize.contains(&secret));
+    let form_page = http.get(&authorize).send().await.unwrap();
+    assert_eq!(form_page.status(), StatusCode::OK);
+    assert!(
+        form_page
+            .text()
+            .await
+            .unwrap()
+            .contains("name=\"password\"")
+    );
+
+    // The user submits the sign-in form (its hidden fields are the query's).
+    let query: Vec<(String, String)> = reqwest::Url::parse(&authorize)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let mut form: Vec<(String, String)> = query;
+    form.push(("nonce".into(), String::new()));
+    form.push(("username".into(), s("username")));
+    form.push(("password".into(), s("password")));
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let signed_in = http
+        .post(format!("{endpoint}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in.status(),
+        StatusCode::FOUND,
+        "{}",
+        signed_in.text().await.unwrap()
+    );
+    let back = location(&signed_in);
+    assert!(back.starts_with(&callback), "{back}");
+
+    // A tampered state is refused; the real one signs the user in.
+    let tampered = back.replace("state=", "state=x");
+    let refused = http
+        .get(&tampered)
+        .header("cookie", &state_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let done = http
+        .get(&back)
+        .header("cookie", &state_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let access = cookie_of(&done, "videos_access").expect("the access cookie");
+    let refresh = cookie_of(&done, "videos_refresh").expect("the refresh cookie");
+    let session = format!("videos_access={access}");
+    let me: serde_json::Value = json_of(
+        http.get(format!("{base}/me"))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me["username"], "carol", "{me}");
+    let added = http
+        .post(format!("{base}/videos"))
+        .header("cookie", &session)
+        .header("x-videos-csrf", "1")
+        .header("content-type", "application/json")
+        .body(r#"{"title":"carol's","url":"https://videos.example/c"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+
+    // Server-side refresh with the refresh token (client secret again).
+    let refreshed = http
+        .post(format!("{base}/auth/refresh"))
+        .header("cookie", format!("videos_refresh={refresh}"))
+        .header("x-videos-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::NO_CONTENT);
+    let renewed = cookie_of(&refreshed, "videos_access").expect("a new access cookie");
+    let me = http
+        .get(format!("{base}/me"))
+        .header("cookie", format!("videos_access={renewed}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+
+    let out = json_of(
+        http.post(format!("{base}/auth/logout"))
+            .header("cookie", &session)
+            .header("x-videos-csrf", "1")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let redirect = out["redirect"].as_str().unwrap();
+    assert!(
+        redirect.starts_with(&format!("{endpoint}/logout?client_id={client}")),
+        "{redirect}"
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn json_of(response: reqwest::Response) -> serde_json::Value {
+    serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}

@@ -86,11 +86,20 @@ async fn development_sign_in_sets_an_http_only_cookie_the_api_accepts() {
             .unwrap()
             .contains("default-src 'self'")
     );
-    let config = send(&service, Method::GET, "/auth/config", &[], None).await.json();
+    let config = send(&service, Method::GET, "/auth/config", &[], None)
+        .await
+        .json();
     assert_eq!(config["mode"], "dev");
 
     let alice = json!({"username": "alice"});
-    let refused = send(&service, Method::POST, "/auth/dev-login", &[], Some(alice.clone())).await;
+    let refused = send(
+        &service,
+        Method::POST,
+        "/auth/dev-login",
+        &[],
+        Some(alice.clone()),
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "no CSRF header");
     let signed_in = send(
         &service,
@@ -100,7 +109,12 @@ async fn development_sign_in_sets_an_http_only_cookie_the_api_accepts() {
         Some(alice),
     )
     .await;
-    assert_eq!(signed_in.status, StatusCode::NO_CONTENT, "{}", signed_in.body);
+    assert_eq!(
+        signed_in.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        signed_in.body
+    );
     let set = signed_in.set_cookies().join("\n");
     assert!(set.contains("videos_access="), "{set}");
     for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
@@ -113,7 +127,14 @@ async fn development_sign_in_sets_an_http_only_cookie_the_api_accepts() {
     assert_eq!(me.json()["sub"], "dev-alice");
     let video = json!({"title": "from the page", "url": "https://videos.example/p"});
     let page_headers = [("cookie", cookie.as_str()), ("x-videos-csrf", "1")];
-    let added = send(&service, Method::POST, "/videos", &page_headers, Some(video.clone())).await;
+    let added = send(
+        &service,
+        Method::POST,
+        "/videos",
+        &page_headers,
+        Some(video.clone()),
+    )
+    .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
 
     // A cross-site form post carries the cookie but not the header.
@@ -121,7 +142,14 @@ async fn development_sign_in_sets_an_http_only_cookie_the_api_accepts() {
         ("cookie", cookie.as_str()),
         ("origin", "https://evil.example"),
     ];
-    let forged = send(&service, Method::POST, "/videos", &cross_site, Some(video.clone())).await;
+    let forged = send(
+        &service,
+        Method::POST,
+        "/videos",
+        &cross_site,
+        Some(video.clone()),
+    )
+    .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(forged.json()["kind"], "csrf");
     // Nor with the header from another origin.
@@ -130,24 +158,52 @@ async fn development_sign_in_sets_an_http_only_cookie_the_api_accepts() {
         ("x-videos-csrf", "1"),
         ("origin", "https://evil.example"),
     ];
-    let forged = send(&service, Method::POST, "/videos", &other_origin, Some(video.clone())).await;
+    let forged = send(
+        &service,
+        Method::POST,
+        "/videos",
+        &other_origin,
+        Some(video.clone()),
+    )
+    .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let id = added.json()["id"].to_string();
-    let delete = send(&service, Method::DELETE, &format!("/videos/{id}"), &cross_site, None).await;
+    let delete = send(
+        &service,
+        Method::DELETE,
+        &format!("/videos/{id}"),
+        &cross_site,
+        None,
+    )
+    .await;
     assert_eq!(delete.status, StatusCode::FORBIDDEN);
     // A bearer token is not a browser's doing: no CSRF header needed.
     let bearer = format!("Bearer {token}");
-    let with_bearer = send(&service, Method::POST, "/videos", &[("authorization", &bearer)], Some(video)).await;
+    let with_bearer = send(
+        &service,
+        Method::POST,
+        "/videos",
+        &[("authorization", &bearer)],
+        Some(video),
+    )
+    .await;
     assert_eq!(with_bearer.status, StatusCode::CREATED);
 
     // A forged cookie is a token like any other: refused.
-    let forged_cookie = [("cookie", "videos_access=eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.")];
+    let forged_cookie = [(
+        "cookie",
+        "videos_access=eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.",
+    )];
     let me = send(&service, Method::GET, "/me", &forged_cookie, None).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 
     let out = send(&service, Method::POST, "/auth/logout", &page_headers, None).await;
     assert_eq!(out.json()["redirect"], "/");
-    assert!(out.set_cookies().iter().any(|c| c.starts_with("videos_access=;") && c.contains("Max-Age=0")));
+    assert!(
+        out.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("videos_access=;") && c.contains("Max-Age=0"))
+    );
 }
 
 async fn managed_login_service() -> (LocalIssuer, Service) {
@@ -182,35 +238,73 @@ async fn the_callback_takes_only_this_browsers_pending_state_once() {
     let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(query["response_type"], "code");
     assert_eq!(query["client_id"], CLIENT);
-    assert_eq!(query["redirect_uri"], "https://videos.example.com/auth/callback");
+    assert_eq!(
+        query["redirect_uri"],
+        "https://videos.example.com/auth/callback"
+    );
     assert_eq!(query["code_challenge_method"], "S256");
     assert_eq!(query["code_challenge"].len(), 43);
     let state = query["state"].clone();
-    assert_eq!(login.cookie("videos_login").as_deref(), Some(state.as_str()));
+    assert_eq!(
+        login.cookie("videos_login").as_deref(),
+        Some(state.as_str())
+    );
     assert!(login.set_cookies()[0].contains("Path=/auth/callback"));
     seen.push(login);
 
     let cookie = format!("videos_login={state}");
     let callback = |code: &str, state: &str| format!("/auth/callback?code={code}&state={state}");
     for (path, headers) in [
-        ("/auth/callback?code=c".to_owned(), vec![("cookie", cookie.as_str())]),
+        (
+            "/auth/callback?code=c".to_owned(),
+            vec![("cookie", cookie.as_str())],
+        ),
         (callback("c", &state), vec![]),
         (callback("c", "tampered"), vec![("cookie", cookie.as_str())]),
-        (callback("c", "tampered"), vec![("cookie", "videos_login=tampered")]),
+        (
+            callback("c", "tampered"),
+            vec![("cookie", "videos_login=tampered")],
+        ),
     ] {
         let answer = send(&service, Method::GET, &path, &headers, None).await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path} {headers:?}: {}", answer.body);
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{path} {headers:?}: {}",
+            answer.body
+        );
         seen.push(answer);
     }
     // The real state: accepted, then the exchange fails (nothing listens at
     // the domain) — and the state is spent.
-    let first = send(&service, Method::GET, &callback("c", &state), &[("cookie", &cookie)], None).await;
+    let first = send(
+        &service,
+        Method::GET,
+        &callback("c", &state),
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await;
     assert_eq!(first.status, StatusCode::BAD_GATEWAY, "{}", first.body);
-    let reused = send(&service, Method::GET, &callback("c", &state), &[("cookie", &cookie)], None).await;
+    let reused = send(
+        &service,
+        Method::GET,
+        &callback("c", &state),
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await;
     assert_eq!(reused.status, StatusCode::BAD_REQUEST);
     assert!(reused.body.contains("used"), "{}", reused.body);
     seen.extend([first, reused]);
-    let error = send(&service, Method::GET, "/auth/callback?error=access_denied", &[], None).await;
+    let error = send(
+        &service,
+        Method::GET,
+        "/auth/callback?error=access_denied",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(error.status, StatusCode::BAD_REQUEST);
     seen.push(error);
 
@@ -218,7 +312,16 @@ async fn the_callback_takes_only_this_browsers_pending_state_once() {
     for extra in ["/", "/auth/config", "/app.js", "/me"] {
         seen.push(send(&service, Method::GET, extra, &[], None).await);
     }
-    seen.push(send(&service, Method::POST, "/auth/logout", &[("x-videos-csrf", "1")], None).await);
+    seen.push(
+        send(
+            &service,
+            Method::POST,
+            "/auth/logout",
+            &[("x-videos-csrf", "1")],
+            None,
+        )
+        .await,
+    );
     for answer in &seen {
         let headers = format!("{:?}", answer.headers);
         assert!(!answer.body.contains(SECRET) && !headers.contains(SECRET));

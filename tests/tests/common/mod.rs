@@ -21,13 +21,23 @@ impl Service {
     /// As [`start`](Self::start), with `COGNITO_CLIENT_SECRET` set to
     /// `secret` (the service reads it from the environment only).
     pub async fn start_with_secret(args: &[&str], secret: Option<&str>) -> Service {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Service::start_on(listener, args, secret).await
+    }
+
+    /// As [`start_with_secret`](Self::start_with_secret), on `listener`
+    /// (whose address a test may need first, for a callback URL).
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        args: &[&str],
+        secret: Option<&str>,
+    ) -> Service {
         let mut all = vec!["videos-api", "--db", ":memory:", "--addr", "127.0.0.1:0"];
         all.extend_from_slice(args);
         let mut parsed = videos_api::Args::try_parse_from(all).unwrap();
         parsed.client_secret = secret.map(|s| videos_api::ClientSecret(s.to_owned()));
         let config = videos_api::Config::from_args(parsed).unwrap();
         let app = videos_api::app(&config).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
             axum::serve(listener, app.router).await.unwrap();
