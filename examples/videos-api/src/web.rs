@@ -77,15 +77,16 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
         && (carries_session_cookie(headers)
             || headers.contains_key("x-amzn-oidc-data")
             || request.uri().path().starts_with("/auth/"));
-    if unsafe_method && browser_authenticated {
-        if let Err(why) = same_origin_page(headers) {
-            tracing::warn!(why, path = %request.uri().path(), "cross-site write refused");
-            return (
-                StatusCode::FORBIDDEN,
-                axum::Json(json!({ "error": why, "kind": "csrf" })),
-            )
-                .into_response();
-        }
+    if unsafe_method
+        && browser_authenticated
+        && let Err(why) = same_origin_page(headers)
+    {
+        tracing::warn!(why, path = %request.uri().path(), "cross-site write refused");
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({ "error": why, "kind": "csrf" })),
+        )
+            .into_response();
     }
     next.run(request).await
 }
