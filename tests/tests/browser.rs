@@ -1,0 +1,290 @@
+//! `videos-api` in a real browser: headless Chromium driven over WebDriver
+//! (chromedriver, started by `.ci/run`, whose URL is in `WEBDRIVER_URL`).
+//! Without it the tests say why and skip, except under `CI=true`.
+//!
+//! Screenshots of each page state are saved under
+//! `<target>/tmp/browser/` (Cargo's `CARGO_TARGET_TMPDIR`).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Service, emulator, run_emulator_script};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// A headless Chromium session, or `None` (skipped) without chromedriver.
+async fn browser() -> Option<Client> {
+    let webdriver = std::env::var("WEBDRIVER_URL").unwrap_or_default();
+    if webdriver.is_empty() {
+        let why = "WEBDRIVER_URL is not set (see .ci/run for how to start chromedriver)";
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the browser tests need it under CI: {why}"
+        );
+        eprintln!("skipping: {why}");
+        return None;
+    }
+    let binary = std::env::var("CHROMIUM_BINARY").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": binary,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1000,760"],
+        }
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&webdriver)
+        .await
+        .expect("a Chromium session");
+    Some(client)
+}
+
+/// Waits (up to 15 s) until the JavaScript expression `condition` is true.
+async fn until(browser: &Client, condition: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let done = browser
+            .execute(&format!("return Boolean({condition});"), vec![])
+            .await
+            .map(|v| v == Value::Bool(true))
+            .unwrap_or(false);
+        if done {
+            return;
+        }
+        if Instant::now() > deadline {
+            let page = browser.source().await.unwrap_or_default();
+            panic!("timed out waiting for {what}; the page:\n{page}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Saves a screenshot of the page as `<CARGO_TARGET_TMPDIR>/browser/<name>.png`.
+async fn screenshot(browser: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(browser: &Client, css: &str, text: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+const SIGNED_OUT: &str = "!document.getElementById('signed-out').hidden";
+
+fn signed_in_as(name: &str) -> String {
+    format!(
+        "!document.getElementById('signed-in').hidden && document.getElementById('who').textContent === '{name}'"
+    )
+}
+
+async fn add_video(browser: &Client, title: &str) {
+    type_into(browser, "#add-video input[name=title]", title).await;
+    type_into(
+        browser,
+        "#add-video input[name=url]",
+        "https://videos.example/watch",
+    )
+    .await;
+    click(browser, "#add-video button[type=submit]").await;
+    until(
+        browser,
+        &format!("document.getElementById('videos').textContent.includes({title:?})"),
+        "the new video in the list",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn development_mode_in_a_browser() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let service = Service::start(&["--dev"]).await;
+    browser.goto(&format!("{}/", service.base)).await.unwrap();
+    until(
+        &browser,
+        &format!("{SIGNED_OUT} && !document.getElementById('demo-users').hidden"),
+        "the demo users",
+    )
+    .await;
+    screenshot(&browser, "dev-1-signed-out").await;
+    let account = browser.find(Locator::Id("account")).await.unwrap();
+    assert!(
+        !account.is_displayed().await.unwrap(),
+        "no account bar when signed out"
+    );
+
+    click(&browser, "#sign-in-alice").await;
+    until(&browser, &signed_in_as("alice"), "alice signed in").await;
+    let cookies = browser
+        .execute("return document.cookie;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        !cookies
+            .as_str()
+            .unwrap_or_default()
+            .contains("videos_access"),
+        "the page cannot read the token: {cookies}"
+    );
+    add_video(&browser, "Alice's first video").await;
+    screenshot(&browser, "dev-2-alice-with-a-video").await;
+
+    click(&browser, "#sign-out").await;
+    until(&browser, SIGNED_OUT, "signed out").await;
+    screenshot(&browser, "dev-3-signed-out-again").await;
+
+    click(&browser, "#sign-in-bob").await;
+    until(&browser, &signed_in_as("bob"), "bob signed in").await;
+    until(
+        &browser,
+        "!document.getElementById('no-videos').hidden",
+        "bob's empty list",
+    )
+    .await;
+    let own = browser
+        .find(Locator::Id("videos"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!own.contains("Alice"), "bob's own list: {own}");
+    until(
+        &browser,
+        "!document.getElementById('admin').hidden",
+        "the admin link",
+    )
+    .await;
+    click(&browser, "#show-everyone").await;
+    until(
+        &browser,
+        "document.getElementById('everyone').textContent.includes(\"Alice's first video\")",
+        "everyone's videos",
+    )
+    .await;
+    screenshot(&browser, "dev-4-bob-admin-sees-everyone").await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn managed_login_against_ministack_in_a_browser() {
+    let Some((endpoint, python)) = emulator("MINISTACK") else {
+        return;
+    };
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let callback = format!("{base}/auth/callback");
+    let got = run_emulator_script(
+        &python,
+        "ministack_web_client.py",
+        &[&endpoint, &callback, &format!("{base}/")],
+    )
+    .await;
+    let s = |k: &str| got[k].as_str().unwrap().to_owned();
+    let (pool, client, secret) = (s("pool_id"), s("client_id"), s("client_secret"));
+    let jwks = format!("{endpoint}/{pool}/.well-known/jwks.json");
+    let _service = Service::start_on(
+        listener,
+        &[
+            "--user-pool-id",
+            &pool,
+            "--client-id",
+            &client,
+            "--jwks-url",
+            &jwks,
+            "--cognito-domain",
+            &endpoint,
+            "--redirect-uri",
+            &callback,
+        ],
+        Some(&secret),
+    )
+    .await;
+
+    browser.goto(&format!("{base}/")).await.unwrap();
+    until(
+        &browser,
+        &format!("{SIGNED_OUT} && !document.getElementById('sign-in').hidden"),
+        "the sign-in button",
+    )
+    .await;
+    screenshot(&browser, "managed-1-signed-out").await;
+    click(&browser, "#sign-in").await;
+    until(
+        &browser,
+        "document.querySelector('input[name=password]') !== null",
+        "the managed login form",
+    )
+    .await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&endpoint)
+    );
+    screenshot(&browser, "managed-2-login-form").await;
+    type_into(&browser, "input[name=username]", &s("username")).await;
+    type_into(&browser, "input[name=password]", &s("password")).await;
+    browser
+        .execute("document.querySelector('form').submit();", vec![])
+        .await
+        .unwrap();
+    until(
+        &browser,
+        &signed_in_as("carol"),
+        "carol signed in, back on the page",
+    )
+    .await;
+    add_video(&browser, "Carol's video").await;
+    screenshot(&browser, "managed-3-carol-with-a-video").await;
+
+    // A callback with a tampered state is refused.
+    browser
+        .goto(&format!("{base}/auth/callback?code=stolen&state=tampered"))
+        .await
+        .unwrap();
+    let refused = browser.source().await.unwrap();
+    assert!(refused.contains("not this browser"), "{refused}");
+    screenshot(&browser, "managed-4-tampered-state").await;
+
+    // Sign out: the cookies are cleared and managed login's session ended.
+    browser.goto(&format!("{base}/")).await.unwrap();
+    until(&browser, &signed_in_as("carol"), "still signed in").await;
+    click(&browser, "#sign-out").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    browser.goto(&format!("{base}/")).await.unwrap();
+    until(&browser, SIGNED_OUT, "signed out").await;
+    screenshot(&browser, "managed-5-signed-out").await;
+    browser.close().await.unwrap();
+}
