@@ -61,6 +61,8 @@ This is not for production. Set COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID
 {line}
 videos-api listening on {base}
 
+Open {base}/ in a browser and sign in as a demo user, or use the API:
+
 Two demo users (tokens valid for 8 hours; alice is a user, bob is in 'admin'):
 
 export ALICE='{alice}'
