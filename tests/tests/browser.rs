@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Service, emulator, run_emulator_script};
+use common::{ManagedLoginSetup, Service, emulator};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -199,37 +199,8 @@ async fn managed_login_against_ministack_in_a_browser() {
     let Some(browser) = browser().await else {
         return;
     };
-    let endpoint = endpoint.trim_end_matches('/').to_owned();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let callback = format!("{base}/auth/callback");
-    let got = run_emulator_script(
-        &python,
-        "ministack_web_client.py",
-        &[&endpoint, &callback, &format!("{base}/")],
-    )
-    .await;
-    let s = |k: &str| got[k].as_str().unwrap().to_owned();
-    let (pool, client, secret) = (s("pool_id"), s("client_id"), s("client_secret"));
-    let jwks = format!("{endpoint}/{pool}/.well-known/jwks.json");
-    let _service = Service::start_on(
-        listener,
-        &[
-            "--user-pool-id",
-            &pool,
-            "--client-id",
-            &client,
-            "--jwks-url",
-            &jwks,
-            "--cognito-domain",
-            &endpoint,
-            "--redirect-uri",
-            &callback,
-        ],
-        Some(&secret),
-    )
-    .await;
-
+    let setup = ManagedLoginSetup::start(&endpoint, &python).await;
+    let (endpoint, base) = (&setup.endpoint, &setup.service.base);
     browser.goto(&format!("{base}/")).await.unwrap();
     until(
         &browser,
@@ -251,11 +222,11 @@ async fn managed_login_against_ministack_in_a_browser() {
             .await
             .unwrap()
             .as_str()
-            .starts_with(&endpoint)
+            .starts_with(endpoint.as_str())
     );
     screenshot(&browser, "managed-2-login-form").await;
-    type_into(&browser, "input[name=username]", &s("username")).await;
-    type_into(&browser, "input[name=password]", &s("password")).await;
+    type_into(&browser, "input[name=username]", &setup.username).await;
+    type_into(&browser, "input[name=password]", &setup.password).await;
     browser
         .execute("document.querySelector('form').submit();", vec![])
         .await

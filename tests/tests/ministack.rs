@@ -11,7 +11,7 @@
 mod common;
 
 use cognito_verify::{PoolConfig, Principal, TokenUse, Verifier};
-use common::{Service, emulator, run_emulator_script};
+use common::{ManagedLoginSetup, Service, emulator, run_emulator_script};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -70,36 +70,10 @@ async fn managed_login_signs_a_user_in_with_the_secret_on_the_server() {
     let Some((endpoint, python)) = emulator("MINISTACK") else {
         return;
     };
-    let endpoint = endpoint.trim_end_matches('/').to_owned();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let setup = ManagedLoginSetup::start(&endpoint, &python).await;
+    let (endpoint, base) = (&setup.endpoint, &setup.service.base);
+    let (client, secret) = (&setup.client_id, &setup.client_secret);
     let callback = format!("{base}/auth/callback");
-    let got = run_emulator_script(
-        &python,
-        "ministack_web_client.py",
-        &[&endpoint, &callback, &format!("{base}/")],
-    )
-    .await;
-    let s = |k: &str| got[k].as_str().unwrap().to_owned();
-    let (pool, client, secret) = (s("pool_id"), s("client_id"), s("client_secret"));
-    let jwks = format!("{endpoint}/{pool}/.well-known/jwks.json");
-    let _service = Service::start_on(
-        listener,
-        &[
-            "--user-pool-id",
-            &pool,
-            "--client-id",
-            &client,
-            "--jwks-url",
-            &jwks,
-            "--cognito-domain",
-            &endpoint,
-            "--redirect-uri",
-            &callback,
-        ],
-        Some(&secret),
-    )
-    .await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -125,7 +99,7 @@ async fn managed_login_signs_a_user_in_with_the_secret_on_the_server() {
         authorize.starts_with(&format!("{endpoint}/oauth2/authorize?")),
         "{authorize}"
     );
-    assert!(!authorize.contains(&secret));
+    assert!(!authorize.contains(secret.as_str()));
     let form_page = http.get(&authorize).send().await.unwrap();
     assert_eq!(form_page.status(), StatusCode::OK);
     assert!(
@@ -144,8 +118,8 @@ async fn managed_login_signs_a_user_in_with_the_secret_on_the_server() {
         .collect();
     let mut form: Vec<(String, String)> = query;
     form.push(("nonce".into(), String::new()));
-    form.push(("username".into(), s("username")));
-    form.push(("password".into(), s("password")));
+    form.push(("username".into(), setup.username.clone()));
+    form.push(("password".into(), setup.password.clone()));
     let body = form
         .iter()
         .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))

@@ -173,3 +173,59 @@ pub async fn run_emulator_script(python: &str, script: &str, args: &[&str]) -> V
     );
     serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }
+
+/// `videos-api` with browser sign-in through MiniStack's managed login:
+/// a pool, a "traditional web application" client with a secret, and a
+/// user signed up the labs' way (`tests/emulator/ministack_web_client.py`).
+pub struct ManagedLoginSetup {
+    pub service: Service,
+    /// MiniStack's base URL (the managed login's domain).
+    pub endpoint: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl ManagedLoginSetup {
+    pub async fn start(endpoint: &str, python: &str) -> ManagedLoginSetup {
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let callback = format!("{base}/auth/callback");
+        let got = run_emulator_script(
+            python,
+            "ministack_web_client.py",
+            &[&endpoint, &callback, &format!("{base}/")],
+        )
+        .await;
+        let s = |k: &str| got[k].as_str().unwrap().to_owned();
+        let (pool, client_id, client_secret) = (s("pool_id"), s("client_id"), s("client_secret"));
+        let jwks = format!("{endpoint}/{pool}/.well-known/jwks.json");
+        let service = Service::start_on(
+            listener,
+            &[
+                "--user-pool-id",
+                &pool,
+                "--client-id",
+                &client_id,
+                "--jwks-url",
+                &jwks,
+                "--cognito-domain",
+                &endpoint,
+                "--redirect-uri",
+                &callback,
+            ],
+            Some(&client_secret),
+        )
+        .await;
+        ManagedLoginSetup {
+            service,
+            endpoint,
+            client_id,
+            client_secret,
+            username: s("username"),
+            password: s("password"),
+        }
+    }
+}
