@@ -306,7 +306,28 @@ async fn the_callback_takes_only_this_browsers_pending_state_once() {
     )
     .await;
     assert_eq!(error.status, StatusCode::BAD_REQUEST);
+    assert!(error.body.contains("access_denied"), "{}", error.body);
     seen.push(error);
+    // The provider's error is shown to the user as a page, escaped.
+    let injected = send(
+        &service,
+        Method::GET,
+        "/auth/callback?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(injected.headers["content-type"], "text/html; charset=utf-8");
+    assert!(
+        !injected.body.contains("<script>alert"),
+        "{}",
+        injected.body
+    );
+    assert!(
+        injected.body.contains("&lt;script&gt;alert(1)"),
+        "{}",
+        injected.body
+    );
 
     // The secret is in no answer, header or body.
     for extra in ["/", "/auth/config", "/app.js", "/me"] {

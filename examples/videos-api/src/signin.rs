@@ -288,6 +288,38 @@ fn refused(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
+/// A refused callback, as a page: a browser navigated there, so the user
+/// reads why, with the way back (the message escaped: part of it can come
+/// from the query).
+fn sign_in_failed(status: StatusCode, message: impl Into<String>) -> Response {
+    let message = html_escape(&message.into());
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Sign-in failed</title><link rel=\"stylesheet\" href=\"/app.css\"></head>\
+         <body><h1>Sign-in failed</h1><p id=\"error\" role=\"alert\">{message}</p>\
+         <p><a href=\"/\">Back to the videos</a></p></body></html>"
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
+}
+
+fn html_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// `GET /auth/config`: how the page signs in.
 pub async fn config(State(sign_in): State<Arc<SignIn>>) -> Response {
     let body = match &*sign_in {
@@ -363,27 +395,27 @@ pub async fn callback(
     Query(callback): Query<Callback>,
 ) -> Response {
     let SignIn::ManagedLogin(managed) = &*sign_in else {
-        return refused(StatusCode::NOT_FOUND, "no managed login is configured");
+        return sign_in_failed(StatusCode::NOT_FOUND, "no managed login is configured");
     };
     if let Some(error) = callback.error {
         tracing::info!(error, "managed login answered with an error");
-        return refused(StatusCode::BAD_REQUEST, format!("sign-in failed: {error}"));
+        return sign_in_failed(StatusCode::BAD_REQUEST, format!("sign-in failed: {error}"));
     }
     let (Some(code), Some(state)) = (callback.code, callback.state) else {
-        return refused(
+        return sign_in_failed(
             StatusCode::BAD_REQUEST,
             "the callback needs a code and a state",
         );
     };
     // The state must be this browser's (its cookie) and pending (once).
     if cookie_value(&headers, STATE_COOKIE) != Some(state.as_str()) {
-        return refused(
+        return sign_in_failed(
             StatusCode::BAD_REQUEST,
             "the state is not this browser's sign-in",
         );
     }
     let Some(code_verifier) = managed.take(&state) else {
-        return refused(
+        return sign_in_failed(
             StatusCode::BAD_REQUEST,
             "the state is unknown, used or expired",
         );
@@ -398,12 +430,12 @@ pub async fn callback(
         Ok(tokens) => tokens,
         Err(why) => {
             tracing::warn!(why, "code exchange failed");
-            return refused(StatusCode::BAD_GATEWAY, why);
+            return sign_in_failed(StatusCode::BAD_GATEWAY, why);
         }
     };
     if let Err(why) = managed.verified(&tokens).await {
         tracing::warn!(why, "the token endpoint's access token was refused");
-        return refused(StatusCode::BAD_GATEWAY, why);
+        return sign_in_failed(StatusCode::BAD_GATEWAY, why);
     }
     let mut headers = signed_in(&tokens.access_token, tokens.refresh_token.as_deref());
     headers.append(
