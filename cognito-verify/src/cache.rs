@@ -57,6 +57,22 @@ pub(crate) fn key(signing_input: &[u8], signature_segment: &[u8]) -> (Key, Conte
     (u128::from_le_bytes(key), signing)
 }
 
+/// A token-cache miss: the token's cache key (for the admission) and the
+/// hash state after its signing input (finished, the digest the signature
+/// check needs), so that a miss hashes the token once.
+pub(crate) struct LookedUp {
+    pub signing: Context,
+    pub cache_key: Key,
+}
+
+impl LookedUp {
+    /// The miss of a token split into `signing_input` and `signature`.
+    pub(crate) fn of(signing_input: &[u8], signature: &[u8]) -> Self {
+        let (cache_key, signing) = key(signing_input, signature);
+        LookedUp { signing, cache_key }
+    }
+}
+
 /// Bounded by entry count; quick_cache's S3-FIFO policy decides what
 /// leaves (it keeps about 60 bytes per entry beside the entry itself, where
 /// moka kept about 340).

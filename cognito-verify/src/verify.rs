@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::digest::{Context, SHA256, digest};
+use aws_lc_rs::digest::{SHA256, digest};
 
 use crate::Error;
-use crate::cache::{self, CachedToken, TokenCache};
+use crate::cache::{CachedToken, LookedUp, TokenCache};
 use crate::checks;
 use crate::claims::{Claim, CognitoClaims};
 use crate::error::Echo;
@@ -65,14 +65,6 @@ struct Pending<'a> {
     route: &'a Arc<Route>,
     /// What the token-cache lookup computed, when the cache is on.
     looked_up: Option<LookedUp>,
-}
-
-/// A token-cache miss: the hash state after the signing input (finished,
-/// the digest the signature check needs) and the token's cache key (for
-/// the admission).
-struct LookedUp {
-    signing: Context,
-    cache_key: cache::Key,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -302,7 +294,8 @@ impl Verifier {
         if let (Some(cache), Some((signing_input, signature))) =
             (&inner.cache, token::signing_input_and_signature(token))
         {
-            let (cache_key, signing) = cache::key(signing_input, signature);
+            let miss = LookedUp::of(signing_input, signature);
+            let cache_key = miss.cache_key;
             match cache.get(&cache_key) {
                 Some(hit) if hit.route.keys.still_holds(&hit.key) => {
                     cache.record(true);
@@ -323,7 +316,7 @@ impl Verifier {
                 }
                 None => cache.record(false),
             }
-            looked_up = Some(LookedUp { signing, cache_key });
+            looked_up = Some(miss);
         }
         let mut parsed = token::parse(token)?;
         if parsed.alg != Alg::Rs256 {

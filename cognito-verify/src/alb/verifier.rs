@@ -10,7 +10,7 @@ use super::arn::LoadBalancerArn;
 use super::claims::AlbClaims;
 use super::keys::{AlbKeys, EcKey};
 use super::token::{self, AlbToken};
-use crate::cache::{self, TokenCache};
+use crate::cache::{LookedUp, TokenCache};
 use crate::error::{Echo, Expected, Time};
 use crate::jwks::http_client;
 use crate::settings::Settings;
@@ -278,7 +278,9 @@ enum Start<'t> {
     NeedsKey {
         token: AlbToken<'t>,
         key_url: String,
-        cache_key: Option<cache::Key>,
+        /// The cache miss, when the cache is on (its hash state is the
+        /// signature check's digest).
+        looked_up: Option<LookedUp>,
     },
 }
 
@@ -293,10 +295,10 @@ impl AlbVerifier {
             Start::NeedsKey {
                 token,
                 key_url,
-                cache_key,
+                looked_up,
             } => {
                 let key = self.inner.keys.key(&key_url, &token.header.kid).await;
-                self.finish(token, key, cache_key)
+                self.finish(token, key, looked_up)
             }
         }
     }
@@ -319,10 +321,10 @@ impl AlbVerifier {
             Ok(Start::NeedsKey {
                 token,
                 key_url,
-                cache_key,
+                looked_up,
             }) => {
                 let key = self.inner.keys.cached(&key_url)?;
-                Some(self.finish(token, key, cache_key))
+                Some(self.finish(token, key, looked_up))
             }
         }
     }
@@ -335,12 +337,13 @@ impl AlbVerifier {
                 max,
             });
         }
-        let cache_key = match (
+        let looked_up = match (
             &self.inner.cache,
             crate::token::signing_input_and_signature(token),
         ) {
             (Some(cache), Some((signing_input, signature))) => {
-                let (key, _) = cache::key(signing_input, signature);
+                let miss = LookedUp::of(signing_input, signature);
+                let key = miss.cache_key;
                 if let Some(hit) = cache.get(&key) {
                     cache.record(true);
                     return match self.check_time(&hit.claims) {
@@ -352,7 +355,7 @@ impl AlbVerifier {
                     };
                 }
                 cache.record(false);
-                Some(key)
+                Some(miss)
             }
             _ => None,
         };
@@ -370,7 +373,7 @@ impl AlbVerifier {
         Ok(Start::NeedsKey {
             token,
             key_url,
-            cache_key,
+            looked_up,
         })
     }
 
@@ -378,10 +381,14 @@ impl AlbVerifier {
         &self,
         token: AlbToken<'_>,
         key: Result<Arc<EcKey>, Error>,
-        cache_key: Option<cache::Key>,
+        looked_up: Option<LookedUp>,
     ) -> Result<Arc<AlbClaims>, Error> {
         let key = key?;
-        if !key.verify(&digest(&SHA256, token.signing_input), &token.signature) {
+        let (signing_digest, cache_key) = match looked_up {
+            Some(LookedUp { signing, cache_key }) => (signing.finish(), Some(cache_key)),
+            None => (digest(&SHA256, token.signing_input), None),
+        };
+        if !key.verify(&signing_digest, &token.signature) {
             return Err(Error::InvalidSignature {
                 kid: Echo::some(&token.header.kid),
             });
