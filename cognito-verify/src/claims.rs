@@ -993,6 +993,10 @@ impl NumericDate {
     }
 }
 
+/// What a NumericDate claim must be, in the words of the error.
+const NUMERIC_DATE_RULE: &str =
+    "a number of seconds (an integer within 64 bits, or a fraction within 2^53 seconds)";
+
 /// A time claim. Non-numbers and values out of range are refused rather
 /// than rounded.
 fn time(claim: &str, value: &Json<'_>) -> Result<NumericDate, Error> {
@@ -1000,12 +1004,23 @@ fn time(claim: &str, value: &Json<'_>) -> Result<NumericDate, Error> {
         Json::Number(n) => NumericDate::from_json(n),
         _ => None,
     }
-    .ok_or_else(|| {
-        wrong_type(
-            claim,
-            "a number of seconds (an integer within 64 bits, or a fraction within 2^53 seconds)",
-        )
-    })
+    .ok_or_else(|| wrong_type(claim, NUMERIC_DATE_RULE))
+}
+
+/// A time claim of a token parsed into [`serde_json::Value`]s (the ALB
+/// verifier's), by the same rule as [`time`]: `None` when absent, and
+/// `malformed_token` for any value that is not a NumericDate.
+pub(crate) fn time_in(
+    object: &serde_json::Map<String, serde_json::Value>,
+    claim: &str,
+) -> Result<Option<NumericDate>, Error> {
+    match object.get(claim) {
+        None => Ok(None),
+        Some(serde_json::Value::Number(n)) => NumericDate::from_json(n)
+            .map(Some)
+            .ok_or_else(|| wrong_type(claim, NUMERIC_DATE_RULE)),
+        Some(_) => Err(wrong_type(claim, NUMERIC_DATE_RULE)),
+    }
 }
 
 #[cfg(test)]

@@ -45,11 +45,43 @@ pub enum IssuerType {
     Both,
 }
 
-#[derive(Clone, Debug)]
-enum Clients {
-    Unset,
+/// The clients a builder was told to accept: ids, "any client", or both
+/// (a contradiction that `build()` refuses rather than letting either win).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClientChoice {
+    ids: Vec<String>,
+    any: bool,
+}
+
+/// What a [`ClientChoice`] resolves to.
+pub(crate) enum ClientsResolved {
+    /// Any client (chosen explicitly).
     Any,
-    List(Vec<String>),
+    /// Only these (not yet checked for empty ids).
+    Ids(Vec<String>),
+    /// Neither was said.
+    Unset,
+    /// Both ids and "any client" were said.
+    Contradiction,
+}
+
+impl ClientChoice {
+    pub(crate) fn add(&mut self, id: String) {
+        self.ids.push(id);
+    }
+
+    pub(crate) fn allow_any(&mut self) {
+        self.any = true;
+    }
+
+    pub(crate) fn resolve(self) -> ClientsResolved {
+        match (self.any, self.ids.is_empty()) {
+            (true, true) => ClientsResolved::Any,
+            (true, false) => ClientsResolved::Contradiction,
+            (false, true) => ClientsResolved::Unset,
+            (false, false) => ClientsResolved::Ids(self.ids),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -80,7 +112,7 @@ enum Use {
 #[must_use]
 pub struct PoolConfig {
     source: Source,
-    clients: Clients,
+    clients: ClientChoice,
     token_use: Use,
     /// `None`: no group required; `Some` must not be empty at `build()`.
     groups: Option<Vec<String>>,
@@ -158,7 +190,7 @@ impl PoolConfig {
     fn with_source(source: Source) -> Self {
         PoolConfig {
             source,
-            clients: Clients::Unset,
+            clients: ClientChoice::default(),
             token_use: Use::Unset,
             groups: None,
             scopes: None,
@@ -199,10 +231,7 @@ impl PoolConfig {
     /// several: any of them suffices). Read from `aud` in id tokens and from
     /// `client_id` in access tokens.
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        match &mut self.clients {
-            Clients::List(list) => list.push(client_id.into()),
-            _ => self.clients = Clients::List(vec![client_id.into()]),
-        }
+        self.clients.add(client_id.into());
         self
     }
 
@@ -219,9 +248,11 @@ impl PoolConfig {
     }
 
     /// Accepts tokens issued to any app client of the pool. Explicit on
-    /// purpose: a pool can have clients you do not control.
+    /// purpose: a pool can have clients you do not control. Together with
+    /// [`client_id`](Self::client_id) it is a contradiction that
+    /// [`VerifierBuilder::build`](crate::VerifierBuilder::build) refuses.
     pub fn any_client(mut self) -> Self {
-        self.clients = Clients::Any;
+        self.clients.allow_any();
         self
     }
 
@@ -463,16 +494,21 @@ impl PoolConfig {
                     .into(),
             ));
         }
-        let client_ids = match self.clients {
-            Clients::Unset => {
+        let client_ids = match self.clients.resolve() {
+            ClientsResolved::Contradiction => {
+                return Err(bad("both client_id(..) and any_client() are set: one \
+                     would silently widen or narrow the other; choose one"
+                    .into()));
+            }
+            ClientsResolved::Unset => {
                 return Err(bad(
                     "no client id: call client_id(..) with your app client id, \
                      or any_client() to accept every client of the pool"
                         .into(),
                 ));
             }
-            Clients::Any => None,
-            Clients::List(list) => {
+            ClientsResolved::Any => None,
+            ClientsResolved::Ids(list) => {
                 check_names(&list, Names::ClientIds).map_err(bad)?;
                 Some(list)
             }

@@ -190,11 +190,20 @@ pub mod bench {
 pub mod fuzzing {
     /// Parses a token as `verify` does before any key is needed, and reads
     /// every claim of the table as each accessor does.
-    pub fn token(data: &str) {
+    pub fn token(data: &[u8]) {
         if let Ok(parsed) = crate::token::parse(data) {
             crate::claims::read_every_claim(parsed.payload);
         }
-        let _ = crate::decode_unverified(data);
+        if let Ok(text) = std::str::from_utf8(data) {
+            let _ = crate::decode_unverified(text);
+        }
+    }
+
+    /// The ALB parsers, chosen by the first byte: 0 a token
+    /// (`x-amzn-oidc-data`), 1 a load balancer ARN and its key host, 2 a
+    /// PEM public key.
+    pub fn alb(data: &[u8]) {
+        crate::alb::fuzz(data);
     }
 
     /// Parses a JWKS document as a fetch does.

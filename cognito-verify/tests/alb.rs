@@ -189,6 +189,84 @@ async fn fetches_of_new_kids_are_rate_limited_and_failures_remembered() {
     );
 }
 
+/// A made-up key id, unique per `(round, i)`.
+fn forged_kid(round: usize, i: usize) -> String {
+    format!("{round:08x}-0000-4000-8000-{i:012x}")
+}
+
+#[tokio::test]
+async fn forged_kids_never_push_out_the_load_balancers_real_key() {
+    // Anyone who knows the load balancer's ARN can send tokens with fresh
+    // UUID kids (no valid signature needed). 40 rounds of 8 such tokens:
+    // 160 of them are fetched, far more than the keys kept, and each round
+    // spends the whole new-kid budget before a real user's token comes.
+    let alb = LocalAlb::start().await.unwrap();
+    let interval = Duration::from_millis(50);
+    let verifier = alb
+        .verifier_builder()
+        .key_min_refetch_interval(interval)
+        .build()
+        .unwrap();
+    let real = |n: usize| alb.token().sub(&format!("user-{n}")).sign();
+    assert_eq!(kind(&verifier, &real(0)).await, "ok");
+    for round in 0..40 {
+        for i in 0..8 {
+            let forged = alb
+                .token()
+                .header("kid", json!(forged_kid(round, i)))
+                .sign();
+            assert_eq!(kind(&verifier, &forged).await, "unknown_kid");
+        }
+        assert_eq!(
+            kind(&verifier, &real(round + 1)).await,
+            "ok",
+            "a real token in round {round}"
+        );
+        tokio::time::sleep(interval + Duration::from_millis(5)).await;
+    }
+    assert!(
+        alb.key_requests() >= 100,
+        "the forged kids were fetched: {}",
+        alb.key_requests()
+    );
+}
+
+#[tokio::test]
+async fn a_key_that_verified_before_is_refetched_outside_the_new_kid_budget() {
+    let alb = LocalAlb::start().await.unwrap();
+    let interval = Duration::from_millis(50);
+    let verifier = alb
+        .verifier_builder()
+        .key_min_refetch_interval(interval)
+        .build()
+        .unwrap();
+    let first_kid = alb.current_kid();
+    let with_kid = |kid: &str| alb.token().header("kid", json!(kid)).sign();
+    assert_eq!(kind(&verifier, &with_kid(&first_kid)).await, "ok");
+    // 64 more real keys, each verifying a token: the first key, the
+    // oldest, leaves the cache.
+    for n in 0..64 {
+        let kid = alb.rotate_key();
+        if n % 4 == 3 {
+            tokio::time::sleep(interval + Duration::from_millis(5)).await;
+        }
+        assert_eq!(kind(&verifier, &with_kid(&kid)).await, "ok", "key {n}");
+    }
+    tokio::time::sleep(interval + Duration::from_millis(5)).await;
+    let before = alb.key_requests();
+    // The budget for new kids is spent...
+    for i in 0..4 {
+        let forged = with_kid(&forged_kid(99, i));
+        assert_eq!(kind(&verifier, &forged).await, "unknown_kid");
+    }
+    let spent = with_kid(&forged_kid(99, 4));
+    assert_eq!(kind(&verifier, &spent).await, "unknown_kid");
+    assert_eq!(alb.key_requests(), before + 4, "the fifth was not fetched");
+    // ...and the first key, good before, is fetched all the same.
+    assert_eq!(kind(&verifier, &with_kid(&first_kid)).await, "ok");
+    assert_eq!(alb.key_requests(), before + 5);
+}
+
 #[tokio::test]
 async fn any_client_is_an_explicit_choice() {
     let alb = LocalAlb::start().await.unwrap();
@@ -209,6 +287,76 @@ async fn any_client_is_an_explicit_choice() {
         .unwrap_err();
     assert_eq!(unset.kind(), "invalid_config");
     assert!(unset.to_string().contains("any_client"), "{unset}");
+}
+
+#[tokio::test]
+async fn time_claims_must_be_numeric_dates_and_may_have_a_fraction() {
+    let alb = LocalAlb::start().await.unwrap();
+    let verifier = alb.verifier_builder().build().unwrap();
+    let now = cognito_verify::unix_now();
+    let ahead = now + 12 * 3600;
+    // The same instant as a number is refused for the time, as a string
+    // for the type: never accepted.
+    let cases = [
+        (
+            "not_yet_valid",
+            alb.token().claim("nbf", json!(ahead)).sign(),
+        ),
+        (
+            "malformed_token",
+            alb.token().claim("nbf", json!(ahead.to_string())).sign(),
+        ),
+        (
+            "malformed_token",
+            alb.token().claim("iat", json!(now.to_string())).sign(),
+        ),
+        (
+            "malformed_token",
+            alb.token()
+                .claim("exp", json!((now + 60).to_string()))
+                .sign(),
+        ),
+        ("ok", alb.token().claim("iat", json!(now)).sign()),
+        // One rule for fractions in both verifiers (RFC 7519 §2: a
+        // NumericDate is a JSON number, integer or not).
+        (
+            "ok",
+            alb.token().header("exp", json!(now as f64 + 60.5)).sign(),
+        ),
+        (
+            "expired",
+            alb.token().header("exp", json!(now as f64 - 0.5)).sign(),
+        ),
+        (
+            "not_yet_valid",
+            alb.token().claim("nbf", json!(now as f64 + 30.5)).sign(),
+        ),
+    ];
+    for (expected, token) in cases {
+        assert_eq!(kind(&verifier, &token).await, expected, "{token}");
+    }
+}
+
+#[test]
+fn client_ids_together_with_any_client_are_refused_in_either_order() {
+    let arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/a/b";
+    let base = || AlbVerifier::builder().load_balancer_arn(arn).issuer("i");
+    for builder in [
+        base().client_id("c1").any_client(),
+        base().any_client().client_id("c1"),
+    ] {
+        let err = builder.build().unwrap_err();
+        assert_eq!(err.kind(), "invalid_config");
+        let text = err.to_string();
+        assert!(
+            text.contains("client_id(..)") && text.contains("any_client()"),
+            "names both settings: {text}"
+        );
+        assert!(
+            text.contains("--alb-client-id") && text.contains("--alb-any-client"),
+            "and both flags: {text}"
+        );
+    }
 }
 
 #[tokio::test]

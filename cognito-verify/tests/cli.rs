@@ -349,6 +349,7 @@ async fn verify_alb_explains_why_a_header_was_refused() {
         "verify-alb --alb-arn not-an-arn --alb-issuer https://i --alb-client-id c t",
         "verify-alb --alb-arn arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/a/b --alb-client-id c t",
         "verify-alb --alb-arn arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/a/b --alb-issuer https://i t",
+        "verify-alb --alb-arn arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/a/b --alb-issuer https://i --alb-client-id c --alb-any-client t",
     ] {
         let out = run(args.split(' ').map(str::to_owned).collect(), None).await;
         assert_eq!(out.status.code(), Some(2), "{args}: {out:?}");

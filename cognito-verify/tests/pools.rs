@@ -228,6 +228,29 @@ fn refuses_absurd_durations_at_build_time() {
 }
 
 #[test]
+fn refuses_client_ids_together_with_any_client() {
+    for pool in [
+        PoolConfig::new("us-east-1_abc")
+            .client_id("c1")
+            .any_client(),
+        PoolConfig::new("us-east-1_abc")
+            .any_client()
+            .client_id("c1"),
+    ] {
+        let err = Verifier::builder()
+            .pool(pool.token_use(TokenUse::Access))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), "invalid_config");
+        let text = err.to_string();
+        assert!(
+            text.contains("client_id(..)") && text.contains("any_client()"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn refuses_no_pool_duplicate_issuers_and_bad_urls() {
     let err = Verifier::builder().build().unwrap_err();
     assert_eq!(err.kind(), "invalid_config");

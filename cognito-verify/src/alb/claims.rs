@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::token::AlbHeader;
+use super::token::{AlbHeader, AlbTimes};
 
 /// The claims of an ALB token (`x-amzn-oidc-data`) that verified: the
 /// load balancer's header fields, and the user's claims as the identity
@@ -16,11 +16,16 @@ use super::token::AlbHeader;
 pub struct AlbClaims {
     header: AlbHeader,
     claims: Map<String, Value>,
+    times: AlbTimes,
 }
 
 impl AlbClaims {
-    pub(crate) fn new(header: AlbHeader, claims: Map<String, Value>) -> Self {
-        AlbClaims { header, claims }
+    pub(crate) fn new(header: AlbHeader, claims: Map<String, Value>, times: AlbTimes) -> Self {
+        AlbClaims {
+            header,
+            claims,
+            times,
+        }
     }
 
     fn text(&self, name: &str) -> Option<&str> {
@@ -83,11 +88,11 @@ impl AlbClaims {
         &self.header.iss
     }
 
-    /// When the token expires, in seconds since the Unix epoch (the
-    /// header's `exp`).
+    /// When the token expires, in whole seconds since the Unix epoch (the
+    /// header's `exp`, rounded down if it has a fraction).
     #[must_use]
     pub fn expires_at(&self) -> i64 {
-        self.header.exp
+        self.header.exp.whole_seconds()
     }
 
     /// The id of the load balancer's key that signed.
@@ -96,12 +101,8 @@ impl AlbClaims {
         &self.header.kid
     }
 
-    /// The earliest expiry the token states (the header's `exp`, and the
-    /// payload's if it has one).
-    pub(crate) fn earliest_exp(&self) -> i64 {
-        match self.claims.get("exp").and_then(Value::as_i64) {
-            Some(exp) => exp.min(self.header.exp),
-            None => self.header.exp,
-        }
+    /// The times the checks read, typed at parse.
+    pub(crate) fn times(&self) -> AlbTimes {
+        self.times
     }
 }

@@ -16,6 +16,7 @@
 use serde_json::{Map, Value};
 
 use crate::Error;
+use crate::claims::{NumericDate, time_in};
 use crate::error::Echo;
 use crate::json;
 use crate::token::{Segments, split};
@@ -32,8 +33,20 @@ pub(crate) struct AlbHeader {
     pub iss: String,
     /// The OIDC client id the load balancer signed in with.
     pub client: String,
-    /// Expiry, seconds since the Unix epoch.
-    pub exp: i64,
+    /// Expiry: a NumericDate (RFC 7519 §2), which may be non-integer.
+    pub exp: NumericDate,
+}
+
+/// The token's times, typed as NumericDates (RFC 7519 §4.1.4–§4.1.6: a JSON
+/// number, integer or not, by the same rule as the Cognito verifier's; any
+/// other type is `malformed_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AlbTimes {
+    /// The earliest expiry stated: the header's `exp`, and the payload's if
+    /// it has one.
+    pub exp: NumericDate,
+    /// The payload's `nbf`, if any.
+    pub nbf: Option<NumericDate>,
 }
 
 /// An ALB token split, decoded and typed, not verified.
@@ -45,6 +58,7 @@ pub(crate) struct AlbToken<'a> {
     pub header: AlbHeader,
     /// The user's claims (from the identity provider's user info).
     pub payload: Map<String, Value>,
+    pub times: AlbTimes,
 }
 
 /// The length of an ES256 signature in JWS form (RFC 7518 §3.4).
@@ -71,6 +85,15 @@ pub(crate) fn parse(token: &[u8]) -> Result<AlbToken<'_>, Error> {
             ));
         }
     }
+    let payload_exp = time_in(&payload, "exp")?;
+    let nbf = time_in(&payload, "nbf")?;
+    // `iat` is checked for its type only: the user info an ALB forwards
+    // rarely has one, and it decides nothing here.
+    time_in(&payload, "iat")?;
+    let times = AlbTimes {
+        exp: payload_exp.map_or(header.exp, |exp| exp.min(header.exp)),
+        nbf,
+    };
     let signature = decode_padded(signature, "signature")?;
     if signature.len() != ES256_SIGNATURE_BYTES {
         return Err(Error::malformed(format!(
@@ -83,6 +106,7 @@ pub(crate) fn parse(token: &[u8]) -> Result<AlbToken<'_>, Error> {
         signature,
         header,
         payload,
+        times,
     })
 }
 
@@ -145,11 +169,8 @@ fn header_fields(header: Map<String, Value>) -> Result<AlbHeader, Error> {
             "an ALB token's header has a string \"{name}\""
         ))),
     };
-    let exp = match header.get("exp") {
-        Some(Value::Number(n)) => n.as_i64(),
-        _ => None,
-    }
-    .ok_or_else(|| Error::malformed("an ALB token's header has an integer \"exp\""))?;
+    let exp = time_in(&header, "exp")?
+        .ok_or_else(|| Error::malformed("an ALB token's header has \"exp\""))?;
     Ok(AlbHeader {
         kid: kid.clone(),
         signer: text("signer")?,
@@ -202,7 +223,7 @@ mod tests {
         let parsed = parse(t.as_bytes()).unwrap();
         assert_eq!(parsed.header.kid, KID);
         assert_eq!(parsed.header.client, "c1");
-        assert_eq!(parsed.header.exp, 1_734_961_644);
+        assert_eq!(parsed.header.exp.whole_seconds(), 1_734_961_644);
         assert_eq!(parsed.payload["email"], "a@example.com");
         assert_eq!(
             parsed.signing_input,
@@ -275,6 +296,42 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(e.kind(), "malformed_token");
+    }
+
+    #[test]
+    fn refuses_time_claims_that_are_not_numeric_dates() {
+        let h = header("");
+        for claim in ["exp", "nbf", "iat"] {
+            for value in [r#""1734961644""#, "null", "true", "[1]", "1e30"] {
+                let p = format!(r#"{{"sub":"u1","{claim}":{value}}}"#);
+                let e = parse(token(&h, &p, &[1; 64]).as_bytes()).err().unwrap();
+                assert_eq!(e.kind(), "malformed_token", "{p}");
+                assert!(e.to_string().contains(claim), "{p}: {e}");
+            }
+        }
+        for value in [r#""1734961644""#, "null", "1e30"] {
+            let h = header("").replace("1734961644", value);
+            let e = parse(token(&h, r#"{"sub":"u1"}"#, &[1; 64]).as_bytes())
+                .err()
+                .unwrap();
+            assert_eq!(e.kind(), "malformed_token", "{h}");
+        }
+    }
+
+    #[test]
+    fn reads_non_integer_numeric_dates_as_the_cognito_verifier_does() {
+        let h = header("").replace("1734961644", "1734961644.5");
+        let p = r#"{"sub":"u1","exp":1734961700.25,"nbf":1734961000.75,"iat":1734961000.5}"#;
+        let fractions = token(&h, p, &[1; 64]);
+        let parsed = parse(fractions.as_bytes()).unwrap();
+        let nanos = |d: NumericDate| d.nanos();
+        assert_eq!(nanos(parsed.header.exp), 1_734_961_644_500_000_000);
+        assert_eq!(nanos(parsed.times.exp), 1_734_961_644_500_000_000);
+        assert_eq!(parsed.times.nbf.map(nanos), Some(1_734_961_000_750_000_000));
+        let earlier = r#"{"sub":"u1","exp":1734961600.25}"#;
+        let earlier = token(&h, earlier, &[1; 64]);
+        let parsed = parse(earlier.as_bytes()).unwrap();
+        assert_eq!(nanos(parsed.times.exp), 1_734_961_600_250_000_000);
     }
 
     #[test]

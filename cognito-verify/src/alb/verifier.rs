@@ -10,11 +10,15 @@ use super::arn::LoadBalancerArn;
 use super::claims::AlbClaims;
 use super::keys::{AlbKeys, EcKey};
 use super::token::{self, AlbToken};
+use crate::Error;
 use crate::cache::{LookedUp, TokenCache};
+use crate::checks::nanos_of;
+use crate::claims::NumericDate;
+use crate::clock::now_nanos;
+use crate::config::{ClientChoice, ClientsResolved};
 use crate::error::{Echo, Expected, Time};
 use crate::jwks::http_client;
 use crate::settings::Settings;
-use crate::{Error, unix_now};
 
 /// A load balancer the verifier accepts, and where its region's keys are.
 struct Signer {
@@ -58,6 +62,12 @@ struct Inner {
 /// | header `exp` (and the payload's, if any) has not passed, with the leeway | `expired` |
 /// | payload `nbf`, if any, has come | `not_yet_valid` |
 ///
+/// The header's `exp` and the payload's `exp`, `nbf` and `iat` are
+/// NumericDates (RFC 7519 §2, §4.1.4–§4.1.6): a JSON number, integer or
+/// not, compared to the nanosecond, by the same rule as the Cognito
+/// [`Verifier`](crate::Verifier); any other type is `malformed_token`,
+/// found when the token is parsed.
+///
 /// Sources: "Authenticate users using an Application Load Balancer"
 /// (Elastic Load Balancing user guide), section on user claims encoding and
 /// signature verification: the header fields, the padding, ES256, and the
@@ -99,14 +109,6 @@ impl std::fmt::Debug for AlbVerifier {
     }
 }
 
-/// Which clients the builder was told to accept.
-#[derive(Debug, Clone)]
-enum Clients {
-    Unset,
-    Any,
-    Ids(Vec<String>),
-}
-
 /// Builds an [`AlbVerifier`]: the load balancer ARN(s), the issuer, and the
 /// client id(s) or an explicit [`any_client`](Self::any_client) are required.
 #[derive(Debug, Clone)]
@@ -114,7 +116,7 @@ enum Clients {
 pub struct AlbVerifierBuilder {
     arns: Vec<String>,
     issuer: Option<String>,
-    clients: Clients,
+    clients: ClientChoice,
     key_url: Option<String>,
     settings: Settings,
 }
@@ -125,7 +127,7 @@ impl AlbVerifier {
         AlbVerifierBuilder {
             arns: Vec::new(),
             issuer: None,
-            clients: Clients::Unset,
+            clients: ClientChoice::default(),
             key_url: None,
             settings: Settings::default(),
         }
@@ -151,17 +153,15 @@ impl AlbVerifierBuilder {
     /// Accepts tokens of this OIDC client id (the header's `client`). Call
     /// once per client.
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        let id = client_id.into();
-        match &mut self.clients {
-            Clients::Ids(ids) => ids.push(id),
-            _ => self.clients = Clients::Ids(vec![id]),
-        }
+        self.clients.add(client_id.into());
         self
     }
 
-    /// Accepts any client id: an explicit choice, never a default.
+    /// Accepts any client id: an explicit choice, never a default. Together
+    /// with [`client_id`](Self::client_id) it is a contradiction that
+    /// [`build`](Self::build) refuses.
     pub fn any_client(mut self) -> Self {
-        self.clients = Clients::Any;
+        self.clients.allow_any();
         self
     }
 
@@ -198,13 +198,23 @@ impl AlbVerifierBuilder {
         self
     }
 
+    /// How long a failed key lookup is remembered, and the window of the
+    /// budget for kids not seen before (default 10 s, as
+    /// [`jwks_min_refetch_interval`](crate::VerifierBuilder::jwks_min_refetch_interval)):
+    /// at most 4 new kids are fetched per interval. A kid whose key verified
+    /// a token before is fetched outside that budget.
+    pub fn key_min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.settings.jwks.min_refetch_interval = interval;
+        self
+    }
+
     /// The verifier.
     ///
     /// # Errors
     /// `invalid_config`: no load balancer, an ARN that is not an
     /// Application Load Balancer's, a region whose key host AWS does not
     /// document without [`key_url`](Self::key_url), no issuer, neither
-    /// client ids nor `any_client()`, an empty client id, or a setting out
+    /// client ids nor `any_client()`, both, an empty client id, or a setting out
     /// of bounds.
     pub fn build(self) -> Result<AlbVerifier, Error> {
         let config = |why: &str| Error::InvalidConfig(format!("ALB verifier: {why}"));
@@ -238,17 +248,23 @@ impl AlbVerifierBuilder {
             Some(issuer) if !issuer.is_empty() => issuer,
             _ => return Err(config("no issuer: call issuer(...)")),
         };
-        let clients = match self.clients {
-            Clients::Unset => {
+        let clients = match self.clients.resolve() {
+            ClientsResolved::Contradiction => {
+                return Err(config(
+                    "both client_id(..) (--alb-client-id, ALB_CLIENT_ID) and any_client() \
+                     (--alb-any-client) are set; choose one",
+                ));
+            }
+            ClientsResolved::Unset => {
                 return Err(config(
                     "no client id: call client_id(...), or any_client() to accept every client",
                 ));
             }
-            Clients::Any => None,
-            Clients::Ids(ids) if ids.iter().any(String::is_empty) => {
+            ClientsResolved::Any => None,
+            ClientsResolved::Ids(ids) if ids.iter().any(String::is_empty) => {
                 return Err(config("a client id is empty"));
             }
-            Clients::Ids(ids) => Some(ids),
+            ClientsResolved::Ids(ids) => Some(ids),
         };
         let client = http_client(&self.settings.jwks)?;
         let keys = AlbKeys::new(client, Arc::new(self.settings.jwks.clone()));
@@ -394,7 +410,7 @@ impl AlbVerifier {
             });
         }
         self.check_claims(&token)?;
-        let claims = Arc::new(AlbClaims::new(token.header, token.payload));
+        let claims = Arc::new(AlbClaims::new(token.header, token.payload, token.times));
         self.check_time(&claims)?;
         if let (Some(cache), Some(cache_key)) = (&self.inner.cache, cache_key) {
             cache.admit(cache_key, || Verified {
@@ -432,35 +448,32 @@ impl AlbVerifier {
                 actual: Echo::some(&token.header.client),
             });
         }
-        if token
-            .payload
-            .get("exp")
-            .is_some_and(|exp| exp.as_i64().is_none())
-        {
-            return Err(Error::malformed("the claim \"exp\" must be an integer"));
-        }
         Ok(())
     }
 
-    /// `exp` (header and payload) and `nbf`, on every verification and hit.
+    /// `exp` (header and payload) and `nbf`, on every verification and hit,
+    /// compared exactly as the Cognito verifier compares them: valid only
+    /// before `exp` (RFC 7519 §4.1.4), a NumericDate's fraction included.
     fn check_time(&self, claims: &AlbClaims) -> Result<(), Error> {
-        let now = unix_now();
-        let leeway = i64::try_from(self.inner.settings.leeway.as_secs()).unwrap_or(i64::MAX);
-        let exp = claims.earliest_exp();
-        if now > exp.saturating_add(leeway) {
+        let times = claims.times();
+        let leeway = self.inner.settings.leeway;
+        let leeway_nanos = nanos_of(leeway);
+        let now = now_nanos();
+        let now_secs = || Time::from_unix_seconds(NumericDate::from_nanos(now).whole_seconds());
+        if now >= times.exp.nanos().saturating_add(leeway_nanos) {
             return Err(Error::Expired {
-                exp: Time::from_unix_seconds(exp),
-                now: Time::from_unix_seconds(now),
-                leeway_secs: self.inner.settings.leeway.as_secs(),
+                exp: Time::from_unix_seconds(times.exp.whole_seconds()),
+                now: now_secs(),
+                leeway_secs: leeway.as_secs(),
             });
         }
-        if let Some(nbf) = claims.claim("nbf").and_then(Value::as_i64)
-            && nbf > now.saturating_add(leeway)
+        if let Some(nbf) = times.nbf
+            && nbf.nanos() > now.saturating_add(leeway_nanos)
         {
             return Err(Error::NotYetValid {
-                nbf: Time::from_unix_seconds(nbf),
-                now: Time::from_unix_seconds(now),
-                leeway_secs: self.inner.settings.leeway.as_secs(),
+                nbf: Time::from_unix_seconds(nbf.whole_seconds()),
+                now: now_secs(),
+                leeway_secs: leeway.as_secs(),
             });
         }
         Ok(())
