@@ -141,6 +141,54 @@ impl CognitoAuthLayer {
         self
     }
 
+    /// True when this layer takes the request's token from one of its
+    /// [`cookie`](Self::cookie)s: there is no `Authorization: Bearer`
+    /// header, and the first configured source the request carries is a
+    /// cookie (even a cookie the layer will refuse, such as two of one
+    /// name). An `Authorization` header of another scheme (`Basic`,
+    /// `Negotiate`, which a browser sends on its own behind an HTTP-auth
+    /// gate) does not stop the cookie from being read, so it does not
+    /// count either; cookies are read as bytes, so a byte outside ASCII in
+    /// another cookie hides nothing.
+    ///
+    /// A browser attaches cookies to requests other sites make, so a CSRF
+    /// defence must ask exactly this question, with the layer's own answer:
+    ///
+    /// ```
+    /// use axum::extract::{Request, State};
+    /// use axum::http::{Method, StatusCode};
+    /// use axum::middleware::{Next, from_fn_with_state};
+    /// use axum::response::{IntoResponse, Response};
+    /// use axum::{Router, routing::post};
+    /// # use cognito_verify::{PoolConfig, TokenUse, Verifier};
+    /// use cognito_verify_axum::CognitoAuthLayer;
+    ///
+    /// async fn csrf(State(auth): State<CognitoAuthLayer>, request: Request, next: Next) -> Response {
+    ///     let write = request.method() != Method::GET;
+    ///     let from_page = request.headers().contains_key("x-requested-by-page");
+    ///     if write && auth.authenticates_by_cookie(request.headers()) && !from_page {
+    ///         return StatusCode::FORBIDDEN.into_response();
+    ///     }
+    ///     next.run(request).await
+    /// }
+    ///
+    /// # let verifier = Verifier::builder()
+    /// #     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+    /// #     .build()?;
+    /// let auth = CognitoAuthLayer::new(verifier).cookie("__Host-access");
+    /// let app: Router = Router::new()
+    ///     .route("/videos", post(|| async { "added" }))
+    ///     .route_layer(auth.clone())
+    ///     .layer(from_fn_with_state(auth, csrf));
+    /// # Ok::<(), cognito_verify::Error>(())
+    /// ```
+    pub fn authenticates_by_cookie(&self, headers: &HeaderMap) -> bool {
+        matches!(
+            look_up(headers, &self.config.sources),
+            (_, Some(Source::Cookie(_)))
+        )
+    }
+
     /// Also reads the token from this header (the whole value is the token)
     /// when there is no `Authorization` header.
     ///
@@ -400,9 +448,18 @@ enum TokenLookup<'h> {
 /// The request's token: from `Authorization: Bearer`, else from the
 /// configured sources in order.
 fn find_token<'h>(headers: &'h HeaderMap, sources: &[Source]) -> TokenLookup<'h> {
+    look_up(headers, sources).0
+}
+
+/// The request's token, and the configured source that decided it (`None`:
+/// the `Authorization` header did, or no source has a token).
+fn look_up<'h, 's>(
+    headers: &'h HeaderMap,
+    sources: &'s [Source],
+) -> (TokenLookup<'h>, Option<&'s Source>) {
     match bearer_token(headers) {
         TokenLookup::Absent => {}
-        decided => return decided,
+        decided => return (decided, None),
     }
     for source in sources {
         let lookup = match source {
@@ -410,10 +467,10 @@ fn find_token<'h>(headers: &'h HeaderMap, sources: &[Source]) -> TokenLookup<'h>
             Source::Cookie(name) => cookie_token(headers, name),
         };
         if lookup != TokenLookup::Absent {
-            return lookup;
+            return (lookup, Some(source));
         }
     }
-    TokenLookup::Absent
+    (TokenLookup::Absent, None)
 }
 
 /// `Authorization: Bearer <token>`: the scheme case-insensitive, then
@@ -608,6 +665,42 @@ mod tests {
             let h = headers(&[("authorization", other), ("cookie", "tok=c1")]);
             assert_eq!(find_token(&h, &cookie), TokenLookup::Found("c1"), "{other}");
         }
+    }
+
+    #[test]
+    fn says_when_the_token_comes_from_a_cookie() {
+        let sources = [
+            Source::Cookie("tok".into()),
+            Source::Header(HeaderName::from_static("x-token")),
+        ];
+        let by_cookie =
+            |h: &HeaderMap| matches!(look_up(h, &sources), (_, Some(Source::Cookie(_))));
+        for pairs in [
+            &[("cookie", "a=1; tok=c1")][..],
+            &[
+                ("cookie", "tok=c1"),
+                ("authorization", "Basic dXNlcjpwYXNz"),
+            ],
+            &[("cookie", "tok=c1"), ("authorization", "Negotiate abc")],
+            &[("cookie", "tok=c1; tok=c2")],
+            &[("cookie", "tok=c1"), ("x-token", "h1")],
+        ] {
+            assert!(by_cookie(&headers(pairs)), "{pairs:?}");
+        }
+        for pairs in [
+            &[("cookie", "a=1")][..],
+            &[("cookie", "tok=c1"), ("authorization", "Bearer b1")],
+            &[("cookie", "xtok=c1"), ("x-token", "h1")],
+            &[],
+        ] {
+            assert!(!by_cookie(&headers(pairs)), "{pairs:?}");
+        }
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            http::HeaderValue::from_bytes(b"x=caf\xe9; tok=c2").unwrap(),
+        );
+        assert!(by_cookie(&h), "a byte outside ASCII in another cookie");
     }
 
     #[test]

@@ -350,3 +350,86 @@ async fn the_callback_takes_only_this_browsers_pending_state_once() {
     let logout = seen.last().unwrap().json();
     assert!(logout["redirect"].as_str().unwrap().starts_with("http://127.0.0.1:9/logout?client_id=videos-web&logout_uri=https%3A%2F%2Fvideos.example.com%2F"));
 }
+
+/// Signs in a demo user of development mode; the access cookie as a
+/// `Cookie` header's `name=value`.
+async fn dev_session(service: &Service, username: &str) -> String {
+    let signed_in = send(
+        service,
+        Method::POST,
+        "/auth/dev-login",
+        &[("x-videos-csrf", "1")],
+        Some(json!({ "username": username })),
+    )
+    .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        signed_in.body
+    );
+    let name = videos_api::signin::ACCESS_COOKIE;
+    format!("{name}={}", signed_in.cookie(name).unwrap())
+}
+
+#[tokio::test]
+async fn another_authorization_scheme_does_not_exempt_a_cookie_write_from_the_csrf_guard() {
+    let service = Service::start(&["--dev"]).await;
+    let cookie = dev_session(&service, "alice").await;
+    // What a browser sends cross-site behind an HTTP-auth gate: its own
+    // `Authorization` header, and the session cookie.
+    for scheme in [
+        "Basic dXNlcjpwYXNz",
+        "Negotiate YIIBhgYGKwYBBQUCoIIBejCCAXag",
+    ] {
+        let cross_site = [
+            ("cookie", cookie.as_str()),
+            ("authorization", scheme),
+            ("origin", "https://evil.example"),
+        ];
+        let video = json!({"title": "planted", "url": "https://evil.example/v"});
+        let added = send(&service, Method::POST, "/videos", &cross_site, Some(video)).await;
+        assert_eq!(
+            added.status,
+            StatusCode::FORBIDDEN,
+            "{scheme}: {}",
+            added.body
+        );
+        assert_eq!(added.json()["kind"], "csrf");
+        let out = send(&service, Method::POST, "/auth/logout", &cross_site, None).await;
+        assert_eq!(out.status, StatusCode::FORBIDDEN, "{scheme}: {}", out.body);
+    }
+}
+
+#[tokio::test]
+async fn a_cookie_with_a_non_ascii_byte_does_not_hide_the_session_from_the_csrf_guard() {
+    let service = Service::start(&["--dev"]).await;
+    let cookie = dev_session(&service, "alice").await;
+    let mut with_byte = b"lang=caf\xe9; ".to_vec();
+    with_byte.extend_from_slice(cookie.as_bytes());
+    let response = client()
+        .post(format!("{}/videos", service.base))
+        .header(
+            "cookie",
+            reqwest::header::HeaderValue::from_bytes(&with_byte).unwrap(),
+        )
+        .header("origin", "https://evil.example")
+        .header("content-type", "application/json")
+        .body(json!({"title": "planted", "url": "https://evil.example/v"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // The layer reads the same cookie: with the page's header, it is alice.
+    let me = client()
+        .get(format!("{}/me", service.base))
+        .header(
+            "cookie",
+            reqwest::header::HeaderValue::from_bytes(&with_byte).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let me: Value = serde_json::from_str(&me.text().await.unwrap()).unwrap();
+    assert_eq!(me["sub"], "dev-alice");
+}

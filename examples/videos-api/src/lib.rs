@@ -119,13 +119,18 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
         .route("/videos", get(list_videos).post(create_video))
         .route("/videos/{id}", get(get_video).delete(delete_video))
         .route("/admin/videos", get(admin_videos).layer(admins_only));
+    // The layer that reads the access cookie also tells the CSRF guard
+    // which requests it authenticates by that cookie.
+    let mut cookie_auth = None;
     let protected = match guard {
-        Guard::Bearer(verifier) => routes.layer(
-            CognitoAuthLayer::new(verifier)
+        Guard::Bearer(verifier) => {
+            let layer = CognitoAuthLayer::new(verifier)
                 .realm("videos-api")
                 .cookie(signin::ACCESS_COOKIE)
-                .strip_headers(SPOOFABLE_HEADERS),
-        ),
+                .strip_headers(SPOOFABLE_HEADERS);
+            cookie_auth = Some(layer.clone());
+            routes.layer(layer)
+        }
         Guard::LoadBalancer(verifier, access_tokens) => {
             let layer = AlbAuthLayer::new(verifier).realm("videos-api");
             routes.layer(match access_tokens {
@@ -156,7 +161,10 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     }
     Ok(App {
         router: router
-            .layer(axum::middleware::from_fn(web::csrf_guard))
+            .layer(axum::middleware::from_fn_with_state(
+                cookie_auth,
+                web::csrf_guard,
+            ))
             .layer(axum::middleware::from_fn(web::security_headers))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(state),

@@ -38,8 +38,6 @@ use serde_json::json;
 use crate::config::SignInSettings;
 use crate::dev::DevIssuer;
 
-/// The prefix of this service's cookies (what the CSRF guard looks for).
-pub const COOKIE_PREFIX: &str = "videos_";
 /// The access token's cookie (what `CognitoAuthLayer::cookie` reads).
 pub const ACCESS_COOKIE: &str = "videos_access";
 /// The refresh token's cookie, sent only to `/auth/refresh`.
@@ -522,13 +520,6 @@ pub async fn dev_login(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_cookie_has_the_prefix_the_csrf_guard_knows() {
-        for name in [ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE] {
-            assert!(name.starts_with(COOKIE_PREFIX), "{name}");
-        }
-    }
 
     #[test]
     fn reads_exactly_one_cookie_of_a_name() {

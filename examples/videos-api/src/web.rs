@@ -2,10 +2,11 @@
 //! the security headers every response carries, and the CSRF guard for
 //! cookie-authenticated writes.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use cognito_verify_axum::CognitoAuthLayer;
 use serde_json::json;
 
 const INDEX_HTML: &str = include_str!("../static/index.html");
@@ -58,25 +59,37 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 /// own page.
 ///
 /// A browser attaches cookies to requests another site makes (a form
-/// posted cross-site, from a sibling subdomain that counts as "same site"
-/// for `SameSite=Lax`), so a `POST`, `PUT`, `PATCH` or `DELETE` that the
-/// browser authenticates must carry the page's custom header (which only a
-/// same-origin script can set: another origin would need a CORS preflight
-/// this service never grants), and an `Origin`, when the browser sends one,
-/// must be this service's own host. That is a request with this service's
-/// cookies, one a load balancer authenticated by its session cookie
-/// (`x-amzn-oidc-data`), and every sign-in endpoint. A request with an
-/// `Authorization` header is not affected: no browser adds one on its own.
-pub async fn csrf_guard(request: Request, next: Next) -> Response {
+/// posted cross-site, or from a sibling subdomain that counts as "same
+/// site" for `SameSite=Lax`), so a `POST`, `PUT`, `PATCH` or `DELETE` that
+/// the browser authenticates must carry the page's custom header (which
+/// only a same-origin script can set: another origin would need a CORS
+/// preflight this service never grants), and an `Origin`, when the browser
+/// sends one, must be this service's own host.
+///
+/// The browser authenticates: every sign-in endpoint (`/auth/…`); a request
+/// a load balancer authenticated by its session cookie
+/// (`x-amzn-oidc-data`); and a request that `cookie_auth`, the layer
+/// guarding the API, would authenticate by its cookie
+/// ([`CognitoAuthLayer::authenticates_by_cookie`]: the layer's own answer,
+/// so no request is authenticated by a cookie without passing here). Only
+/// `Authorization: Bearer` exempts a request, because the layer then reads
+/// no cookie; a browser adds `Basic` or `Negotiate` on its own behind an
+/// HTTP-auth gate, and those change nothing.
+pub async fn csrf_guard(
+    State(cookie_auth): State<Option<CognitoAuthLayer>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     let headers = request.headers();
-    let browser_authenticated = !headers.contains_key(header::AUTHORIZATION)
-        && (carries_session_cookie(headers)
-            || headers.contains_key("x-amzn-oidc-data")
-            || request.uri().path().starts_with("/auth/"));
+    let browser_authenticated = request.uri().path().starts_with("/auth/")
+        || headers.contains_key("x-amzn-oidc-data")
+        || cookie_auth
+            .as_ref()
+            .is_some_and(|auth| auth.authenticates_by_cookie(headers));
     if unsafe_method
         && browser_authenticated
         && let Err(why) = same_origin_page(headers)
@@ -89,16 +102,6 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
             .into_response();
     }
     next.run(request).await
-}
-
-/// True when the request carries one of this service's cookies.
-fn carries_session_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|pair| pair.trim_start().starts_with(crate::signin::COOKIE_PREFIX))
 }
 
 /// Why a cookie-authenticated write does not come from this site's page.
