@@ -83,6 +83,32 @@
 //! The repository's `examples/videos-grpc` (tonic) and
 //! `examples/videos-lambda` (`lambda_http`) show the other two.
 //!
+//! # Server header limits
+//!
+//! The layer can only refuse a request the server let through. Keep the
+//! server's header limit above the verifier's token cap
+//! ([`Verifier::max_token_bytes`](cognito_verify::Verifier::max_token_bytes),
+//! 16 KiB by default) plus the other headers, whatever the stack, or a
+//! token near the cap is refused by the server instead, with no
+//! `token_too_large` and, over gRPC, no `grpc-status`:
+//!
+//! | server | limit, default | set it with |
+//! |---|---|---|
+//! | hyper HTTP/2 (tonic, axum over h2) | header list, **16 KiB**: below the cap | tonic `Server::builder().http2_max_header_list_size(..)`; hyper `http2().max_header_list_size(..)` |
+//! | hyper HTTP/1.1 (`axum::serve` keeps the default) | read buffer, about 400 KiB | hyper `http1().max_buf_size(..)` |
+//! | a load balancer, API gateway or proxy in front | its own | its settings |
+//!
+//! Past its header-list limit, h2 refuses only that request (HTTP 431,
+//! then `REFUSED_STREAM`; gRPC clients report `UNKNOWN`). A header block a
+//! few times larger (h2 counts CONTINUATION frames and decoded bytes
+//! against the limit) closes the whole connection with `GOAWAY
+//! ENHANCE_YOUR_CALM`, and the calls in flight on it fail with
+//! `UNAVAILABLE` or `RESOURCE_EXHAUSTED`; h2 has no setting to turn that
+//! off. So set the limit well above the cap: `examples/videos-grpc` uses
+//! four times the cap (64 KiB), where tokens up to about 64 KiB get
+//! `token_too_large`, larger ones a 431, and the connection closes from
+//! about 140 KiB, some 35 times a real Cognito token's size.
+//!
 //! Identity comes only from the extractors. A handler that reads a user id
 //! from a header, the query or the body trusts whatever the client sent;
 //! [`CognitoAuthLayer::strip_headers`] removes such headers as a second line

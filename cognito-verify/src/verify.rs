@@ -233,6 +233,19 @@ impl Verifier {
         Ok(())
     }
 
+    /// The longest token this verifier reads, in bytes
+    /// ([`VerifierBuilder::max_token_bytes`](crate::VerifierBuilder::max_token_bytes)):
+    /// a longer one is refused as `token_too_large` before any parsing.
+    ///
+    /// A server in front of the verifier must let a request carrying such a
+    /// token through (an HTTP/2 server's header-list limit, an HTTP/1.1
+    /// server's header size limit) so that the refusal is the verifier's;
+    /// derive those limits from this value.
+    #[must_use]
+    pub fn max_token_bytes(&self) -> usize {
+        self.inner.settings.max_token_bytes
+    }
+
     /// The issuers this verifier accepts, sorted.
     #[must_use]
     pub fn issuers(&self) -> &[String] {

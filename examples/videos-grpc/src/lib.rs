@@ -14,6 +14,14 @@
 //! signing keys cannot be fetched, each with the reason's kind as the
 //! message and the RFC 6750 challenge in the `www-authenticate` metadata.
 //!
+//! The server speaks HTTP/2 only, as gRPC needs: an HTTP/1.1 request gets
+//! no HTTP answer (the connection is closed). A plain HTTP/2 request (not
+//! `application/grpc`) meets the layer first and, refused, gets its plain
+//! HTTP refusal (401 with `WWW-Authenticate`); with a valid token it goes
+//! on to tonic, which answers in gRPC terms (HTTP 200 with `grpc-status:
+//! 12` UNIMPLEMENTED for a path it does not serve). Its HTTP/2 header-list
+//! limit follows the verifier's token cap ([`header_list_limit`]).
+//!
 //! The storage is the HTTP example's ([`videos_api::db`]): both examples
 //! can share one database file.
 #![forbid(unsafe_code)]
@@ -156,6 +164,33 @@ impl AdminVideos for VideosService {
     }
 }
 
+/// How much larger than the verifier's token cap the HTTP/2 header list may
+/// be: room for the other headers, and for a token well past the cap, so
+/// that such a token is refused by the layer (`token_too_large`, a gRPC
+/// status the caller can read) rather than by h2.
+const HEADER_LIST_FACTOR: usize = 4;
+
+/// The HTTP/2 header-list limit (`SETTINGS_MAX_HEADER_LIST_SIZE`) this
+/// server announces for `verifier`: four times its
+/// [`max_token_bytes`](Verifier::max_token_bytes) (64 KiB with the default
+/// 16 KiB cap).
+///
+/// hyper's own default (16 KiB) is below the verifier's default cap, so a
+/// token near the cap would be refused by h2 with HTTP 431 and no gRPC
+/// status. Past this limit h2 still refuses only that request (431, then
+/// `REFUSED_STREAM`); a header block about twice as large (h2 counts
+/// CONTINUATION frames and decoded bytes against this limit; about 140 KiB
+/// with the default cap, measured with tonic's client) ends the whole
+/// connection with `GOAWAY ENHANCE_YOUR_CALM`, failing the calls in flight
+/// on it. See "Server header limits" in [`cognito_verify_axum`].
+#[must_use]
+pub fn header_list_limit(verifier: &Verifier) -> u32 {
+    let limit = verifier
+        .max_token_bytes()
+        .saturating_mul(HEADER_LIST_FACTOR);
+    u32::try_from(limit).unwrap_or(u32::MAX)
+}
+
 /// Serves the two services on `listener` until `shutdown` completes: every
 /// call goes through [`CognitoAuthLayer`] (which also strips the headers a
 /// client could use to claim an identity), and `AdminVideos` through
@@ -169,12 +204,14 @@ pub async fn serve(
     db: Db,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    let header_list_limit = header_list_limit(&verifier);
     let service = VideosService::new(db);
     let admins_only = Require::any_group([ADMIN_GROUP]).expect("a non-empty group name");
     let auth = CognitoAuthLayer::new(verifier)
         .realm("videos-grpc")
         .strip_headers(SPOOFABLE_HEADERS);
     tonic::transport::Server::builder()
+        .http2_max_header_list_size(header_list_limit)
         .layer(auth)
         .add_service(VideosServer::new(service.clone()))
         .add_service(admins_only.layer(AdminVideosServer::new(service)))

@@ -3,6 +3,8 @@
 //! checked by its gRPC code, message and `www-authenticate` metadata.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{TokenUse, Verifier};
@@ -218,5 +220,134 @@ async fn unreachable_keys_are_unavailable() {
         challenge(&status),
         "",
         "no challenge: the token was not judged"
+    );
+}
+
+/// A token-shaped string of `len` bytes (the characters of a signed token,
+/// repeated): the verifier refuses it by its size alone.
+fn token_of_len(issuer: &LocalIssuer, len: usize) -> String {
+    let token = issuer.access_token(CLIENT).sign();
+    token.chars().cycle().take(len).collect()
+}
+
+#[tokio::test]
+async fn a_token_past_the_cap_reaches_the_layer_as_token_too_large() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let verifier = verifier(&issuer);
+    let cap = verifier.max_token_bytes();
+    let addr = start(verifier).await;
+    let mut videos = VideosClient::new(channel(addr).await);
+
+    let at_cap = issuer
+        .access_token(CLIENT)
+        .claim("padding", "x".repeat(cap * 2 / 3).into())
+        .sign();
+    assert!(at_cap.len() < cap, "{} bytes", at_cap.len());
+    videos
+        .list_videos(with_token(list(), Some(&at_cap)))
+        .await
+        .expect("a token under the cap is verified");
+
+    // Just past the cap (the size of the report: 16,400 bytes), and three
+    // times the cap: both refused by the layer, not by h2.
+    for len in [cap + 16, 3 * cap] {
+        let status = videos
+            .list_videos(with_token(list(), Some(&token_of_len(&issuer, len))))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::Unauthenticated,
+            "{len} bytes: {status:?}"
+        );
+        assert_eq!(status.message(), "token_too_large", "{len} bytes");
+        assert_eq!(
+            challenge(&status),
+            r#"Bearer realm="videos-grpc", error="invalid_token", error_description="token_too_large""#
+        );
+    }
+}
+
+/// A channel over one connector that counts the TCP connections it opens.
+async fn counted_channel(addr: SocketAddr) -> (Channel, Arc<AtomicUsize>) {
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&connections);
+    let connector = tower::service_fn(move |_: tonic::transport::Uri| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+        }
+    });
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_with_connector(connector)
+        .await
+        .unwrap();
+    (channel, connections)
+}
+
+#[tokio::test]
+async fn oversized_requests_do_not_fail_other_calls_on_the_same_connection() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let verifier = verifier(&issuer);
+    let limit = videos_grpc::header_list_limit(&verifier) as usize;
+    let addr = start(verifier).await;
+    let (channel, connections) = counted_channel(addr).await;
+    let alice = issuer.access_token(CLIENT).sub("alice").sign();
+    VideosClient::new(channel.clone())
+        .list_videos(with_token(list(), Some(&alice)))
+        .await
+        .expect("keys fetched");
+
+    // The 64 KiB of the report, past the header-list limit, and up to 120
+    // KiB (h2 ends the connection from about 140 KiB): each refused on its
+    // own stream, while 40 valid calls run beside them on one connection.
+    let oversized = [64 * 1024, limit + 1024, 96 * 1024, 120 * 1024];
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let mut videos = VideosClient::new(channel.clone());
+        let alice = alice.clone();
+        calls.spawn(async move {
+            let result = videos.list_videos(with_token(list(), Some(&alice))).await;
+            (None, result.map(drop))
+        });
+        if i % 10 == 0 {
+            for len in oversized {
+                let mut videos = VideosClient::new(channel.clone());
+                let token = token_of_len(&issuer, len);
+                calls.spawn(async move {
+                    let result = videos.list_videos(with_token(list(), Some(&token))).await;
+                    (Some(len), result.map(drop))
+                });
+            }
+        }
+    }
+    let (mut valid_failures, mut oversized_answers) = (Vec::new(), 0);
+    while let Some(joined) = calls.join_next().await {
+        match joined.unwrap() {
+            (None, Err(status)) => valid_failures.push(status),
+            (None, Ok(())) => {}
+            (Some(len), result) => {
+                assert!(result.is_err(), "{len} bytes accepted");
+                oversized_answers += 1;
+            }
+        }
+    }
+    assert_eq!(oversized_answers, 4 * oversized.len());
+    assert!(
+        valid_failures.is_empty(),
+        "{} of 40 valid calls failed; the first: {:?}",
+        valid_failures.len(),
+        valid_failures.first()
+    );
+    VideosClient::new(channel)
+        .list_videos(with_token(list(), Some(&alice)))
+        .await
+        .expect("the connection still serves calls");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "the server never closed the connection"
     );
 }
