@@ -23,6 +23,11 @@ use crate::body::RejectionBody;
 /// | keys unavailable | 503 (with `Retry-After: 5`) | none |
 /// | route not covered by the layer; claims that do not fit the handler's type (`claims_mismatch`) | 500 | none |
 ///
+/// For a wrong token use (401 from the pool's check, 403 from a
+/// requirement) the description names the expected use too, as the
+/// `cognito-verify` command does:
+/// `error_description="invalid_token_use: expected an access token"`.
+///
 /// The body is a small `application/problem+json` object,
 /// `{"status":401,"title":"Unauthorized","kind":"expired"}`; it never
 /// contains the token, key material or the configuration.
@@ -215,8 +220,28 @@ impl Rejection {
         format!(
             "Bearer realm=\"{}\", error=\"{error}\", error_description=\"{}\"",
             self.realm,
-            self.kind()
+            self.description()
         )
+    }
+
+    /// The challenge's `error_description`: the kind, and for a wrong token
+    /// use the use that was expected (`invalid_token_use: expected an
+    /// access token`), as the command line says it. Made of the kind and
+    /// configured values only, so within RFC 6750's characters (no quotes,
+    /// no backslashes).
+    fn description(&self) -> String {
+        match self.error() {
+            Some(cognito_verify::Error::InvalidTokenUse { expected, .. }) => {
+                let uses = expected.values().join(" or ");
+                let article = if uses.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                format!("{}: expected {article} {uses} token", self.kind())
+            }
+            _ => self.kind().to_owned(),
+        }
     }
 
     /// The default response, in any body type the inner service uses: for

@@ -405,10 +405,6 @@ async fn each_token_error_is_401_invalid_token_with_its_kind() {
             "issued_in_future",
         ),
         (
-            token().claim("token_use", json!("refresh")).sign(),
-            "invalid_token_use",
-        ),
-        (
             issuer.access_token("someone-else").sign(),
             "invalid_client_id",
         ),
@@ -523,11 +519,6 @@ async fn group_scope_and_token_use_requirements_are_403_insufficient_scope() {
         ("/admin", &viewer, "missing_group"),
         ("/admin", &writer, "missing_group"),
         ("/write", &viewer, "missing_scope"),
-        (
-            "/access-only",
-            &issuer.id_token(CLIENT).sign(),
-            "invalid_token_use",
-        ),
     ] {
         let a = h.get(path, Some(token)).await;
         a.assert_refused(
@@ -904,4 +895,63 @@ async fn a_client_hanging_up_mid_refetch_leaves_the_refresh_working() {
         );
         tokio::time::sleep(ms(20)).await;
     }
+}
+
+#[tokio::test]
+async fn a_wrong_token_use_is_refused_naming_the_expected_use() {
+    let (issuer, h) = setup().await;
+    let access = issuer.access_token(CLIENT).sign();
+    let id = issuer.id_token(CLIENT).sign();
+    for (path, token, expected) in [
+        ("/access", &id, "an access token"),
+        ("/access-only", &id, "an access token"),
+        ("/id", &access, "an id token"),
+    ] {
+        let a = h.get(path, Some(token)).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(
+            a.www_authenticate.as_deref(),
+            Some(
+                format!(
+                    r#"Bearer realm="videos", error="insufficient_scope", error_description="invalid_token_use: expected {expected}""#
+                )
+                .as_str()
+            ),
+            "{path}"
+        );
+        assert_eq!(a.kind().as_deref(), Some("invalid_token_use"), "{path}");
+    }
+
+    // The pool's own check: a refresh token where any use is accepted, and
+    // an access-token API given an id token.
+    let refresh = issuer
+        .access_token(CLIENT)
+        .claim("token_use", json!("refresh"))
+        .sign();
+    let a = h.get("/me", Some(&refresh)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.www_authenticate.as_deref(),
+        Some(
+            r#"Bearer realm="videos", error="invalid_token", error_description="invalid_token_use: expected an id or access token""#
+        )
+    );
+    let pool_access_only = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .client_id(CLIENT)
+                .token_use(TokenUse::Access),
+        )
+        .build()
+        .unwrap();
+    let h = Harness::start(app(CognitoAuthLayer::new(pool_access_only).realm("videos"))).await;
+    let a = h.get("/me", Some(&id)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.www_authenticate.as_deref(),
+        Some(
+            r#"Bearer realm="videos", error="invalid_token", error_description="invalid_token_use: expected an access token""#
+        )
+    );
 }

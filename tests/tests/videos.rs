@@ -169,7 +169,7 @@ async fn refuses_missing_expired_and_id_tokens() {
     assert!(
         challenge
             .unwrap()
-            .contains(r#"error_description="invalid_token_use""#)
+            .contains(r#"error_description="invalid_token_use: expected an access token""#)
     );
     assert_eq!(body["kind"], "invalid_token_use");
 

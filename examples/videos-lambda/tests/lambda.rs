@@ -94,7 +94,7 @@ async fn lambda_http_requests_are_verified_in_process() {
         headers["www-authenticate"]
             .to_str()
             .unwrap()
-            .contains(r#"error_description="invalid_token_use""#)
+            .contains(r#"error_description="invalid_token_use: expected an access token""#)
     );
 }
 
