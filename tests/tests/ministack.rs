@@ -13,6 +13,7 @@ mod common;
 use cognito_verify::{PoolConfig, Principal, TokenUse, Verifier};
 use common::{ManagedLoginSetup, Service, emulator, run_emulator_script};
 use reqwest::StatusCode;
+use videos_api::signin::{ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE};
 
 #[tokio::test]
 async fn client_credentials_tokens_are_app_clients_never_users() {
@@ -91,8 +92,8 @@ async fn managed_login_signs_a_user_in_with_the_secret_on_the_server() {
     let login = http.get(format!("{base}/auth/login")).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::FOUND);
     let state_cookie = format!(
-        "videos_login={}",
-        cookie_of(&login, "videos_login").unwrap()
+        "{STATE_COOKIE}={}",
+        cookie_of(&login, STATE_COOKIE).unwrap()
     );
     let authorize = location(&login);
     assert!(
@@ -149,7 +150,8 @@ async fn managed_login_signs_a_user_in_with_the_secret_on_the_server() {
         .send()
         .await
         .unwrap();
-    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(refused.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&refused), "/?error=sign_in_expired");
     let done = http
         .get(&back)
         .header("cookie", &state_cookie)
@@ -157,9 +159,10 @@ async fn managed_login_signs_a_user_in_with_the_secret_on_the_server() {
         .await
         .unwrap();
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
-    let access = cookie_of(&done, "videos_access").expect("the access cookie");
-    let refresh = cookie_of(&done, "videos_refresh").expect("the refresh cookie");
-    let session = format!("videos_access={access}");
+    assert_eq!(location(&done), "/");
+    let access = cookie_of(&done, ACCESS_COOKIE).expect("the access cookie");
+    let refresh = cookie_of(&done, REFRESH_COOKIE).expect("the refresh cookie");
+    let session = format!("{ACCESS_COOKIE}={access}");
     let me: serde_json::Value = json_of(
         http.get(format!("{base}/me"))
             .header("cookie", &session)
@@ -183,16 +186,16 @@ async fn managed_login_signs_a_user_in_with_the_secret_on_the_server() {
     // Server-side refresh with the refresh token (client secret again).
     let refreshed = http
         .post(format!("{base}/auth/refresh"))
-        .header("cookie", format!("videos_refresh={refresh}"))
+        .header("cookie", format!("{REFRESH_COOKIE}={refresh}"))
         .header("x-videos-csrf", "1")
         .send()
         .await
         .unwrap();
     assert_eq!(refreshed.status(), StatusCode::NO_CONTENT);
-    let renewed = cookie_of(&refreshed, "videos_access").expect("a new access cookie");
+    let renewed = cookie_of(&refreshed, ACCESS_COOKIE).expect("a new access cookie");
     let me = http
         .get(format!("{base}/me"))
-        .header("cookie", format!("videos_access={renewed}"))
+        .header("cookie", format!("{ACCESS_COOKIE}={renewed}"))
         .send()
         .await
         .unwrap();

@@ -9,6 +9,7 @@ use common::Service;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use videos_api::signin::{ACCESS_COOKIE, STATE_COOKIE};
 
 const CLIENT: &str = "videos-web";
 const SECRET: &str = "s3cr3t-never-shown-0123456789abcdef";
@@ -116,12 +117,12 @@ async fn development_sign_in_sets_an_http_only_cookie_the_api_accepts() {
         signed_in.body
     );
     let set = signed_in.set_cookies().join("\n");
-    assert!(set.contains("videos_access="), "{set}");
+    assert!(set.contains(&format!("{ACCESS_COOKIE}=")), "{set}");
     for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(set.contains(attribute), "{attribute} in {set}");
     }
-    let token = signed_in.cookie("videos_access").unwrap();
-    let cookie = format!("videos_access={token}");
+    let token = signed_in.cookie(ACCESS_COOKIE).unwrap();
+    let cookie = format!("{ACCESS_COOKIE}={token}");
 
     let me = send(&service, Method::GET, "/me", &[("cookie", &cookie)], None).await;
     assert_eq!(me.json()["sub"], "dev-alice");
@@ -190,10 +191,8 @@ async fn development_sign_in_sets_an_http_only_cookie_the_api_accepts() {
     assert_eq!(with_bearer.status, StatusCode::CREATED);
 
     // A forged cookie is a token like any other: refused.
-    let forged_cookie = [(
-        "cookie",
-        "videos_access=eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.",
-    )];
+    let forged = format!("{ACCESS_COOKIE}=eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.");
+    let forged_cookie = [("cookie", forged.as_str())];
     let me = send(&service, Method::GET, "/me", &forged_cookie, None).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 
@@ -202,7 +201,7 @@ async fn development_sign_in_sets_an_http_only_cookie_the_api_accepts() {
     assert!(
         out.set_cookies()
             .iter()
-            .any(|c| c.starts_with("videos_access=;") && c.contains("Max-Age=0"))
+            .any(|c| c.starts_with(&format!("{ACCESS_COOKIE}=;")) && c.contains("Max-Age=0"))
     );
 }
 
@@ -245,38 +244,68 @@ async fn the_callback_takes_only_this_browsers_pending_state_once() {
     assert_eq!(query["code_challenge_method"], "S256");
     assert_eq!(query["code_challenge"].len(), 43);
     let state = query["state"].clone();
-    assert_eq!(
-        login.cookie("videos_login").as_deref(),
-        Some(state.as_str())
+    // The sign-in under way is sealed in the browser's cookie: neither the
+    // state nor the PKCE verifier can be read from it.
+    let sealed = login.cookie(STATE_COOKIE).unwrap();
+    assert!(!sealed.contains(&state), "{sealed}");
+    let set = &login.set_cookies()[0];
+    assert!(
+        set.contains("Path=/;") && set.contains("Max-Age=600"),
+        "{set}"
     );
-    assert!(login.set_cookies()[0].contains("Path=/auth/callback"));
     seen.push(login);
+    let other_browser = send(&service, Method::GET, "/auth/login", &[], None).await;
+    let others = format!(
+        "{STATE_COOKIE}={}",
+        other_browser.cookie(STATE_COOKIE).unwrap()
+    );
 
-    let cookie = format!("videos_login={state}");
+    let cookie = format!("{STATE_COOKIE}={sealed}");
+    let mut tampered = sealed.clone().into_bytes();
+    tampered[20] = if tampered[20] == b'A' { b'B' } else { b'A' };
+    let tampered = format!("{STATE_COOKIE}={}", String::from_utf8(tampered).unwrap());
     let callback = |code: &str, state: &str| format!("/auth/callback?code={code}&state={state}");
-    for (path, headers) in [
-        (
-            "/auth/callback?code=c".to_owned(),
-            vec![("cookie", cookie.as_str())],
-        ),
-        (callback("c", &state), vec![]),
-        (callback("c", "tampered"), vec![("cookie", cookie.as_str())]),
+    let expired = "/?error=sign_in_expired";
+    let failed = "/?error=sign_in_failed";
+    for (path, headers, to) in [
+        (callback("c", &state), vec![], expired),
         (
             callback("c", "tampered"),
-            vec![("cookie", "videos_login=tampered")],
+            vec![("cookie", cookie.as_str())],
+            expired,
+        ),
+        (
+            callback("c", &state),
+            vec![("cookie", tampered.as_str())],
+            expired,
+        ),
+        (
+            callback("c", &state),
+            vec![("cookie", others.as_str())],
+            expired,
+        ),
+        (
+            format!("/auth/callback?state={state}"),
+            vec![("cookie", cookie.as_str())],
+            failed,
         ),
     ] {
         let answer = send(&service, Method::GET, &path, &headers, None).await;
-        assert_eq!(
-            answer.status,
-            StatusCode::BAD_REQUEST,
-            "{path} {headers:?}: {}",
-            answer.body
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path} {headers:?}");
+        assert_eq!(answer.headers[LOCATION], to, "{path} {headers:?}");
+        // Every callback clears the pending sign-in: it is good for one.
+        let clears = format!("{STATE_COOKIE}=;");
+        assert!(
+            answer
+                .set_cookies()
+                .iter()
+                .any(|c| c.starts_with(&clears) && c.contains("Max-Age=0")),
+            "{path}"
         );
         seen.push(answer);
     }
     // The real state: accepted, then the exchange fails (nothing listens at
-    // the domain) — and the state is spent.
+    // the domain).
     let first = send(
         &service,
         Method::GET,
@@ -285,49 +314,26 @@ async fn the_callback_takes_only_this_browsers_pending_state_once() {
         None,
     )
     .await;
-    assert_eq!(first.status, StatusCode::BAD_GATEWAY, "{}", first.body);
-    let reused = send(
-        &service,
-        Method::GET,
-        &callback("c", &state),
-        &[("cookie", &cookie)],
-        None,
-    )
-    .await;
-    assert_eq!(reused.status, StatusCode::BAD_REQUEST);
-    assert!(reused.body.contains("used"), "{}", reused.body);
-    seen.extend([first, reused]);
-    let error = send(
-        &service,
-        Method::GET,
-        "/auth/callback?error=access_denied",
-        &[],
-        None,
-    )
-    .await;
-    assert_eq!(error.status, StatusCode::BAD_REQUEST);
-    assert!(error.body.contains("access_denied"), "{}", error.body);
-    seen.push(error);
-    // The provider's error is shown to the user as a page, escaped.
-    let injected = send(
-        &service,
-        Method::GET,
-        "/auth/callback?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
-        &[],
-        None,
-    )
-    .await;
-    assert_eq!(injected.headers["content-type"], "text/html; charset=utf-8");
-    assert!(
-        !injected.body.contains("<script>alert"),
-        "{}",
-        injected.body
-    );
-    assert!(
-        injected.body.contains("&lt;script&gt;alert(1)"),
-        "{}",
-        injected.body
-    );
+    assert_eq!(first.headers[LOCATION], failed, "{}", first.body);
+    seen.push(first);
+    // The provider's error: a fixed code, never its text.
+    for (query, to) in [
+        ("error=access_denied", "/?error=access_denied"),
+        ("error=server_error&error_description=Call+us", failed),
+        ("error=Your+account+is+locked.+Call+%2B1+555", failed),
+    ] {
+        let answer = send(
+            &service,
+            Method::GET,
+            &format!("/auth/callback?{query}"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{query}");
+        assert_eq!(answer.headers[LOCATION], to, "{query}");
+        seen.push(answer);
+    }
 
     // The secret is in no answer, header or body.
     for extra in ["/", "/auth/config", "/app.js", "/me"] {
@@ -432,4 +438,111 @@ async fn a_cookie_with_a_non_ascii_byte_does_not_hide_the_session_from_the_csrf_
         .unwrap();
     let me: Value = serde_json::from_str(&me.text().await.unwrap()).unwrap();
     assert_eq!(me["sub"], "dev-alice");
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_and_get_logout_says_to_post() {
+    let service = Service::start(&["--dev"]).await;
+    for path in ["/nope", "/videos/1/nope", "/auth/nope"] {
+        let answer = send(&service, Method::GET, path, &[], None).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            answer.body
+        );
+        assert!(!answer.body.is_empty(), "{path}");
+    }
+    // A protected route still refuses a signed-out browser.
+    let me = send(&service, Method::GET, "/me", &[], None).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    let logout = send(&service, Method::GET, "/auth/logout", &[], None).await;
+    assert_eq!(logout.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(logout.headers["allow"], "POST");
+    assert!(logout.json()["error"].is_string(), "{}", logout.body);
+}
+
+#[tokio::test]
+async fn the_cookies_carry_the_host_prefix() {
+    use videos_api::signin::{ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE};
+    for name in [ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE] {
+        assert!(name.starts_with("__Host-"), "{name}");
+    }
+    let service = Service::start(&["--dev"]).await;
+    let signed_in = send(
+        &service,
+        Method::POST,
+        "/auth/dev-login",
+        &[("x-videos-csrf", "1")],
+        Some(json!({ "username": "alice" })),
+    )
+    .await;
+    let (_issuer, managed) = managed_login_service().await;
+    let login = send(&managed, Method::GET, "/auth/login", &[], None).await;
+    let out = send(
+        &service,
+        Method::POST,
+        "/auth/logout",
+        &[("x-videos-csrf", "1")],
+        None,
+    )
+    .await;
+    // `__Host-`: `Secure`, `Path=/`, no `Domain`, or the browser drops it.
+    for set in [
+        signed_in.set_cookies(),
+        login.set_cookies(),
+        out.set_cookies(),
+    ]
+    .concat()
+    {
+        assert!(set.starts_with("__Host-"), "{set}");
+        assert!(
+            set.contains("; Secure") && set.contains("; Path=/"),
+            "{set}"
+        );
+        assert!(!set.contains("Path=/a") && !set.contains("Domain"), "{set}");
+    }
+}
+
+#[tokio::test]
+async fn many_logins_do_not_fail_another_browsers_sign_in() {
+    let (_issuer, service) = managed_login_service().await;
+    let login = send(&service, Method::GET, "/auth/login", &[], None).await;
+    let name = videos_api::signin::STATE_COOKIE;
+    let cookie = format!("{name}={}", login.cookie(name).unwrap());
+    let location = reqwest::Url::parse(login.headers[LOCATION].to_str().unwrap()).unwrap();
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    // Another client starts more sign-ins than any table would keep.
+    let flood = client();
+    let url = format!("{}/auth/login", service.base);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (flood, url) = (flood.clone(), url.clone());
+        tasks.spawn(async move {
+            for _ in 0..2_600 {
+                let r = flood.get(&url).send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::FOUND);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    // The first browser's sign-in goes on to the code exchange (which
+    // fails here only because nothing listens at the domain).
+    let callback = send(
+        &service,
+        Method::GET,
+        &format!("/auth/callback?code=c&state={state}"),
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await;
+    assert_eq!(callback.status, StatusCode::SEE_OTHER, "{}", callback.body);
+    assert_eq!(callback.headers[LOCATION], "/?error=sign_in_failed");
 }

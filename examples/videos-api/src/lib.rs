@@ -17,6 +17,7 @@
 pub mod config;
 pub mod db;
 pub mod dev;
+pub mod pending;
 pub mod signin;
 pub mod web;
 
@@ -129,11 +130,11 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
                 .cookie(signin::ACCESS_COOKIE)
                 .strip_headers(SPOOFABLE_HEADERS);
             cookie_auth = Some(layer.clone());
-            routes.layer(layer)
+            routes.route_layer(layer)
         }
         Guard::LoadBalancer(verifier, access_tokens) => {
             let layer = AlbAuthLayer::new(verifier).realm("videos-api");
-            routes.layer(match access_tokens {
+            routes.route_layer(match access_tokens {
                 Some(pool) => layer.access_token(pool),
                 None => layer,
             })
@@ -153,7 +154,9 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
         .route("/app.css", get(web::style))
         .route("/healthz", get(|| async { "ok" }))
         .merge(auth_routes)
-        .merge(protected);
+        .merge(protected)
+        .fallback(no_such_path)
+        .method_not_allowed_fallback(no_such_method);
     if dev.is_some() {
         router = router
             .route("/dev/token", post(dev_token))
@@ -231,6 +234,21 @@ impl From<DbError> for ApiError {
         tracing::error!(error = %e, "database error");
         ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
     }
+}
+
+/// A path no route serves: 404 to anyone (the auth layer guards only the
+/// routes that exist).
+async fn no_such_path() -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "no such path".into())
+}
+
+/// A method the path does not take (`Allow` names those it does: `POST`
+/// for `/auth/logout`, say).
+async fn no_such_method() -> ApiError {
+    ApiError(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this path does not take this method (see Allow)".into(),
+    )
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {

@@ -4,27 +4,40 @@
 //!
 //! - `GET /auth/login` redirects to the pool's managed login
 //!   (`/oauth2/authorize`) with a fresh `state` and a PKCE `S256`
-//!   challenge. The state is kept here (single use, ten minutes) and in a
-//!   cookie scoped to the callback, so a callback from another browser's
-//!   sign-in is refused (login CSRF).
-//! - `GET /auth/callback` checks the state, exchanges the code at
-//!   `/oauth2/token` from the server (HTTP Basic with the client secret when
-//!   the client has one, and the PKCE verifier either way), verifies the
-//!   access token with the service's own `Verifier`, and sets it in an
-//!   `HttpOnly; Secure; SameSite=Lax; Path=/` cookie, with the refresh token
-//!   in another, scoped to `/auth/refresh`.
+//!   challenge. The state and the PKCE verifier are sealed in this
+//!   browser's own cookie ([`STATE_COOKIE`], ten minutes; see
+//!   [`crate::pending`]), so a callback from another browser's sign-in is
+//!   refused (login CSRF), and nothing is kept on the server.
+//! - `GET /auth/callback` checks the state against the cookie, clears the
+//!   cookie (single use), exchanges the code at `/oauth2/token` from the
+//!   server (HTTP Basic with the client secret when the client has one,
+//!   and the PKCE verifier either way), verifies the access token with the
+//!   service's own `Verifier`, sets it in [`ACCESS_COOKIE`] and the refresh
+//!   token in [`REFRESH_COOKIE`], and sends the browser to `/`. A callback
+//!   that fails sends it to `/?error=<code>` ([`SignInError`]): the page
+//!   shows a fixed message for each code, and nothing to a signed-in user
+//!   (who pressed Back onto a used callback, say).
+//!
+//! Every cookie is `__Host-` prefixed, `HttpOnly; Secure; Path=/` with no
+//! `Domain`: a browser accepts such a cookie only from this very host over
+//! a secure origin, so a sibling subdomain, or a plain-HTTP answer on the
+//! user's path, cannot plant one (cookie tossing: planting a state or
+//! access cookie of its own signs the user in to the attacker's account).
+//! Chromium counts `http://localhost`, `http://*.localhost` and
+//! `http://127.0.0.1` as secure origins for this (tested with Chromium
+//! 156), so development mode works over plain HTTP on loopback. Ports are
+//! no boundary for cookies: another service on the same host name, any
+//! port, shares (and can set) them.
 //! - `POST /auth/refresh` trades the refresh token for a new access token;
 //!   `POST /auth/logout` clears the cookies and names the pool's `/logout`
 //!   URL for the page to go to.
 //! - In development mode, `POST /auth/dev-login` signs in a demo user with
 //!   the development issuer (the same cookie).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -37,23 +50,25 @@ use serde_json::json;
 
 use crate::config::SignInSettings;
 use crate::dev::DevIssuer;
+use crate::pending::PendingSignIns;
 
-/// The access token's cookie (what `CognitoAuthLayer::cookie` reads).
-pub const ACCESS_COOKIE: &str = "videos_access";
-/// The refresh token's cookie, sent only to `/auth/refresh`.
-pub const REFRESH_COOKIE: &str = "videos_refresh";
-/// The pending sign-in's state, sent only to `/auth/callback`.
-pub const STATE_COOKIE: &str = "videos_login";
+/// The access token's cookie (what `CognitoAuthLayer::cookie` reads):
+/// `SameSite=Lax`, for the browser session.
+pub const ACCESS_COOKIE: &str = "__Host-videos_access";
+/// The refresh token's cookie: `SameSite=Strict`, read only by
+/// `/auth/refresh`.
+pub const REFRESH_COOKIE: &str = "__Host-videos_refresh";
+/// The pending sign-in, sealed: `SameSite=Lax` (the callback is a
+/// navigation from the managed login), read only by `/auth/callback`.
+pub const STATE_COOKIE: &str = "__Host-videos_login";
 
-const REFRESH_PATH: &str = "/auth/refresh";
 const CALLBACK_PATH: &str = "/auth/callback";
-/// How long a sign-in may take between the redirect and the callback.
-const SIGN_IN_WINDOW: Duration = Duration::from_secs(600);
-/// The most sign-ins pending at once (the oldest are dropped beyond).
-const MAX_PENDING: usize = 10_000;
+/// How long a sign-in may take between the redirect and the callback
+/// (seconds).
+const SIGN_IN_WINDOW_SECS: i64 = 600;
 /// How long the refresh token's cookie is kept (Cognito's default refresh
 /// token validity).
-const REFRESH_COOKIE_SECS: u64 = 30 * 86_400;
+const REFRESH_COOKIE_SECS: i64 = 30 * 86_400;
 
 /// The demo users of development mode, and their groups.
 pub const DEMO_USERS: [(&str, &[&str]); 2] = [("alice", &[]), ("bob", &["admin"])];
@@ -69,18 +84,13 @@ pub enum SignIn {
 }
 
 /// The managed login's side: settings, the token endpoint's client, the
-/// verifier of the tokens it returns, and the sign-ins under way.
+/// verifier of the tokens it returns, and the key of the sign-ins under
+/// way (kept in the browsers' cookies).
 pub struct ManagedLogin {
     settings: SignInSettings,
     http: reqwest::Client,
     verifier: Verifier,
-    pending: Mutex<HashMap<String, Pending>>,
-}
-
-/// A sign-in under way: its PKCE verifier.
-struct Pending {
-    code_verifier: String,
-    started: Instant,
+    pending: PendingSignIns,
 }
 
 impl ManagedLogin {
@@ -98,36 +108,8 @@ impl ManagedLogin {
             settings,
             http,
             verifier,
-            pending: Mutex::default(),
+            pending: PendingSignIns::new(),
         })
-    }
-
-    fn remember(&self, state: String, code_verifier: String) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.retain(|_, p| p.started.elapsed() < SIGN_IN_WINDOW);
-        if pending.len() >= MAX_PENDING {
-            let oldest = pending
-                .iter()
-                .min_by_key(|(_, p)| p.started)
-                .map(|(state, _)| state.clone());
-            if let Some(oldest) = oldest {
-                pending.remove(&oldest);
-            }
-        }
-        pending.insert(
-            state,
-            Pending {
-                code_verifier,
-                started: Instant::now(),
-            },
-        );
-    }
-
-    /// The PKCE verifier of `state`, once: a state is good for one callback.
-    fn take(&self, state: &str) -> Option<String> {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let found = pending.remove(state)?;
-        (found.started.elapsed() < SIGN_IN_WINDOW).then_some(found.code_verifier)
     }
 
     /// POSTs a grant to the token endpoint; the tokens it answers with.
@@ -207,28 +189,13 @@ struct Tokens {
     refresh_token: Option<String>,
 }
 
-/// `n` random bytes, base64url (no padding).
-fn random_b64(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    // The system RNG fails only if the OS cannot provide randomness.
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .unwrap_or_else(|_| panic!("the system random number generator failed"));
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A `Set-Cookie` value: `HttpOnly; Secure`, with `max_age` seconds (0
-/// clears it; `None` lasts the browser session).
-fn cookie(
-    name: &str,
-    value: &str,
-    path: &str,
-    same_site: &str,
-    max_age: Option<u64>,
-) -> HeaderValue {
+/// A `Set-Cookie` value: `HttpOnly; Secure; Path=/` and no `Domain`, as
+/// the `__Host-` prefix requires, with `max_age` seconds (0 clears it;
+/// `None` lasts the browser session).
+fn cookie(name: &str, value: &str, same_site: &str, max_age: Option<i64>) -> HeaderValue {
     let age = max_age.map_or(String::new(), |secs| format!("; Max-Age={secs}"));
     HeaderValue::from_str(&format!(
-        "{name}={value}; HttpOnly; Secure; SameSite={same_site}; Path={path}{age}"
+        "{name}={value}; HttpOnly; Secure; SameSite={same_site}; Path=/{age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
@@ -253,18 +220,12 @@ fn signed_in(access_token: &str, refresh_token: Option<&str>) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.append(
         header::SET_COOKIE,
-        cookie(ACCESS_COOKIE, access_token, "/", "Lax", None),
+        cookie(ACCESS_COOKIE, access_token, "Lax", None),
     );
     if let Some(refresh) = refresh_token {
         headers.append(
             header::SET_COOKIE,
-            cookie(
-                REFRESH_COOKIE,
-                refresh,
-                REFRESH_PATH,
-                "Strict",
-                Some(REFRESH_COOKIE_SECS),
-            ),
+            cookie(REFRESH_COOKIE, refresh, "Strict", Some(REFRESH_COOKIE_SECS)),
         );
     }
     headers
@@ -272,12 +233,8 @@ fn signed_in(access_token: &str, refresh_token: Option<&str>) -> HeaderMap {
 
 fn signed_out() -> HeaderMap {
     let mut headers = HeaderMap::new();
-    for (name, path) in [
-        (ACCESS_COOKIE, "/"),
-        (REFRESH_COOKIE, REFRESH_PATH),
-        (STATE_COOKIE, CALLBACK_PATH),
-    ] {
-        headers.append(header::SET_COOKIE, cookie(name, "", path, "Lax", Some(0)));
+    for name in [ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE] {
+        headers.append(header::SET_COOKIE, cookie(name, "", "Lax", Some(0)));
     }
     headers
 }
@@ -286,36 +243,46 @@ fn refused(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// A refused callback, as a page: a browser navigated there, so the user
-/// reads why, with the way back (the message escaped: part of it can come
-/// from the query).
-fn sign_in_failed(status: StatusCode, message: impl Into<String>) -> Response {
-    let message = html_escape(&message.into());
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Sign-in failed</title><link rel=\"stylesheet\" href=\"/app.css\"></head>\
-         <body><h1>Sign-in failed</h1><p id=\"error\" role=\"alert\">{message}</p>\
-         <p><a href=\"/\">Back to the videos</a></p></body></html>"
-    );
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page,
-    )
-        .into_response()
+/// Why a sign-in did not complete, as the code the callback sends the
+/// page in `/?error=<code>`. The page shows a fixed message for each code
+/// (never text from the URL), and nothing to a signed-in user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInError {
+    /// The user cancelled at the managed login (`access_denied`).
+    Cancelled,
+    /// This browser has no such sign-in under way: it expired, was used
+    /// already, or was started in another browser.
+    Expired,
+    /// The managed login or the token endpoint failed, or its token was
+    /// refused.
+    Failed,
 }
 
-fn html_escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
+impl SignInError {
+    /// The code in `/?error=`.
+    pub fn code(self) -> &'static str {
+        match self {
+            SignInError::Cancelled => "access_denied",
+            SignInError::Expired => "sign_in_expired",
+            SignInError::Failed => "sign_in_failed",
+        }
+    }
+}
+
+/// A callback's end: to `location`, with the pending sign-in's cookie
+/// cleared (single use) and the other cookies in `headers`.
+fn callback_done(mut headers: HeaderMap, location: HeaderValue) -> Response {
+    headers.append(header::SET_COOKIE, cookie(STATE_COOKIE, "", "Lax", Some(0)));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::LOCATION, location);
+    (StatusCode::SEE_OTHER, headers).into_response()
+}
+
+/// A callback that failed: back to the page, which says `why`.
+fn sign_in_failed(why: SignInError) -> Response {
+    let location = HeaderValue::from_str(&format!("/?error={}", why.code()))
+        .unwrap_or_else(|_| HeaderValue::from_static("/"));
+    callback_done(HeaderMap::new(), location)
 }
 
 /// `GET /auth/config`: how the page signs in.
@@ -339,10 +306,10 @@ pub async fn login(State(sign_in): State<Arc<SignIn>>) -> Response {
     let SignIn::ManagedLogin(managed) = &*sign_in else {
         return refused(StatusCode::NOT_FOUND, "no managed login is configured");
     };
-    let state = random_b64(32);
-    let code_verifier = random_b64(32);
-    let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, code_verifier.as_bytes()));
-    managed.remember(state.clone(), code_verifier);
+    let started = managed
+        .pending
+        .start(cognito_verify::unix_now() + SIGN_IN_WINDOW_SECS);
+    let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, started.code_verifier.as_bytes()));
     let settings = &managed.settings;
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query
@@ -350,7 +317,7 @@ pub async fn login(State(sign_in): State<Arc<SignIn>>) -> Response {
         .append_pair("client_id", &settings.client_id)
         .append_pair("redirect_uri", &settings.redirect_uri)
         .append_pair("scope", "openid")
-        .append_pair("state", &state)
+        .append_pair("state", &started.state)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
     let location = format!("{}/oauth2/authorize?{}", settings.domain, query.finish());
@@ -359,10 +326,9 @@ pub async fn login(State(sign_in): State<Arc<SignIn>>) -> Response {
         header::SET_COOKIE,
         cookie(
             STATE_COOKIE,
-            &state,
-            CALLBACK_PATH,
+            &started.sealed,
             "Lax",
-            Some(SIGN_IN_WINDOW.as_secs()),
+            Some(SIGN_IN_WINDOW_SECS),
         ),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -393,30 +359,36 @@ pub async fn callback(
     Query(callback): Query<Callback>,
 ) -> Response {
     let SignIn::ManagedLogin(managed) = &*sign_in else {
-        return sign_in_failed(StatusCode::NOT_FOUND, "no managed login is configured");
+        return refused(StatusCode::NOT_FOUND, "no managed login is configured");
     };
     if let Some(error) = callback.error {
         tracing::info!(error, "managed login answered with an error");
-        return sign_in_failed(StatusCode::BAD_REQUEST, format!("sign-in failed: {error}"));
+        return sign_in_failed(match error.as_str() {
+            "access_denied" => SignInError::Cancelled,
+            _ => SignInError::Failed,
+        });
     }
-    let (Some(code), Some(state)) = (callback.code, callback.state) else {
-        return sign_in_failed(
-            StatusCode::BAD_REQUEST,
-            "the callback needs a code and a state",
-        );
+    // The sign-in must be this browser's (its cookie), under way, and the
+    // one whose state came back.
+    let pending = cookie_value(&headers, STATE_COOKIE);
+    let code_verifier = match (&callback.state, pending) {
+        (Some(state), Some(sealed)) => {
+            managed
+                .pending
+                .finish(sealed, state, cognito_verify::unix_now())
+        }
+        _ => None,
     };
-    // The state must be this browser's (its cookie) and pending (once).
-    if cookie_value(&headers, STATE_COOKIE) != Some(state.as_str()) {
-        return sign_in_failed(
-            StatusCode::BAD_REQUEST,
-            "the state is not this browser's sign-in",
+    let Some(code_verifier) = code_verifier else {
+        tracing::info!(
+            has_cookie = pending.is_some(),
+            "callback without this browser's sign-in under way"
         );
-    }
-    let Some(code_verifier) = managed.take(&state) else {
-        return sign_in_failed(
-            StatusCode::BAD_REQUEST,
-            "the state is unknown, used or expired",
-        );
+        return sign_in_failed(SignInError::Expired);
+    };
+    let Some(code) = callback.code else {
+        tracing::info!("callback without a code");
+        return sign_in_failed(SignInError::Failed);
     };
     let grant = [
         ("grant_type", "authorization_code"),
@@ -428,20 +400,17 @@ pub async fn callback(
         Ok(tokens) => tokens,
         Err(why) => {
             tracing::warn!(why, "code exchange failed");
-            return sign_in_failed(StatusCode::BAD_GATEWAY, why);
+            return sign_in_failed(SignInError::Failed);
         }
     };
     if let Err(why) = managed.verified(&tokens).await {
         tracing::warn!(why, "the token endpoint's access token was refused");
-        return sign_in_failed(StatusCode::BAD_GATEWAY, why);
+        return sign_in_failed(SignInError::Failed);
     }
-    let mut headers = signed_in(&tokens.access_token, tokens.refresh_token.as_deref());
-    headers.append(
-        header::SET_COOKIE,
-        cookie(STATE_COOKIE, "", CALLBACK_PATH, "Lax", Some(0)),
-    );
-    headers.insert(header::LOCATION, HeaderValue::from_static("/"));
-    (StatusCode::SEE_OTHER, headers).into_response()
+    callback_done(
+        signed_in(&tokens.access_token, tokens.refresh_token.as_deref()),
+        HeaderValue::from_static("/"),
+    )
 }
 
 /// `POST /auth/refresh`: a new access token from the refresh token.
@@ -524,12 +493,11 @@ mod tests {
     #[test]
     fn reads_exactly_one_cookie_of_a_name() {
         let mut headers = HeaderMap::new();
-        headers.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; videos_access=t1"),
-        );
+        let one = format!("a=1; {ACCESS_COOKIE}=t1");
+        headers.append(header::COOKIE, HeaderValue::from_str(&one).unwrap());
         assert_eq!(cookie_value(&headers, ACCESS_COOKIE), Some("t1"));
-        headers.append(header::COOKIE, HeaderValue::from_static("videos_access=t2"));
+        let two = format!("{ACCESS_COOKIE}=t2");
+        headers.append(header::COOKIE, HeaderValue::from_str(&two).unwrap());
         assert_eq!(cookie_value(&headers, ACCESS_COOKIE), None, "two: neither");
     }
 }
