@@ -55,6 +55,17 @@ pub struct Args {
     #[arg(skip)]
     pub client_secret: Option<ClientSecret>,
 
+    /// Origins of pages hosted elsewhere that may call the API with a
+    /// bearer token (CORS), comma-separated exact origins such as
+    /// `https://videos.example.com,http://localhost:8080`. None by default.
+    #[arg(
+        long,
+        env = "VIDEOS_API_ALLOWED_ORIGINS",
+        value_name = "ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
     /// Development mode: tokens minted in-process for anyone who asks
     /// (`POST /dev/token`), loopback only. Never for production.
     #[arg(
@@ -118,6 +129,8 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Database path or `:memory:`.
     pub db: String,
+    /// Exact origins whose pages may call the API (CORS); empty: none.
+    pub allowed_origins: Vec<String>,
 }
 
 /// A configuration mistake, naming the variable (and flag) to fix.
@@ -161,6 +174,7 @@ impl Config {
         if db.is_empty() {
             return Err(bad("VIDEOS_DB", "db", "empty; use a file path or :memory:"));
         }
+        let allowed_origins = allowed_origins(&args.allowed_origins)?;
         let mut pool = args.pool;
         if pool.jwks_url.is_none() {
             pool.jwks_url = args.jwks_uri_env;
@@ -178,7 +192,11 @@ impl Config {
                     "behind a load balancer, the load balancer signs users in; unset it",
                 ));
             }
-            return Self::behind_alb(args.alb, args.dev, pool, configured, addr, db);
+            let config = Self::behind_alb(args.alb, args.dev, pool, configured, addr, db)?;
+            return Ok(Config {
+                allowed_origins,
+                ..config
+            });
         }
         let sign_in = match (domain, redirect_uri) {
             (None, None) => None,
@@ -250,6 +268,7 @@ impl Config {
             sign_in,
             addr,
             db,
+            allowed_origins,
         })
     }
 
@@ -285,8 +304,22 @@ impl Config {
             sign_in: None,
             addr,
             db,
+            allowed_origins: Vec::new(),
         })
     }
+}
+
+/// The allowed origins, each an exact origin; blank entries are skipped.
+fn allowed_origins(values: &[String]) -> Result<Vec<String>, ConfigError> {
+    values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            crate::cors::exact_origin(v)
+                .map_err(|why| bad("VIDEOS_API_ALLOWED_ORIGINS", "allowed-origins", why))
+        })
+        .collect()
 }
 
 /// A value that was given: trimmed, and not blank.
@@ -430,6 +463,38 @@ mod tests {
         assert!(err.0.starts_with("COGNITO_CLIENT_ID"), "{err}");
         let err = parse(&["--alb-arn", arn, "--dev"]).unwrap_err();
         assert!(err.0.starts_with("VIDEOS_API_DEV"), "{err}");
+    }
+
+    #[test]
+    fn allowed_origins_are_exact_origins() {
+        let c = parse(&[
+            "--dev",
+            "--allowed-origins",
+            "http://127.0.0.1:8080, https://videos.example.com,",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            ["http://127.0.0.1:8080", "https://videos.example.com"]
+        );
+        assert!(parse(&["--dev"]).unwrap().allowed_origins.is_empty());
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "https://videos.example.com/",
+            "https://videos.example.com/app",
+            "https://videos.example.com:443",
+            "https://Videos.example.com",
+            "videos.example.com",
+            "file:///tmp/page.html",
+            "null",
+        ] {
+            let err = parse(&["--dev", "--allowed-origins", bad]).unwrap_err();
+            assert!(
+                err.0.starts_with("VIDEOS_API_ALLOWED_ORIGINS (--allowed-origins)"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod cors;
 pub mod db;
 pub mod dev;
 pub mod pending;
@@ -162,15 +163,21 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
             .route("/dev/token", post(dev_token))
             .layer(axum::middleware::from_fn(dev::loopback_host_only));
     }
+    let mut router = router
+        .layer(axum::middleware::from_fn_with_state(
+            cookie_auth,
+            web::csrf_guard,
+        ))
+        .layer(axum::middleware::from_fn(web::security_headers))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    // Outermost: preflights are answered before the auth layer, and every
+    // answer (refusals too) carries the CORS headers.
+    if let Some(cors) = cors::layer(&config.allowed_origins) {
+        router = router.layer(cors);
+    }
     Ok(App {
-        router: router
-            .layer(axum::middleware::from_fn_with_state(
-                cookie_auth,
-                web::csrf_guard,
-            ))
-            .layer(axum::middleware::from_fn(web::security_headers))
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .with_state(state),
+        router,
         dev_issuer: dev,
     })
 }
