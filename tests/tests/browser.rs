@@ -15,6 +15,11 @@ use serde_json::{Value, json};
 
 /// A headless Chromium session, or `None` (skipped) without chromedriver.
 async fn browser() -> Option<Client> {
+    browser_with(&[]).await
+}
+
+/// The same, with more command-line switches.
+async fn browser_with(switches: &[String]) -> Option<Client> {
     let webdriver = std::env::var("WEBDRIVER_URL").unwrap_or_default();
     if webdriver.is_empty() {
         let why = "WEBDRIVER_URL is not set (see .ci/run for how to start chromedriver)";
@@ -26,12 +31,16 @@ async fn browser() -> Option<Client> {
         return None;
     }
     let binary = std::env::var("CHROMIUM_BINARY").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut args = vec![
+        "--headless=new".to_owned(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--window-size=1000,760".into(),
+    ];
+    args.extend_from_slice(switches);
     let capabilities = json!({
-        "goog:chromeOptions": {
-            "binary": binary,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1000,760"],
-        }
+        "goog:chromeOptions": { "binary": binary, "args": args }
     });
     let Value::Object(capabilities) = capabilities else {
         unreachable!()
@@ -148,7 +157,7 @@ async fn development_mode_in_a_browser() {
         !cookies
             .as_str()
             .unwrap_or_default()
-            .contains("videos_access"),
+            .contains(videos_api::signin::ACCESS_COOKIE),
         "the page cannot read the token: {cookies}"
     );
     add_video(&browser, "Alice's first video").await;
@@ -240,14 +249,28 @@ async fn managed_login_against_ministack_in_a_browser() {
     add_video(&browser, "Carol's video").await;
     screenshot(&browser, "managed-3-carol-with-a-video").await;
 
-    // A callback with a tampered state is refused.
+    // Back onto the used callback (or any callback without this
+    // browser's sign-in under way): a signed-in user is simply on the page.
     browser
-        .goto(&format!("{base}/auth/callback?code=stolen&state=tampered"))
+        .goto(&format!("{base}/auth/callback?code=used&state=used"))
         .await
         .unwrap();
-    let refused = browser.source().await.unwrap();
-    assert!(refused.contains("not this browser"), "{refused}");
-    screenshot(&browser, "managed-4-tampered-state").await;
+    until(&browser, &signed_in_as("carol"), "carol on the page").await;
+    assert!(
+        browser.current_url().await.unwrap().path() == "/",
+        "taken to the page"
+    );
+    assert!(
+        !browser
+            .find(Locator::Id("error"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "no error for a signed-in user"
+    );
+    screenshot(&browser, "managed-4-used-callback").await;
 
     // Sign out: the cookies are cleared and managed login's session ended.
     browser.goto(&format!("{base}/")).await.unwrap();
@@ -257,5 +280,171 @@ async fn managed_login_against_ministack_in_a_browser() {
     browser.goto(&format!("{base}/")).await.unwrap();
     until(&browser, SIGNED_OUT, "signed out").await;
     screenshot(&browser, "managed-5-signed-out").await;
+    browser.close().await.unwrap();
+}
+
+/// The text of the page's error box ("" when it is hidden).
+async fn error_shown(browser: &Client) -> String {
+    let box_ = browser.find(Locator::Id("error")).await.unwrap();
+    if box_.is_displayed().await.unwrap() {
+        box_.text().await.unwrap()
+    } else {
+        String::new()
+    }
+}
+
+#[tokio::test]
+async fn the_page_shows_fixed_sign_in_errors_and_only_when_signed_out() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let service = Service::start(&["--dev"]).await;
+    let base = &service.base;
+    let ready = format!("{SIGNED_OUT} && !document.getElementById('demo-users').hidden");
+    // A crafted link's text is never shown: a fixed message instead.
+    browser
+        .goto(&format!(
+            "{base}/?error=Your+account+is+locked.+Call+%2B1+555+0100"
+        ))
+        .await
+        .unwrap();
+    until(&browser, &ready, "the signed-out page").await;
+    let shown = error_shown(&browser).await;
+    assert!(
+        !shown.contains("locked") && !shown.contains("555"),
+        "{shown}"
+    );
+    assert!(shown.contains("Sign-in did not complete"), "{shown}");
+    screenshot(&browser, "errors-1-crafted-link").await;
+    // Each code of the callback has its own words, free of jargon.
+    for (code, words) in [
+        ("access_denied", "cancelled"),
+        ("sign_in_expired", "expired"),
+        ("sign_in_failed", "did not complete"),
+    ] {
+        browser
+            .goto(&format!("{base}/?error={code}"))
+            .await
+            .unwrap();
+        until(&browser, &ready, "the signed-out page").await;
+        let shown = error_shown(&browser).await;
+        assert!(shown.contains(words), "{code}: {shown}");
+        assert!(
+            !shown.contains("state") && !shown.contains(code),
+            "{code}: {shown}"
+        );
+    }
+    // Signed in, the page shows no sign-in error at all.
+    click(&browser, "#sign-in-alice").await;
+    until(&browser, &signed_in_as("alice"), "alice signed in").await;
+    browser
+        .goto(&format!("{base}/?error=sign_in_expired"))
+        .await
+        .unwrap();
+    until(&browser, &signed_in_as("alice"), "alice signed in").await;
+    assert_eq!(error_shown(&browser).await, "");
+    screenshot(&browser, "errors-2-signed-in").await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_title_with_bidi_controls_stays_inside_its_own_box() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let service = Service::start(&["--dev"]).await;
+    browser.goto(&format!("{}/", service.base)).await.unwrap();
+    until(
+        &browser,
+        "document.getElementById('sign-in-bob')",
+        "the demo users",
+    )
+    .await;
+    click(&browser, "#sign-in-bob").await;
+    until(&browser, &signed_in_as("bob"), "bob signed in").await;
+    // An unterminated RIGHT-TO-LEFT OVERRIDE in the title.
+    let add = "return fetch('/videos', {method: 'POST', credentials: 'same-origin', \
+        headers: {'x-videos-csrf': '1', 'content-type': 'application/json'}, \
+        body: JSON.stringify({title: '\\u202eReversed title', url: 'https://videos.example/r'})}).then(r => r.status);";
+    assert_eq!(browser.execute(add, vec![]).await.unwrap(), json!(201));
+    browser.refresh().await.unwrap();
+    until(
+        &browser,
+        "document.querySelector('#videos li button')",
+        "the video",
+    )
+    .await;
+    // The Delete button stays right of the title; the owner's name right
+    // of the title in everyone's list.
+    let right_of_title = |list: &str, after: &str| {
+        format!(
+            "(() => {{ const li = document.querySelector('#{list} li'); \
+             const title = li.querySelector('a').getBoundingClientRect(); \
+             const after = li.querySelector('{after}').getBoundingClientRect(); \
+             return after.left >= title.right; }})()"
+        )
+    };
+    until(
+        &browser,
+        &right_of_title("videos", "button"),
+        "Delete right of the title",
+    )
+    .await;
+    click(&browser, "#show-everyone").await;
+    until(
+        &browser,
+        "document.querySelector('#everyone li .owner')",
+        "everyone's videos",
+    )
+    .await;
+    until(
+        &browser,
+        &right_of_title("everyone", ".owner"),
+        "the owner right of the title",
+    )
+    .await;
+    screenshot(&browser, "bidi-1-isolated").await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn reloading_everyones_videos_keeps_the_admin_view() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let service = Service::start(&["--dev"]).await;
+    browser.goto(&format!("{}/", service.base)).await.unwrap();
+    until(
+        &browser,
+        "document.getElementById('sign-in-bob')",
+        "the demo users",
+    )
+    .await;
+    click(&browser, "#sign-in-bob").await;
+    until(
+        &browser,
+        "!document.getElementById('admin').hidden",
+        "the admin link",
+    )
+    .await;
+    click(&browser, "#show-everyone").await;
+    until(
+        &browser,
+        "!document.getElementById('everyone-section').hidden",
+        "everyone's videos",
+    )
+    .await;
+    assert_eq!(
+        browser.current_url().await.unwrap().fragment(),
+        Some("everyone")
+    );
+    browser.refresh().await.unwrap();
+    until(
+        &browser,
+        "!document.getElementById('everyone-section').hidden",
+        "everyone's videos after a reload",
+    )
+    .await;
+    screenshot(&browser, "admin-1-reloaded").await;
     browser.close().await.unwrap();
 }

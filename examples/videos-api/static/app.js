@@ -11,6 +11,24 @@ function showError(message) {
   box.hidden = !message;
 }
 
+// What the page says when a sign-in did not complete: the callback sends
+// one of these codes in `/?error=`. Only these fixed words are shown, never
+// text from the URL (a crafted link could say anything), and only to a
+// signed-out user (a signed-in one pressed Back onto a used callback, say).
+const SIGN_IN_ERRORS = {
+  access_denied: "Sign-in was cancelled.",
+  sign_in_expired: "That sign-in expired or was started in another browser. Please sign in again.",
+  sign_in_failed: "Sign-in did not complete. Please try again.",
+};
+
+function signInError() {
+  const code = new URLSearchParams(window.location.search).get("error");
+  if (code === null) return "";
+  // The code has done its job: a reload should not show it again.
+  window.history.replaceState(null, "", window.location.pathname + window.location.hash);
+  return Object.hasOwn(SIGN_IN_ERRORS, code) ? SIGN_IN_ERRORS[code] : SIGN_IN_ERRORS.sign_in_failed;
+}
+
 // Every state-changing call carries this header: a cross-site form cannot
 // set it, so the server refuses cookie-authenticated writes without it.
 const CSRF = { "x-videos-csrf": "1" };
@@ -117,8 +135,9 @@ async function devSignIn(username) {
   window.location.assign("/");
 }
 
-async function showSignedOut() {
+async function showSignedOut(error) {
   $("signed-out").hidden = false;
+  if (error) showError(error);
   const config = await (await fetch("/auth/config")).json().catch(() => ({}));
   if (config.mode === "cognito") {
     const button = $("sign-in");
@@ -144,23 +163,22 @@ async function showSignedOut() {
 }
 
 async function start() {
-  const error = new URLSearchParams(window.location.search).get("error");
-  if (error) showError(`Sign-in failed: ${error}`);
+  const error = signInError();
   $("sign-out").addEventListener("click", signOut);
   $("add-video").addEventListener("submit", addVideo);
-  $("show-everyone").addEventListener("click", (event) => {
-    event.preventDefault();
-    loadEveryone();
-  });
+  // The link sets #everyone (so a reload keeps the view) and loads the list.
+  $("show-everyone").addEventListener("click", () => loadEveryone());
   const response = await api("/me");
-  if (response.status === 401) return showSignedOut();
+  if (response.status === 401) return showSignedOut(error);
   if (!response.ok) return showError(await failure(response));
   const me = await response.json();
   $("who").textContent = me.username || me.email || me.sub;
   $("account").hidden = false;
   $("signed-in").hidden = false;
-  $("admin").hidden = !(me.groups || []).includes("admin");
+  const admin = (me.groups || []).includes("admin");
+  $("admin").hidden = !admin;
   await loadVideos();
+  if (admin && window.location.hash === "#everyone") await loadEveryone();
 }
 
 start().catch((e) => showError(String(e)));
