@@ -491,7 +491,8 @@ mod tests {
         ] {
             let err = parse(&["--dev", "--allowed-origins", bad]).unwrap_err();
             assert!(
-                err.0.starts_with("VIDEOS_API_ALLOWED_ORIGINS (--allowed-origins)"),
+                err.0
+                    .starts_with("VIDEOS_API_ALLOWED_ORIGINS (--allowed-origins)"),
                 "{bad}: {err}"
             );
         }
