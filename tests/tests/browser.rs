@@ -448,3 +448,182 @@ async fn reloading_everyones_videos_keeps_the_admin_view() {
     screenshot(&browser, "admin-1-reloaded").await;
     browser.close().await.unwrap();
 }
+
+/// The browser bundle of amazon-cognito-identity-js
+/// (`dist/amazon-cognito-identity.min.js`), installed by `.ci/run`, whose
+/// path is in `COGNITO_IDENTITY_JS`; `None` (skipped) without it.
+fn cognito_identity_js() -> Option<String> {
+    let path = std::env::var("COGNITO_IDENTITY_JS").unwrap_or_default();
+    if path.is_empty() {
+        let why = "COGNITO_IDENTITY_JS is not set (see .ci/run for how to install amazon-cognito-identity-js)";
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the browser tests need it under CI: {why}"
+        );
+        eprintln!("skipping: {why}");
+        return None;
+    }
+    Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+}
+
+/// Serves `tests/browser/spa.html` and the SDK's bundle on another
+/// loopback port than the API's: another origin. Returns its origin.
+async fn serve_spa(sdk: String) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::http::header::CONTENT_TYPE;
+    use axum::response::Html;
+    use axum::routing::get;
+    let page = include_str!("../browser/spa.html");
+    let app = axum::Router::new()
+        .route("/", get(move || async move { Html(page) }))
+        .route(
+            "/amazon-cognito-identity.min.js",
+            get(move || async move { ([(CONTENT_TYPE, "text/javascript")], sdk) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (origin, task)
+}
+
+/// Waits for the page's `outcome[step]` and returns it.
+async fn outcome(browser: &Client, step: &str) -> Value {
+    until(
+        browser,
+        &format!("window.outcome[{step:?}] !== undefined"),
+        step,
+    )
+    .await;
+    browser
+        .execute(&format!("return window.outcome[{step:?}];"), vec![])
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_page_on_another_origin_signs_in_with_srp_and_calls_the_api() {
+    let Some((endpoint, python)) = emulator("MINISTACK") else {
+        return;
+    };
+    let Some(sdk) = cognito_identity_js() else {
+        return;
+    };
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let created =
+        common::run_emulator_script(&python, "ministack_spa_client.py", &["create", &endpoint])
+            .await;
+    let (pool, client) = (
+        created["pool_id"].as_str().unwrap().to_owned(),
+        created["client_id"].as_str().unwrap().to_owned(),
+    );
+    let (page, _page_server) = serve_spa(sdk).await;
+    let jwks = format!("{endpoint}/{pool}/.well-known/jwks.json");
+    let service = Service::start(&[
+        "--user-pool-id",
+        &pool,
+        "--client-id",
+        &client,
+        "--jwks-url",
+        &jwks,
+        "--allowed-origins",
+        &page,
+    ])
+    .await;
+    let api = &service.base;
+    assert_ne!(&page, api, "the page is on another origin");
+
+    browser.goto(&format!("{page}/")).await.unwrap();
+    until(
+        &browser,
+        "window.AmazonCognitoIdentity && window.setUp",
+        "the SDK",
+    )
+    .await;
+    let run = |script: String| {
+        let browser = browser.clone();
+        async move { browser.execute(&script, vec![]).await.unwrap() }
+    };
+    run(format!(
+        "setUp({pool:?}, {client:?}, {:?});",
+        format!("{endpoint}/")
+    ))
+    .await;
+    let (username, password) = ("dana", "Lab-Passw0rd!");
+    run(format!(
+        "signUp({username:?}, {password:?}, 'dana@example.com');"
+    ))
+    .await;
+    assert_eq!(outcome(&browser, "signUp").await, "ok");
+    common::run_emulator_script(
+        &python,
+        "ministack_spa_client.py",
+        &["confirm", &endpoint, &pool, username],
+    )
+    .await;
+    run(format!("signIn({username:?}, {password:?});")).await;
+    assert_eq!(outcome(&browser, "signIn").await, "ok", "USER_SRP_AUTH");
+
+    let bearer = "{ Authorization: 'Bearer ' + accessToken() }";
+    run(format!(
+        "call('empty', '{api}/videos', {{ headers: {bearer} }});"
+    ))
+    .await;
+    let empty = outcome(&browser, "empty").await;
+    assert_eq!(empty["status"], 200, "{empty}");
+    assert_eq!(
+        serde_json::from_str::<Value>(empty["body"].as_str().unwrap()).unwrap()["videos"],
+        json!([])
+    );
+    run(format!(
+        "call('add', '{api}/videos', {{ method: 'POST', headers: {{ Authorization: 'Bearer ' + accessToken(), 'Content-Type': 'application/json' }}, body: JSON.stringify({{ title: 'From the lab page', url: 'https://videos.example/lab' }}) }});"
+    ))
+    .await;
+    let added = outcome(&browser, "add").await;
+    assert_eq!(added["status"], 201, "{added}");
+    run(format!(
+        "call('listed', '{api}/videos', {{ headers: {bearer} }});"
+    ))
+    .await;
+    let listed = outcome(&browser, "listed").await;
+    assert!(
+        listed["body"]
+            .as_str()
+            .unwrap()
+            .contains("From the lab page"),
+        "{listed}"
+    );
+
+    // A refusal the page can read: the id token where the API wants the
+    // access token.
+    run(format!(
+        "call('wrong_token', '{api}/videos', {{ headers: {{ Authorization: 'Bearer ' + idToken() }} }});"
+    ))
+    .await;
+    let refused = outcome(&browser, "wrong_token").await;
+    assert_eq!(refused["status"], 401, "{refused}");
+    assert!(
+        refused["challenge"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(r#"error_description="invalid_token_use: expected an access token""#),
+        "{refused}"
+    );
+    assert!(
+        refused["body"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_token_use"),
+        "{refused}"
+    );
+    // Credentialed (cookie) requests from another origin are never allowed.
+    run(format!(
+        "call('with_cookies', '{api}/videos', {{ credentials: 'include', headers: {bearer} }});"
+    ))
+    .await;
+    let blocked = outcome(&browser, "with_cookies").await;
+    assert!(blocked["error"].is_string(), "{blocked}");
+    screenshot(&browser, "spa-on-another-origin").await;
+    browser.close().await.unwrap();
+}
