@@ -449,6 +449,106 @@ async fn reloading_everyones_videos_keeps_the_admin_view() {
     browser.close().await.unwrap();
 }
 
+/// A hostile page for `*.videos.test`: it tries to plant every sign-in
+/// cookie (the old unprefixed names too) with `mallory` as the value, by
+/// `Set-Cookie` (for the parent domain and host-only) and by script.
+async fn serve_planter(mallory: String) -> (u16, tokio::task::JoinHandle<()>) {
+    use axum::http::{HeaderMap, HeaderValue, header::SET_COOKIE};
+    use videos_api::signin::{ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE};
+    let names = [
+        "videos_access",
+        "videos_refresh",
+        "videos_login",
+        ACCESS_COOKIE,
+        REFRESH_COOKIE,
+        STATE_COOKIE,
+    ];
+    let mut headers = HeaderMap::new();
+    let mut script = String::new();
+    for name in names {
+        for attributes in [
+            "Path=/; Domain=videos.test",
+            "Path=/; Secure; Domain=videos.test",
+            "Path=/; Secure",
+            "Path=/",
+        ] {
+            let cookie = format!("{name}={mallory}; {attributes}");
+            headers.append(SET_COOKIE, HeaderValue::from_str(&cookie).unwrap());
+            script.push_str(&format!("document.cookie = {cookie:?};\n"));
+        }
+    }
+    let page = format!("<!doctype html><p id=planted>planted</p><script>{script}</script>");
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { (headers, axum::response::Html(page)) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (port, task)
+}
+
+#[tokio::test]
+async fn a_same_site_page_cannot_plant_the_sign_in_cookies() {
+    // Chromium maps `*.videos.test` to the loopback services; the API's
+    // origin counts as secure (as it would over HTTPS), the hostile pages'
+    // do not (plain HTTP, as on a network without HSTS).
+    let issuer = cognito_verify::testing::LocalIssuer::start().await.unwrap();
+    let mallory = issuer
+        .access_token("videos-web")
+        .sub("sub-mallory")
+        .username("mallory")
+        .sign();
+    let service = Service::start(&["--issuer", issuer.issuer(), "--client-id", "videos-web"]).await;
+    let app_port = service.base.rsplit(':').next().unwrap().to_owned();
+    let (evil_port, _planter) = serve_planter(mallory).await;
+    let app = format!("http://app.videos.test:{app_port}");
+    let switches = [
+        "--host-resolver-rules=MAP *.videos.test 127.0.0.1".to_owned(),
+        format!("--unsafely-treat-insecure-origin-as-secure={app}"),
+    ];
+    let Some(browser) = browser_with(&switches).await else {
+        return;
+    };
+    // A sibling subdomain, then a plain-HTTP answer for the API's own host.
+    for hostile in [
+        format!("http://evil.videos.test:{evil_port}/"),
+        format!("http://app.videos.test:{evil_port}/"),
+    ] {
+        browser.goto(&hostile).await.unwrap();
+        until(
+            &browser,
+            "document.getElementById('planted')",
+            "the hostile page",
+        )
+        .await;
+    }
+    browser.goto(&format!("{app}/")).await.unwrap();
+    until(&browser, SIGNED_OUT, "the signed-out page").await;
+    screenshot(&browser, "planted-1-still-signed-out").await;
+    // The old names were planted (the hostile pages did reach this site)…
+    let cookies = browser
+        .execute("return document.cookie;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        cookies.as_str().unwrap().contains("videos_access="),
+        "{cookies}"
+    );
+    // …and none of them counts: the browser is not signed in as mallory.
+    let me = browser
+        .execute(
+            "return fetch('/me', {credentials: 'same-origin'}).then(r => r.status);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(me, json!(401));
+    browser.close().await.unwrap();
+}
+
 /// The browser bundle of amazon-cognito-identity-js
 /// (`dist/amazon-cognito-identity.min.js`), installed by `.ci/run`, whose
 /// path is in `COGNITO_IDENTITY_JS`; `None` (skipped) without it.
