@@ -331,8 +331,12 @@ impl PoolConfig {
     /// multi-region replication and the ORIGINAL issuer, which carry the
     /// replica's host: `https://cognito-idp.<replica region>.<dns suffix>/<pool id>`
     /// (reported against aws-jwt-verify, its issue #282). Each replica's keys
-    /// come from its own host, fetched when a token first names it (not by
-    /// `hydrate`). The regions must be in the pool's partition. Not with
+    /// come from its own host and are fetched by
+    /// [`hydrate`](crate::Verifier::hydrate) beside the primary region's,
+    /// each on its own: the pool starts while any of its regions serves
+    /// keys (the outage replication is for), and
+    /// [`Hydrated::not_fetched`](crate::Hydrated::not_fetched) lists the
+    /// others. The regions must be in the pool's partition. Not with
     /// [`IssuerType::Updated`]: there, every replica's tokens carry the
     /// primary region's UPDATED issuer.
     pub fn replica_regions<I, S>(mut self, regions: I) -> Self
@@ -442,7 +446,7 @@ impl PoolConfig {
                         check_replica_region(&pool, region, &self.replica_regions)?;
                         Ok(ResolvedIssuer::new(
                             pool.issuer_in(region, &suffix),
-                            AtHydrate::OnFirstUse,
+                            AtHydrate::Replica,
                         ))
                     })
                     .collect::<Result<Vec<_>, Error>>()?;
@@ -662,12 +666,31 @@ pub(crate) fn check_names(names: &[String], kind: Names) -> Result<(), String> {
 /// What `hydrate` does with an issuer's key set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AtHydrate {
-    /// Fetched: the pool's keys.
+    /// Fetched: the pool's keys in its own region.
     Fetch,
     /// Fetched only when the pool's `Fetch` key set could not be.
     Fallback,
-    /// Fetched when a token first names the issuer.
-    OnFirstUse,
+    /// A replica region's keys: fetched too, each on its own. A pool starts
+    /// when any of its regions serves keys, which is what replication is
+    /// for.
+    Replica,
+}
+
+impl AtHydrate {
+    /// What to do about a key set `verify_cached` finds not fetched (the
+    /// end of the `jwks_not_cached` message).
+    pub(crate) fn remedy(self) -> &'static str {
+        match self {
+            AtHydrate::Fetch | AtHydrate::Replica => {
+                "hydrate() fetches it at start-up (if it was called, its fetch failed: \
+                 see what hydrate() returned); verify() fetches it when a token needs it"
+            }
+            AtHydrate::Fallback => {
+                "hydrate() fetches it only when the pool's ORIGINAL key set cannot be \
+                 fetched; verify() fetches it when a token names its issuer"
+            }
+        }
+    }
 }
 
 /// An accepted issuer of a pool, and where its keys are.

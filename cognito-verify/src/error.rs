@@ -364,10 +364,12 @@ pub enum Error {
     },
 
     /// `verify_cached` was called before the issuer's JWKS was fetched.
-    #[error("the JWKS at {jwks_url} has not been fetched yet; call hydrate() or verify() first")]
+    #[error("the JWKS at {jwks_url} has not been fetched yet: {remedy}")]
     JwksNotCached {
         /// The JWKS URL.
         jwks_url: String,
+        /// What fetches this key set, and so what to call.
+        remedy: &'static str,
     },
 
     /// Verified claims do not fit the type the application asked for

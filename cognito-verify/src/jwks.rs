@@ -42,6 +42,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use tokio::sync::watch;
 
 use crate::Error;
+use crate::config::AtHydrate;
 use crate::error::Echo;
 use crate::keyset::{KeySet, RsaKey};
 use crate::status::{JwksCounters, JwksStatus};
@@ -396,7 +397,18 @@ impl JwksCache {
     }
 
     /// The key for `kid` from the cached set only: never touches the network.
-    pub(crate) fn cached_key(self: &Arc<Self>, kid: &str) -> Result<Arc<RsaKey>, Error> {
+    /// The JWKS URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `at_hydrate` says, when the set was never fetched, what would fetch
+    /// it.
+    pub(crate) fn cached_key(
+        self: &Arc<Self>,
+        kid: &str,
+        at_hydrate: AtHydrate,
+    ) -> Result<Arc<RsaKey>, Error> {
         let now = Instant::now();
         let (keys, refresh) = {
             let mut st = self.lock();
@@ -404,6 +416,7 @@ impl JwksCache {
                 .usable_keys(&st, now)
                 .ok_or_else(|| Error::JwksNotCached {
                     jwks_url: self.url.clone(),
+                    remedy: at_hydrate.remedy(),
                 })?;
             (keys, self.refresh_if_due(&mut st, now))
         };

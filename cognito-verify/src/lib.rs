@@ -167,7 +167,7 @@ pub use config::{CustomCheck, IssuerType, PoolConfig};
 pub use error::{ERROR_KINDS, Echo, EchoList, Error, Expected, RefusedBy, Time};
 pub use pool::{UserPoolId, dns_suffix_of};
 pub use requirement::Requirement;
-pub use status::{JwksCounters, JwksStatus, TokenCacheStats, VerifierStatus};
+pub use status::{Hydrated, JwksCounters, JwksStatus, NotFetched, TokenCacheStats, VerifierStatus};
 pub use token::{Unverified, decode_unverified};
 pub use verify::Verifier;
 

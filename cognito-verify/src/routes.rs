@@ -15,7 +15,15 @@ use crate::jwks::{JwksCache, JwksSettings, KeySets, KeySource};
 pub(crate) struct Route {
     pub pool: Arc<ResolvedPool>,
     pub keys: Arc<JwksCache>,
+    /// What `hydrate` does with `keys` (its first issuer's role).
+    pub at_hydrate: AtHydrate,
 }
+
+/// The key sets `hydrate` fetches for one pool: chains tried each in order
+/// until one key set of the chain is fetched (the primary region's, then
+/// its fallback; each replica region's on its own). The pool starts when
+/// any chain succeeds.
+pub(crate) type HydratePlan = Vec<Vec<Arc<JwksCache>>>;
 
 /// Every route of a verifier, by issuer.
 pub(crate) struct Routes {
@@ -25,10 +33,8 @@ pub(crate) struct Routes {
     /// The configured issuers, sorted (for `invalid_issuer` messages).
     issuers: Expected,
     key_sets: Vec<Arc<JwksCache>>,
-    /// Per pool, the key sets `hydrate` fetches, in order: the first that
-    /// can be fetched is the pool's (the rest are fallbacks); the others
-    /// are fetched when a token first names one of their issuers.
-    hydrate_groups: Vec<Vec<Arc<JwksCache>>>,
+    /// Per pool, what `hydrate` fetches.
+    hydrate_plans: Vec<HydratePlan>,
 }
 
 impl Routes {
@@ -39,7 +45,7 @@ impl Routes {
         let max_document_bytes = jwks.max_body_bytes;
         let mut key_sets = KeySets::new(jwks)?;
         let mut by_issuer = HashMap::new();
-        let mut hydrate_groups = Vec::new();
+        let mut hydrate_plans = Vec::new();
         for pool in pools {
             let bad = |why: String| Error::InvalidConfig(format!("pool {}: {why}", pool.name));
             let source = KeySource {
@@ -50,15 +56,19 @@ impl Routes {
                 offline: pool.offline,
             };
             let pool = Arc::new(pool);
-            let mut group: Vec<Arc<JwksCache>> = Vec::new();
+            let mut plan: HydratePlan = Vec::new();
             let mut routes: Vec<Arc<Route>> = Vec::new();
             for resolved in &pool.issuers {
                 let keys = key_sets
                     .for_url(&resolved.jwks_url, &source)
                     .map_err(|why| Error::InvalidConfig(format!("pool {}: {why}", pool.name)))?;
-                let fetched_at_hydrate = resolved.at_hydrate != AtHydrate::OnFirstUse;
-                if fetched_at_hydrate && !group.iter().any(|k| Arc::ptr_eq(k, &keys)) {
-                    group.push(keys.clone());
+                let planned = plan.iter().flatten().any(|k| Arc::ptr_eq(k, &keys));
+                match resolved.at_hydrate {
+                    _ if planned => {}
+                    AtHydrate::Fallback if !plan.is_empty() => plan[0].push(keys.clone()),
+                    AtHydrate::Fetch | AtHydrate::Fallback | AtHydrate::Replica => {
+                        plan.push(vec![keys.clone()]);
+                    }
                 }
                 let route = match routes.iter().find(|r| Arc::ptr_eq(&r.keys, &keys)) {
                     Some(route) => route.clone(),
@@ -66,6 +76,7 @@ impl Routes {
                         let route = Arc::new(Route {
                             pool: pool.clone(),
                             keys,
+                            at_hydrate: resolved.at_hydrate,
                         });
                         routes.push(route.clone());
                         route
@@ -78,7 +89,7 @@ impl Routes {
                     )));
                 }
             }
-            hydrate_groups.push(group);
+            hydrate_plans.push(plan);
         }
         let mut by_issuer: Vec<(String, Arc<Route>)> = by_issuer.into_iter().collect();
         by_issuer.sort_by(|a, b| a.0.cmp(&b.0));
@@ -87,7 +98,7 @@ impl Routes {
             by_issuer,
             issuers: Expected(issuers),
             key_sets: key_sets.into_all(),
-            hydrate_groups,
+            hydrate_plans,
         })
     }
 
@@ -115,8 +126,8 @@ impl Routes {
         &self.key_sets
     }
 
-    /// Per pool, the key sets `hydrate` tries in order.
-    pub(crate) fn hydrate_groups(&self) -> &[Vec<Arc<JwksCache>>] {
-        &self.hydrate_groups
+    /// Per pool, what `hydrate` fetches.
+    pub(crate) fn hydrate_plans(&self) -> &[HydratePlan] {
+        &self.hydrate_plans
     }
 }

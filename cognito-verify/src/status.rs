@@ -6,6 +6,37 @@ use std::time::Duration;
 
 use crate::Error;
 
+/// What [`Verifier::hydrate`](crate::Verifier::hydrate) could not fetch,
+/// when every pool has keys all the same (a replica region, or a fallback
+/// issuer, served them).
+///
+/// ```
+/// # async fn demo(verifier: cognito_verify::Verifier) -> Result<(), cognito_verify::Error> {
+/// let hydrated = verifier.hydrate().await?;
+/// for missing in &hydrated.not_fetched {
+///     eprintln!("not fetched yet: {} ({})", missing.jwks_url, missing.error);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Hydrated {
+    /// The key sets whose fetch failed, with why; `verify` tries them again
+    /// when a token needs them.
+    pub not_fetched: Vec<NotFetched>,
+}
+
+/// A key set [`Verifier::hydrate`](crate::Verifier::hydrate) could not
+/// fetch.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NotFetched {
+    /// The JWKS URL.
+    pub jwks_url: String,
+    /// Why (`jwks_unavailable` or `invalid_jwks`).
+    pub error: Error,
+}
+
 /// A snapshot of a verifier's state; see [`Verifier::status`](crate::Verifier::status).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -12,7 +12,7 @@ use crate::error::Echo;
 use crate::keyset::RsaKey;
 use crate::routes::{Route, Routes};
 use crate::settings::Settings;
-use crate::status::VerifierStatus;
+use crate::status::{Hydrated, NotFetched, VerifierStatus};
 use crate::token::{self, Alg, Parsed};
 
 /// Verifies Cognito id and access tokens and returns their claims.
@@ -186,7 +186,11 @@ impl Verifier {
     fn with_cached_keys(&self, token: &[u8]) -> WithCachedKeys {
         match self.begin(token) {
             Ok(Start::CacheHit(claims)) => WithCachedKeys::Decided(Ok(claims)),
-            Ok(Start::NeedsKey(pending)) => match pending.route.keys.cached_key(&pending.kid) {
+            Ok(Start::NeedsKey(pending)) => match pending
+                .route
+                .keys
+                .cached_key(&pending.kid, pending.route.at_hydrate)
+            {
                 Err(missing @ (Error::JwksNotCached { .. } | Error::UnknownKid { .. })) => {
                     WithCachedKeys::NeedsFetch(missing)
                 }
@@ -198,39 +202,53 @@ impl Verifier {
 
     /// Fetches the keys of the issuers the pools use now, so that the first
     /// requests do not wait for keys and
-    /// [`verify_cached`](Self::verify_cached) works. Call it at start-up; it
-    /// fails with the first fetch error.
+    /// [`verify_cached`](Self::verify_cached) works. Call it at start-up.
     ///
     /// A pool given by id with [`IssuerType::Both`](crate::IssuerType) (the
     /// default) fetches its ORIGINAL issuer's keys here, and the UPDATED
     /// issuer's only if those cannot be fetched; otherwise the UPDATED key
     /// set is fetched when a token first names that issuer, so that a pool
     /// that never switched (whose UPDATED endpoint answers HTTP 403) neither
-    /// fails start-up nor retries a key set no token uses.
+    /// fails start-up nor retries a key set no token uses. Each of a pool's
+    /// [`replica_regions`](crate::PoolConfig::replica_regions) is fetched
+    /// too, on its own: the pool starts while any of its regions serves
+    /// keys, as in the outage that replication is for.
     /// [`status`](Self::status) shows which key sets are in use.
     ///
     /// # Errors
     /// `jwks_unavailable` or `invalid_jwks`: the first fetch error of a pool
-    /// none of whose key sets could be fetched.
-    pub async fn hydrate(&self) -> Result<(), Error> {
-        for group in self.inner.routes.hydrate_groups() {
+    /// none of whose key sets could be fetched. When each pool has at least
+    /// one, the key sets that could not be fetched are listed in
+    /// [`Hydrated::not_fetched`] (and logged); `verify` fetches them again
+    /// when a token needs them.
+    pub async fn hydrate(&self) -> Result<Hydrated, Error> {
+        let mut not_fetched = Vec::new();
+        for plan in self.inner.routes.hydrate_plans() {
             let mut first_error = None;
-            for keys in group {
-                match keys.refresh().await {
-                    Ok(_) => {
-                        first_error = None;
-                        break;
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert(e);
+            let mut any_fetched = plan.is_empty();
+            for chain in plan {
+                for keys in chain {
+                    match keys.refresh().await {
+                        Ok(_) => {
+                            any_fetched = true;
+                            break;
+                        }
+                        Err(error) => {
+                            tracing::warn!(jwks_url = %keys.url(), kind = error.kind(), %error, "hydrate: a key set could not be fetched");
+                            first_error.get_or_insert_with(|| error.clone());
+                            not_fetched.push(NotFetched {
+                                jwks_url: keys.url().to_owned(),
+                                error,
+                            });
+                        }
                     }
                 }
             }
-            if let Some(e) = first_error {
-                return Err(e);
+            if let (false, Some(error)) = (any_fetched, first_error) {
+                return Err(error);
             }
         }
-        Ok(())
+        Ok(Hydrated { not_fetched })
     }
 
     /// The longest token this verifier reads, in bytes

@@ -270,13 +270,10 @@ async fn a_replica_regions_tokens_verify_only_when_that_region_is_configured() {
         PoolConfig::new(POOL).replica_regions(["us-west-2"]),
         |b| b,
     );
-    with.hydrate().await.unwrap();
-    assert_eq!(
-        hosts.requests_to(REPLICA),
-        0,
-        "fetched when a token names it"
-    );
-    assert_eq!(with.verify(&token).await.unwrap().iss(), replica_issuer);
+    let hydrated = with.hydrate().await.unwrap();
+    assert!(hydrated.not_fetched.is_empty(), "{hydrated:?}");
+    assert_eq!(hosts.requests_to(REPLICA), 1, "fetched at start-up");
+    assert_eq!(with.verify_cached(&token).unwrap().iss(), replica_issuer);
     assert_eq!(hosts.requests_to(REPLICA), 1);
     // Another replica region is still refused.
     let other = issuer
@@ -353,4 +350,105 @@ async fn a_stated_dns_suffix_replaces_the_partitions_default() {
     );
     stated.hydrate().await.unwrap();
     stated.verify(&token).await.unwrap();
+}
+
+const REPLICA_WEST: &str = "cognito-idp.us-west-2.amazonaws.com";
+
+/// The pool's hosts when its primary region is down (both issuers' hosts
+/// answer 503) and its replica in us-west-2 serves the keys.
+async fn primary_down_replica_up(issuer: &LocalIssuer) -> Hosts {
+    let jwks = issuer.jwks().to_string();
+    Hosts::start(
+        &[ORIGINAL, UPDATED, REPLICA_WEST],
+        move |host, path| match (host, path == jwks_path()) {
+            (REPLICA_WEST, true) => Reply::ok(jwks.clone()),
+            (REPLICA_WEST, false) => Reply::status(404),
+            _ => Reply::ok("Service Unavailable").status_code(503),
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_pool_starts_while_a_replica_region_serves_keys_and_says_what_it_could_not_fetch() {
+    let issuer = LocalIssuer::start_for_pool(POOL).await.unwrap();
+    let hosts = primary_down_replica_up(&issuer).await;
+    let verifier = verifier(
+        &hosts,
+        PoolConfig::new(POOL).replica_regions(["us-west-2"]),
+        |b| b.jwks_backoff(Duration::from_secs(30), Duration::from_secs(60)),
+    );
+    // What the README's `verifier.hydrate().await?` does: it starts.
+    let hydrated = verifier.hydrate().await.unwrap();
+    let not_fetched: Vec<(&str, &str)> = hydrated
+        .not_fetched
+        .iter()
+        .map(|n| (n.jwks_url.as_str(), n.error.kind()))
+        .collect();
+    let url = |host: &str| format!("https://{host}{}", jwks_path());
+    assert_eq!(
+        not_fetched,
+        [
+            (url(ORIGINAL).as_str(), "jwks_unavailable"),
+            (url(UPDATED).as_str(), "jwks_unavailable"),
+        ],
+        "the primary region's key sets, the ORIGINAL one then its fallback"
+    );
+    // A replica's token verifies from the cache, with no fetch.
+    let replica_token = issuer
+        .access_token(CLIENT)
+        .claim("iss", json!(format!("https://{REPLICA_WEST}/{POOL}")))
+        .sign();
+    assert_eq!(hosts.requests_to(REPLICA_WEST), 1);
+    verifier.verify_cached(&replica_token).unwrap();
+    assert_eq!(hosts.requests_to(REPLICA_WEST), 1);
+    // A primary token cannot be verified from the cache; the error says why
+    // and what fetches it.
+    let primary_token = issuer.access_token(CLIENT).sign();
+    let err = verifier.verify_cached(&primary_token).unwrap_err();
+    assert_eq!(err.kind(), "jwks_not_cached");
+    let text = err.to_string();
+    assert!(
+        text.contains("its fetch failed") && text.contains("verify()"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn hydrate_fails_when_no_region_of_the_pool_serves_keys() {
+    let issuer = LocalIssuer::start_for_pool(POOL).await.unwrap();
+    let hosts = Hosts::start(&[ORIGINAL, UPDATED, REPLICA_WEST], |_, _| {
+        Reply::ok("Service Unavailable").status_code(503)
+    })
+    .await;
+    let verifier = verifier(
+        &hosts,
+        PoolConfig::new(POOL).replica_regions(["us-west-2"]),
+        |b| b,
+    );
+    let err = verifier.hydrate().await.unwrap_err();
+    assert_eq!(err.kind(), "jwks_unavailable");
+    assert_eq!(hosts.requests_to(REPLICA_WEST), 1, "the replica was tried");
+    drop(issuer);
+}
+
+#[tokio::test]
+async fn the_fallback_key_set_that_hydrate_skips_names_what_fetches_it() {
+    let issuer = LocalIssuer::start_for_pool(POOL).await.unwrap();
+    let hosts = pool_hosts(&issuer, true).await;
+    let verifier = verifier(&hosts, PoolConfig::new(POOL), |b| b);
+    verifier.hydrate().await.unwrap();
+    let token = issuer
+        .access_token(CLIENT)
+        .claim("iss", json!(updated_issuer()))
+        .sign();
+    let err = verifier.verify_cached(&token).unwrap_err();
+    assert_eq!(err.kind(), "jwks_not_cached");
+    assert!(
+        err.to_string()
+            .contains("only when the pool's ORIGINAL key set cannot be fetched"),
+        "{err}"
+    );
+    verifier.verify(&token).await.unwrap();
+    verifier.verify_cached(&token).unwrap();
 }
