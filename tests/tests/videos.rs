@@ -267,13 +267,13 @@ async fn refuses_invalid_videos_with_422_and_huge_bodies_with_413() {
 #[tokio::test]
 async fn dev_token_exists_only_in_development_mode() {
     // With a pool configured there is no such route: like any unknown path it
-    // answers 401 to a request without a token, and mints nothing.
+    // answers 404, and mints nothing.
     let (_issuer, api) = setup().await;
     let body = json!({"username": "mallory", "groups": ["admin"]});
     let (status, _, reply) = api
         .call(Method::POST, "/dev/token", None, &[], Some(body))
         .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(reply.get("token").is_none());
 }
 
