@@ -359,6 +359,7 @@ mod tests {
             cognito_verify::Error::MalformedToken("x".into()),
             cognito_verify::Error::JwksNotCached {
                 jwks_url: "https://example.com/jwks".into(),
+                remedy: "call hydrate()",
             },
         ];
         let mut rejections: Vec<Rejection> = errors
