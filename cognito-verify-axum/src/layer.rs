@@ -416,8 +416,8 @@ fn admit<ReqBody, ResBody: RejectionBody + 'static>(
         }
         Err(error) => {
             span.record("outcome", error.kind());
-            if error.is_key_source_failure() {
-                tracing::warn!(error.kind = error.kind(), error = %error, "token not verified: keys unavailable");
+            if error.is_unavailable() {
+                tracing::warn!(error.kind = error.kind(), error = %error, "token not verified: keys or revocations unavailable");
             } else {
                 tracing::debug!(error.kind = error.kind(), error = %error, "token refused");
             }

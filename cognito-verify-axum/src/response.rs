@@ -155,7 +155,7 @@ impl Rejection {
             Reason::MissingToken => StatusCode::UNAUTHORIZED,
             Reason::InvalidRequest => StatusCode::BAD_REQUEST,
             Reason::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
-            Reason::Refused(e) if e.is_key_source_failure() => StatusCode::SERVICE_UNAVAILABLE,
+            Reason::Refused(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Reason::Refused(e) if e.is_application_fault() => StatusCode::INTERNAL_SERVER_ERROR,
             Reason::Refused(e) if e.is_insufficient_permission() => StatusCode::FORBIDDEN,
             Reason::Refused(_) => StatusCode::UNAUTHORIZED,

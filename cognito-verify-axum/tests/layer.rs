@@ -591,6 +591,73 @@ async fn pool_level_group_requirements_are_403_too() {
 }
 
 #[tokio::test]
+async fn a_revoked_token_is_401_invalid_token_with_its_kind() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let verifier = verifier(&issuer);
+    let h = Harness::start(app(CognitoAuthLayer::new(verifier.clone()).realm("videos"))).await;
+    let token = issuer.access_token(CLIENT).sub("alice");
+    let jti = token.claims()["jti"].as_str().unwrap().to_owned();
+    let token = token.sign();
+    assert_eq!(h.get("/me", Some(&token)).await.status, StatusCode::OK);
+    verifier
+        .revocations()
+        .revoke(cognito_verify::Revoked::Token { jti })
+        .await
+        .unwrap();
+    h.get("/me", Some(&token)).await.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        Some("invalid_token"),
+        "revoked",
+        "videos",
+    );
+}
+
+/// A store that never answers: the list never loads.
+struct Unreachable;
+
+impl cognito_verify::revocation::RevocationStore for Unreachable {
+    fn describe(&self) -> String {
+        "an unreachable store".into()
+    }
+
+    fn publish<'a>(
+        &'a self,
+        _: &'a [cognito_verify::revocation::RevocationEntry],
+    ) -> cognito_verify::revocation::BoxFuture<'a, Result<(), cognito_verify::revocation::StoreError>>
+    {
+        Box::pin(async { Err(cognito_verify::revocation::StoreError("unreachable".into())) })
+    }
+
+    fn follow<'a>(
+        &'a self,
+        _: &'a cognito_verify::revocation::Follower,
+    ) -> cognito_verify::revocation::BoxFuture<'a, cognito_verify::revocation::StoreError> {
+        Box::pin(async { cognito_verify::revocation::StoreError("unreachable".into()) })
+    }
+}
+
+#[tokio::test]
+async fn revocations_unavailable_is_503_with_retry_after() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let list = cognito_verify::Revocations::builder()
+        .store(Unreachable)
+        .build()
+        .unwrap();
+    let verifier = Verifier::builder()
+        .pool(issuer.pool_config().client_id(CLIENT).any_token_use())
+        .revocations(list)
+        .build()
+        .unwrap();
+    let h = Harness::start(app(CognitoAuthLayer::new(verifier))).await;
+    let a = h
+        .get("/me", Some(&issuer.access_token(CLIENT).sign()))
+        .await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.retry_after.as_deref(), Some("5"));
+    assert_eq!(a.kind().as_deref(), Some("revocations_unavailable"));
+}
+
+#[tokio::test]
 async fn jwks_down_is_503_with_retry_after() {
     let issuer = LocalIssuer::start().await.unwrap();
     let h = Harness::start(app(CognitoAuthLayer::new(verifier(&issuer)))).await;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::config::PoolConfig;
+use crate::revocation::Revocations;
 use crate::routes::Routes;
 use crate::settings::Settings;
 use crate::verify::Verifier;
@@ -39,6 +40,7 @@ use crate::verify::Verifier;
 pub struct VerifierBuilder {
     pools: Vec<PoolConfig>,
     settings: Settings,
+    revocations: Option<Revocations>,
 }
 
 impl VerifierBuilder {
@@ -46,6 +48,15 @@ impl VerifierBuilder {
     /// its `iss`; two pools may not share an issuer.
     pub fn pool(mut self, pool: PoolConfig) -> Self {
         self.pools.push(pool);
+        self
+    }
+
+    /// The revocation list the verifier consults on every verification and
+    /// token-cache hit (default: an empty list of its own in this process,
+    /// [`Verifier::revocations`]). Give one list to several verifiers to
+    /// share it, or one built with a store to share it across replicas.
+    pub fn revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
         self
     }
 
@@ -197,7 +208,11 @@ impl VerifierBuilder {
             .map(PoolConfig::resolve)
             .collect::<Result<Vec<_>, _>>()?;
         let routes = Routes::assemble(pools, self.settings.jwks.clone())?;
-        Ok(Verifier::new(routes, self.settings))
+        Ok(Verifier::new(
+            routes,
+            self.settings,
+            self.revocations.unwrap_or_default(),
+        ))
     }
 }
 

@@ -104,9 +104,9 @@ claim_table! {
     Exp = "exp" as Time,
     Iat = "iat" as Time,
     Nbf = "nbf" as Time,
-    AuthTime = "auth_time" as AnyTime,
-    Jti = "jti" as AnyText,
-    OriginJti = "origin_jti" as AnyText,
+    AuthTime = "auth_time" as Time,
+    Jti = "jti" as Text,
+    OriginJti = "origin_jti" as Text,
     EventId = "event_id" as AnyText,
     TokenUse = "token_use" as Text,
     Groups = "cognito:groups" as Strings,
@@ -141,8 +141,6 @@ enum Kind {
     Scopes,
     /// A string, else absent.
     AnyText,
-    /// A NumericDate, else absent.
-    AnyTime,
     /// A boolean or the string `"true"`/`"false"` (some identity providers
     /// federated into Cognito send strings), else absent.
     AnyBool,
@@ -280,14 +278,13 @@ impl Reader<'_> {
             (Kind::Text | Kind::AnyText, Json::Str(s)) => Slot::Text(self.span(s)?),
             (Kind::Scopes, Json::Str(s)) => self.scopes(s)?,
             (Kind::Text | Kind::Scopes, _) => return Err(wrong_type(name, "a string")),
-            (Kind::Time | Kind::AnyTime, value) => match (time(name, value), claim.kind()) {
-                (Ok(date), _) => Slot::Time {
+            (Kind::Time, value) => {
+                let date = time(name, value)?;
+                Slot::Time {
                     secs: date.secs,
                     subsec_nanos: date.subsec_nanos,
-                },
-                (Err(e), Kind::Time) => return Err(e),
-                (Err(_), _) => Slot::Absent,
-            },
+                }
+            }
             (Kind::Strings | Kind::Audience, Json::Array(items)) => self.strings(name, items)?,
             (Kind::Audience, Json::Str(s)) => {
                 let span = self.span(s)?;
@@ -746,7 +743,7 @@ impl CognitoClaims {
 
     /// When the user authenticated (`auth_time`), in whole seconds since
     /// the Unix epoch (rounded down, see [`exp`](Self::exp)); `None` when
-    /// absent or not a number.
+    /// absent (any other type is `malformed_token`).
     pub fn auth_time(&self) -> Option<i64> {
         self.time(Claim::AuthTime)
     }
@@ -816,7 +813,8 @@ impl CognitoClaims {
         self.payload.flag_of(Claim::EmailVerified)
     }
 
-    /// The token's unique id (`jti`); `None` when absent or not a string.
+    /// The token's unique id (`jti`); `None` when absent (any other type
+    /// than a string is `malformed_token`).
     pub fn jti(&self) -> Option<&str> {
         self.text(Claim::Jti)
     }
@@ -1149,6 +1147,37 @@ mod tests {
         }
     }
 
+    /// The revocation check reads `jti`, `origin_jti` and `auth_time`:
+    /// they must have their types (RFC 7519 §4.1.7: `jti` is a string;
+    /// `auth_time` a NumericDate, OpenID Connect Core §2). A
+    /// pre-token-generation trigger cannot change them: the Cognito
+    /// developer guide's page on that trigger lists `auth_time`, `jti` and
+    /// `origin_jti` among the claims it cannot modify.
+    #[test]
+    fn claims_the_revocation_check_reads_must_have_their_types() {
+        for (claim, value) in [
+            ("jti", json!(1)),
+            ("jti", json!(["a"])),
+            ("jti", json!(null)),
+            ("origin_jti", json!(true)),
+            ("origin_jti", json!({"a": 1})),
+            ("auth_time", json!("1700000000")),
+            ("auth_time", json!([1])),
+        ] {
+            let err = parse(json!({"sub": "u1", claim: value})).err().unwrap();
+            assert_eq!(err.kind(), "malformed_token", "{claim}: {value}");
+            assert!(err.to_string().contains(claim), "{err}");
+        }
+        let c = parse(json!({
+            "sub": "u1", "jti": "j1", "origin_jti": "o1", "auth_time": 1_700_000_000
+        }))
+        .unwrap();
+        assert_eq!(
+            (c.jti(), c.origin_jti(), c.auth_time()),
+            (Some("j1"), Some("o1"), Some(1_700_000_000))
+        );
+    }
+
     #[test]
     fn claims_no_check_reads_may_have_any_type() {
         for value in [
@@ -1160,18 +1189,13 @@ mod tests {
             json!(1.5),
         ] {
             let c = parse(json!({
-                "sub": "u1", "email": value, "email_verified": value, "jti": value,
-                "origin_jti": value, "event_id": value, "username": value,
-                "cognito:username": value, "auth_time": [value],
+                "sub": "u1", "email": value, "email_verified": value,
+                "event_id": value, "username": value, "cognito:username": value,
             }))
             .unwrap();
-            assert_eq!(
-                (c.email(), c.jti(), c.origin_jti(), c.event_id()),
-                (None, None, None, None),
-                "{value}"
-            );
+            assert_eq!((c.email(), c.event_id()), (None, None), "{value}");
             assert_eq!(c.email_verified(), value.as_bool());
-            assert_eq!((c.username(), c.auth_time()), (None, None), "{value}");
+            assert_eq!(c.username(), None, "{value}");
             assert_eq!(c.get("email"), Some(&value));
         }
         // A username of another type gives way to the other spelling.

@@ -372,6 +372,26 @@ pub enum Error {
         remedy: &'static str,
     },
 
+    /// The token is authentic and valid, but revoked: an entry of the
+    /// verifier's [`Revocations`](crate::Revocations) covers it (its user
+    /// signed out, its session or the token itself was revoked, or its app
+    /// client was retired).
+    #[error("the token was revoked (a {by} entry of the revocation list covers it)")]
+    Revoked {
+        /// Which kind of entry covers it: `token`, `session`, `user` or
+        /// `client`.
+        by: &'static str,
+    },
+
+    /// The revocation list cannot vouch for its copy: it has not heard from
+    /// its store for longer than `max_staleness`, has not loaded yet, or is
+    /// full. The client did nothing wrong (HTTP 503).
+    #[error("revocations unavailable: {reason}")]
+    RevocationsUnavailable {
+        /// What is wrong.
+        reason: String,
+    },
+
     /// Verified claims do not fit the type the application asked for
     /// ([`CognitoClaims::deserialize`](crate::CognitoClaims::deserialize)):
     /// the application's schema and its tokens disagree, which is no fault
@@ -394,6 +414,16 @@ impl Error {
             self,
             Error::JwksUnavailable { .. } | Error::InvalidJwks { .. } | Error::JwksNotCached { .. }
         )
+    }
+
+    /// True when the verifier cannot decide for want of something it
+    /// depends on, not for the token: the key source
+    /// ([`is_key_source_failure`](Self::is_key_source_failure)) or the
+    /// revocation list (`revocations_unavailable`). The client may retry:
+    /// HTTP 503, gRPC `UNAVAILABLE`.
+    #[must_use]
+    pub fn is_unavailable(&self) -> bool {
+        self.is_key_source_failure() || matches!(self, Error::RevocationsUnavailable { .. })
     }
 
     /// True when the token is authentic but does not meet a requirement:
@@ -477,6 +507,8 @@ error_kinds! {
     JwksUnavailable => "jwks_unavailable",
     InvalidJwks => "invalid_jwks",
     JwksNotCached => "jwks_not_cached",
+    Revoked => "revoked",
+    RevocationsUnavailable => "revocations_unavailable",
     ClaimsMismatch => "claims_mismatch",
 }
 

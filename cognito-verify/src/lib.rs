@@ -146,6 +146,7 @@ mod jwks; // key sets: one per JWKS URL, one HTTP client; fetch, TTL, refresh, o
 mod keyset; // a JWKS document -> RS256 keys, each parsed once
 mod pool; // user pool ids -> regions, partitions, issuers, JWKS URLs
 mod requirement; // Requirement: what one part of an application asks beyond the pool
+pub mod revocation; // Revocations: tokens refused before their exp; shared through a store
 mod routes; // iss -> route: the pool's rules and the key set
 mod settings; // verifier-wide settings, defaults and bounds
 mod status; // snapshots for operators: VerifierStatus, JwksStatus, counters
@@ -167,6 +168,7 @@ pub use config::{CustomCheck, IssuerType, PoolConfig};
 pub use error::{ERROR_KINDS, Echo, EchoList, Error, Expected, RefusedBy, Time};
 pub use pool::{UserPoolId, dns_suffix_of};
 pub use requirement::Requirement;
+pub use revocation::{RevocationStatus, Revocations, RevocationsBuilder, Revoked};
 pub use status::{Hydrated, JwksCounters, JwksStatus, NotFetched, TokenCacheStats, VerifierStatus};
 pub use token::{Unverified, decode_unverified};
 pub use verify::Verifier;

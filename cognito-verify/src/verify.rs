@@ -10,6 +10,7 @@ use crate::checks;
 use crate::claims::{Claim, CognitoClaims};
 use crate::error::Echo;
 use crate::keyset::RsaKey;
+use crate::revocation::Revocations;
 use crate::routes::{Route, Routes};
 use crate::settings::Settings;
 use crate::status::{Hydrated, NotFetched, VerifierStatus};
@@ -37,6 +38,7 @@ struct Inner {
     routes: Routes,
     cache: Option<TokenCache>,
     settings: Settings,
+    revocations: Revocations,
 }
 
 /// Where a verification stands after the steps that need no key.
@@ -76,7 +78,7 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    pub(crate) fn new(routes: Routes, settings: Settings) -> Self {
+    pub(crate) fn new(routes: Routes, settings: Settings, revocations: Revocations) -> Self {
         let cache = (settings.token_cache_capacity > 0)
             .then(|| TokenCache::new(settings.token_cache_capacity));
         Verifier {
@@ -84,8 +86,18 @@ impl Verifier {
                 routes,
                 cache,
                 settings,
+                revocations,
             }),
         }
+    }
+
+    /// The revocation list this verifier consults after the signature and
+    /// claim checks, on every verification and token-cache hit (see
+    /// [`revocation`](crate::revocation)): revoke through it, and every
+    /// verifier sharing it refuses the tokens at once.
+    #[must_use]
+    pub fn revocations(&self) -> &Revocations {
+        &self.inner.revocations
     }
 
     /// Verifies `token` and returns its claims, fetching the issuer's keys
@@ -330,12 +342,14 @@ impl Verifier {
             match cache.get(&cache_key) {
                 Some(hit) if hit.route.keys.still_holds(&hit.key) => {
                     cache.record(true);
-                    return match checks::recheck(&hit.route.pool, &inner.settings, &hit.claims) {
+                    let checked = checks::recheck(&hit.route.pool, &inner.settings, &hit.claims)
+                        .and_then(|()| inner.revocations.check(&hit.claims));
+                    return match checked {
                         Ok(()) => Ok(Start::CacheHit(hit.claims)),
-                        Err(expired @ Error::Expired { .. }) => {
+                        Err(gone @ (Error::Expired { .. } | Error::Revoked { .. })) => {
                             // It never verifies again: make room.
                             cache.remove(&cache_key);
-                            Err(expired)
+                            Err(gone)
                         }
                         Err(refused) => Err(refused),
                     };
@@ -392,6 +406,7 @@ impl Verifier {
             checks::check_payload(&route.pool, &self.inner.settings, &parsed.payload)?;
         let claims = Arc::new(CognitoClaims::verified(parsed.payload, established));
         checks::check_custom(&route.pool, &claims)?;
+        self.inner.revocations.check(&claims)?;
         if let (Some(cache), Some(cache_key)) = (&self.inner.cache, cache_key) {
             cache.admit(cache_key, || CachedToken {
                 claims: claims.clone(),

@@ -503,3 +503,8 @@ fn respond<B>(shared: &Shared, req: &Request<B>) -> Response<Full<Bytes>> {
 
 mod alb;
 pub use alb::{AlbTokenBuilder, LocalAlb};
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use redis::{LocalRedis, RedisOptions};
