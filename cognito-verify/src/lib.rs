@@ -117,6 +117,7 @@
 //! | 7 | `token_use` is `id`/`access` and the one configured | `invalid_token_use` |
 //! | 8 | client id: `aud` (id tokens), `client_id` (access tokens) | `invalid_client_id` |
 //! | 9 | groups, scopes, your custom check | `missing_group`, `missing_scope`, `custom_check_failed` |
+//! | 10 | no entry of the [`revocation`] list covers it, and the list is current (on token-cache hits too) | `revoked`, `revocations_unavailable` |
 //!
 //! Fetching keys can fail with `jwks_unavailable` (network, timeout, HTTP
 //! status) or `invalid_jwks` (not a key set, too large);

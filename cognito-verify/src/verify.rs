@@ -28,7 +28,8 @@ use crate::token::{self, Alg, Parsed};
 /// structure and claim types; `alg` is RS256 and `kid` is present; `iss` is
 /// a configured issuer; the key for `kid` is in that issuer's JWKS and
 /// usable; the signature; `exp`, `nbf`, `iat`; `token_use`; the client id;
-/// groups, scopes and the custom check.
+/// groups, scopes and the custom check; then the [`Revocations`] list
+/// (`revoked`, `revocations_unavailable`), on token-cache hits too.
 #[derive(Clone)]
 pub struct Verifier {
     inner: Arc<Inner>,

@@ -2,9 +2,10 @@
 //! signed out, their session or the token itself was revoked, or their app
 //! client was retired.
 //!
-//! Cognito's developer guide ("Token revocation") says that after
-//! RevokeToken or a global sign-out, "revoked tokens … remain valid" for
-//! anything that verifies them itself: only Cognito's own APIs refuse them.
+//! Cognito's developer guide ("Revoking tokens") says that revoked tokens
+//! "can't be used with any Cognito API calls that require a token. However,
+//! Revoked tokens will still be valid if they are verified using any JWT
+//! library that verifies the signature and expiration of the token."
 //! A [`Revocations`] list closes that gap. The [`Verifier`](crate::Verifier)
 //! consults it after the signature and claim checks, on every verification
 //! and on every token-cache hit, so a token revoked while cached is refused
