@@ -85,11 +85,14 @@ fn routes() -> Router {
         )
 }
 
+/// A verifier of `issuer`'s tokens of [`CLIENT`], either use, left to be
+/// finished.
+fn verifier_builder(issuer: &LocalIssuer) -> cognito_verify::VerifierBuilder {
+    Verifier::builder().pool(issuer.pool_config().client_id(CLIENT).any_token_use())
+}
+
 fn verifier(issuer: &LocalIssuer) -> Verifier {
-    Verifier::builder()
-        .pool(issuer.pool_config().client_id(CLIENT).any_token_use())
-        .build()
-        .unwrap()
+    verifier_builder(issuer).build().unwrap()
 }
 
 /// The protected router, plus an unprotected route that wrongly uses an extractor.
@@ -643,15 +646,10 @@ async fn revocations_unavailable_is_503_with_retry_after() {
         .store(Unreachable)
         .build()
         .unwrap();
-    let verifier = Verifier::builder()
-        .pool(issuer.pool_config().client_id(CLIENT).any_token_use())
-        .revocations(list)
-        .build()
-        .unwrap();
+    let verifier = verifier_builder(&issuer).revocations(list).build().unwrap();
     let h = Harness::start(app(CognitoAuthLayer::new(verifier))).await;
-    let a = h
-        .get("/me", Some(&issuer.access_token(CLIENT).sign()))
-        .await;
+    let token = issuer.access_token(CLIENT).sign();
+    let a = h.get("/me", Some(&token)).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(a.retry_after.as_deref(), Some("5"));
     assert_eq!(a.kind().as_deref(), Some("revocations_unavailable"));

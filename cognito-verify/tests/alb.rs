@@ -194,6 +194,17 @@ fn forged_kid(round: usize, i: usize) -> String {
     format!("{round:08x}-0000-4000-8000-{i:012x}")
 }
 
+/// A verifier of `alb`'s tokens whose new-kid budget renews every 50 ms.
+fn with_short_interval(alb: &LocalAlb) -> (AlbVerifier, Duration) {
+    let interval = Duration::from_millis(50);
+    let verifier = alb
+        .verifier_builder()
+        .key_min_refetch_interval(interval)
+        .build()
+        .unwrap();
+    (verifier, interval)
+}
+
 #[tokio::test]
 async fn forged_kids_never_push_out_the_load_balancers_real_key() {
     // Anyone who knows the load balancer's ARN can send tokens with fresh
@@ -201,12 +212,7 @@ async fn forged_kids_never_push_out_the_load_balancers_real_key() {
     // 160 of them are fetched, far more than the keys kept, and each round
     // spends the whole new-kid budget before a real user's token comes.
     let alb = LocalAlb::start().await.unwrap();
-    let interval = Duration::from_millis(50);
-    let verifier = alb
-        .verifier_builder()
-        .key_min_refetch_interval(interval)
-        .build()
-        .unwrap();
+    let (verifier, interval) = with_short_interval(&alb);
     let real = |n: usize| alb.token().sub(&format!("user-{n}")).sign();
     assert_eq!(kind(&verifier, &real(0)).await, "ok");
     for round in 0..40 {
@@ -234,12 +240,7 @@ async fn forged_kids_never_push_out_the_load_balancers_real_key() {
 #[tokio::test]
 async fn a_key_that_verified_before_is_refetched_outside_the_new_kid_budget() {
     let alb = LocalAlb::start().await.unwrap();
-    let interval = Duration::from_millis(50);
-    let verifier = alb
-        .verifier_builder()
-        .key_min_refetch_interval(interval)
-        .build()
-        .unwrap();
+    let (verifier, interval) = with_short_interval(&alb);
     let first_kid = alb.current_kid();
     let with_kid = |kid: &str| alb.token().header("kid", json!(kid)).sign();
     assert_eq!(kind(&verifier, &with_kid(&first_kid)).await, "ok");

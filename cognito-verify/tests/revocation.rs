@@ -8,17 +8,8 @@ use std::time::Duration;
 
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{Revocations, Revoked, TokenUse, Verifier};
-use common::{CLIENT, access, setup};
+use common::{CLIENT, access, outcome, setup};
 use serde_json::json;
-
-/// "ok", or the kind of the error.
-async fn kind_of(verifier: &Verifier, token: &str) -> &'static str {
-    verifier
-        .verify(token)
-        .await
-        .err()
-        .map_or("ok", |e| e.kind())
-}
 
 /// A token's claim, read back from the builder.
 fn claim(token: &cognito_verify::testing::TokenBuilder<'_>, name: &str) -> String {
@@ -39,8 +30,8 @@ async fn each_kind_of_entry_refuses_the_tokens_it_covers_and_no_other() {
     list.revoke(Revoked::Token { jti: first_jti })
         .await
         .unwrap();
-    assert_eq!(kind_of(&verifier, &first).await, "revoked");
-    assert_eq!(kind_of(&verifier, &second).await, "ok", "another jti");
+    assert_eq!(outcome(&verifier, &first).await, "revoked");
+    assert_eq!(outcome(&verifier, &second).await, "ok", "another jti");
 
     // One session, by origin_jti: every token of it, whatever its jti.
     let session = "0f8fad5b-d9cb-469f-a165-70867728950e";
@@ -50,9 +41,9 @@ async fn each_kind_of_entry_refuses_the_tokens_it_covers_and_no_other() {
     })
     .await
     .unwrap();
-    assert_eq!(kind_of(&verifier, &of_session().sign()).await, "revoked");
-    assert_eq!(kind_of(&verifier, &of_session().sign()).await, "revoked");
-    assert_eq!(kind_of(&verifier, &alice().sign()).await, "ok");
+    assert_eq!(outcome(&verifier, &of_session().sign()).await, "revoked");
+    assert_eq!(outcome(&verifier, &of_session().sign()).await, "revoked");
+    assert_eq!(outcome(&verifier, &alice().sign()).await, "ok");
 
     // A user: sign-ins at or before the cutoff, whatever the session.
     let bob = |auth_time: i64| {
@@ -67,10 +58,10 @@ async fn each_kind_of_entry_refuses_the_tokens_it_covers_and_no_other() {
     })
     .await
     .unwrap();
-    assert_eq!(kind_of(&verifier, &bob(now - 10).sign()).await, "revoked");
-    assert_eq!(kind_of(&verifier, &bob(now - 9).sign()).await, "ok");
+    assert_eq!(outcome(&verifier, &bob(now - 10).sign()).await, "revoked");
+    assert_eq!(outcome(&verifier, &bob(now - 9).sign()).await, "ok");
     assert_eq!(
-        kind_of(
+        outcome(
             &verifier,
             &alice().claim("auth_time", json!(now - 3600)).sign()
         )
@@ -104,12 +95,12 @@ async fn each_kind_of_entry_refuses_the_tokens_it_covers_and_no_other() {
     .await
     .unwrap();
     assert_eq!(
-        kind_of(&any_client, &of_client("retired", now - 60)).await,
+        outcome(&any_client, &of_client("retired", now - 60)).await,
         "revoked"
     );
-    assert_eq!(kind_of(&any_client, &of_client("retired", now)).await, "ok");
+    assert_eq!(outcome(&any_client, &of_client("retired", now)).await, "ok");
     assert_eq!(
-        kind_of(&any_client, &of_client("kept", now - 60)).await,
+        outcome(&any_client, &of_client("kept", now - 60)).await,
         "ok"
     );
 
@@ -136,7 +127,7 @@ async fn a_users_cutoff_follows_the_sign_in_not_the_refresh() {
         .claim("auth_time", json!(now - 600))
         .claim("iat", json!(now))
         .sign();
-    assert_eq!(kind_of(&verifier, &refreshed).await, "revoked");
+    assert_eq!(outcome(&verifier, &refreshed).await, "revoked");
     // A new sign-in after the cutoff is fine.
     let signed_in_again = issuer
         .access_token(CLIENT)
@@ -144,14 +135,14 @@ async fn a_users_cutoff_follows_the_sign_in_not_the_refresh() {
         .claim("auth_time", json!(now - 20))
         .claim("iat", json!(now))
         .sign();
-    assert_eq!(kind_of(&verifier, &signed_in_again).await, "ok");
+    assert_eq!(outcome(&verifier, &signed_in_again).await, "ok");
     // Without auth_time (a machine's token), iat measures it.
     let no_auth_time = issuer
         .access_token(CLIENT)
         .sub("carol")
         .without("auth_time")
         .claim("iat", json!(now - 60));
-    assert_eq!(kind_of(&verifier, &no_auth_time.sign()).await, "revoked");
+    assert_eq!(outcome(&verifier, &no_auth_time.sign()).await, "revoked");
 }
 
 #[tokio::test]
@@ -172,9 +163,9 @@ async fn a_token_revoked_while_cached_is_refused_at_its_next_hit() {
         .revoke(Revoked::Token { jti })
         .await
         .unwrap();
-    assert_eq!(kind_of(&verifier, &token).await, "revoked");
+    assert_eq!(outcome(&verifier, &token).await, "revoked");
     assert_eq!(hits(&verifier), 2, "refused on a hit");
-    assert_eq!(kind_of(&verifier, &token).await, "revoked");
+    assert_eq!(outcome(&verifier, &token).await, "revoked");
     assert_eq!(hits(&verifier), 2, "and no longer cached");
     // verify_cached refuses it the same way.
     assert_eq!(
@@ -204,8 +195,8 @@ async fn one_list_shared_by_two_verifiers_refuses_in_both() {
         })
         .await
         .unwrap();
-    assert_eq!(kind_of(&a, &token).await, "revoked");
-    assert_eq!(kind_of(&b, &token).await, "revoked");
+    assert_eq!(outcome(&a, &token).await, "revoked");
+    assert_eq!(outcome(&b, &token).await, "revoked");
 }
 
 #[tokio::test]
@@ -218,7 +209,7 @@ async fn revocation_claims_of_another_type_are_malformed() {
     ] {
         let token = issuer.access_token(CLIENT).claim(name, value).sign();
         assert_eq!(
-            kind_of(&verifier, &token).await,
+            outcome(&verifier, &token).await,
             "malformed_token",
             "{name}"
         );
@@ -270,9 +261,9 @@ async fn a_million_entries_keep_checks_exact() {
         .access_token(CLIENT)
         .claim("jti", json!("00000007-0000-4000-8000-000000000000"))
         .sign();
-    assert_eq!(kind_of(&verifier, &kept).await, "revoked");
+    assert_eq!(outcome(&verifier, &kept).await, "revoked");
     assert_eq!(
-        kind_of(&verifier, &issuer.access_token(CLIENT).sign()).await,
+        outcome(&verifier, &issuer.access_token(CLIENT).sign()).await,
         "ok"
     );
 }

@@ -13,7 +13,7 @@ use cognito_verify::revocation::redis::RedisStore;
 use cognito_verify::revocation::{RevocationEntry, StoreState};
 use cognito_verify::testing::{LocalIssuer, LocalRedis, RedisOptions};
 use cognito_verify::{Revocations, RevocationsBuilder, Revoked, Verifier};
-use common::{CLIENT, access};
+use common::{CLIENT, access, outcome};
 use redis::AsyncCommands;
 
 /// False (after saying why) when the tests cannot run here.
@@ -52,23 +52,15 @@ async fn plain(issuer: &LocalIssuer, redis: &LocalRedis) -> Verifier {
     v
 }
 
-async fn kind_of(verifier: &Verifier, token: &str) -> &'static str {
-    verifier
-        .verify(token)
-        .await
-        .err()
-        .map_or("ok", |e| e.kind())
-}
-
 /// Polls until `verifier` answers `kind` for `token` (at most 10 s); how
 /// long it took.
 async fn until_kind(verifier: &Verifier, token: &str, kind: &str) -> Duration {
     let started = Instant::now();
-    while kind_of(verifier, token).await != kind {
+    while outcome(verifier, token).await != kind {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "still {} after 10 s, waiting for {kind}",
-            kind_of(verifier, token).await
+            outcome(verifier, token).await
         );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -106,21 +98,21 @@ async fn a_revocation_on_one_replica_is_refused_on_the_others_and_by_late_starte
     let issuer = LocalIssuer::start().await.unwrap();
     let (a, b) = (plain(&issuer, &redis).await, plain(&issuer, &redis).await);
     let token = session_token(&issuer, "s-1");
-    assert_eq!(kind_of(&b, &token).await, "ok");
+    assert_eq!(outcome(&b, &token).await, "ok");
     a.revocations()
         .revoke(Revoked::Session {
             origin_jti: "s-1".into(),
         })
         .await
         .unwrap();
-    assert_eq!(kind_of(&a, &token).await, "revoked", "at once where made");
+    assert_eq!(outcome(&a, &token).await, "revoked", "at once where made");
     let took = until_kind(&b, &token, "revoked").await;
     eprintln!("propagated to the other replica in {took:?}");
     let lag = b.revocations().status().last_lag;
     assert!(lag.is_some(), "{:?}", b.revocations().status());
     // A replica that starts now loads the list.
     let late = plain(&issuer, &redis).await;
-    assert_eq!(kind_of(&late, &token).await, "revoked");
+    assert_eq!(outcome(&late, &token).await, "revoked");
     assert_eq!(late.revocations().status().entries, 1);
     assert_eq!(late.revocations().status().store, StoreState::Connected);
 }
@@ -140,7 +132,7 @@ async fn a_replica_that_lost_redis_serves_within_max_staleness_then_refuses() {
     assert!(open.revocations().wait_ready(Duration::from_secs(10)).await);
     let token = issuer.access_token(CLIENT).sign();
     redis.stop();
-    assert_eq!(kind_of(&strict, &token).await, "ok", "within max_staleness");
+    assert_eq!(outcome(&strict, &token).await, "ok", "within max_staleness");
     until_state(&strict, |s| !s.current).await;
     assert_eq!(
         strict.revocations().status().store,
@@ -150,14 +142,14 @@ async fn a_replica_that_lost_redis_serves_within_max_staleness_then_refuses() {
     assert_eq!(refused.kind(), "revocations_unavailable");
     assert!(refused.to_string().contains("max_staleness"), "{refused}");
     assert_eq!(
-        kind_of(&open, &token).await,
+        outcome(&open, &token).await,
         "ok",
         "fail-open keeps serving"
     );
     // Redis back: the replica catches up and serves again.
     redis.restart().unwrap();
     until_state(&strict, |s| s.current).await;
-    assert_eq!(kind_of(&strict, &token).await, "ok");
+    assert_eq!(outcome(&strict, &token).await, "ok");
 }
 
 #[tokio::test]
@@ -194,10 +186,10 @@ async fn redis_restarted_empty_gets_the_entries_back_from_the_replicas() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(kind_of(&a, &token).await, "revoked");
+    assert_eq!(outcome(&a, &token).await, "revoked");
     // And a replica started after the restart refuses the token too.
     let late = plain(&issuer, &redis).await;
-    assert_eq!(kind_of(&late, &token).await, "revoked");
+    assert_eq!(outcome(&late, &token).await, "revoked");
     // Entries expire in Redis too: each has its expiry as its score.
     let scores: Vec<(String, i64)> = conn
         .zrange_withscores("{cognito-verify}:revocations", 0, -1)
@@ -286,7 +278,7 @@ async fn a_flood_past_max_entries_is_bounded_and_fails_closed() {
     assert_eq!(status.entries, 1_000, "{status:?}");
     assert!(!status.current);
     let token = issuer.access_token(CLIENT).sign();
-    assert_eq!(kind_of(&small, &token).await, "revocations_unavailable");
+    assert_eq!(outcome(&small, &token).await, "revocations_unavailable");
 }
 
 #[tokio::test]

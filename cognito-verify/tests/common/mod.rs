@@ -67,6 +67,15 @@ pub fn hydrated(make: impl FnOnce(&LocalIssuer) -> Verifier) -> Hydrated {
     }
 }
 
+/// "ok", or the kind of the refusal.
+pub async fn outcome(verifier: &Verifier, token: &str) -> &'static str {
+    verifier
+        .verify(token)
+        .await
+        .err()
+        .map_or("ok", |e| e.kind())
+}
+
 /// The error kind of a verification that must fail.
 pub async fn kind_of(verifier: &Verifier, token: &str) -> &'static str {
     match verifier.verify(token).await {
