@@ -20,13 +20,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lc_rs::digest::{Context, SHA256};
-use quick_cache::UnitWeighter;
-use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::sync::Cache;
+use quick_cache::{Lifecycle, UnitWeighter};
 
 use crate::claims::CognitoClaims;
 use crate::keyset::RsaKey;
 use crate::routes::Route;
 use crate::status::TokenCacheStats;
+use crate::telemetry::{self, CacheMetrics};
 
 /// What a successful verification leaves behind (held by value: a lookup
 /// clones its three pointers).
@@ -80,25 +81,43 @@ impl LookedUp {
 /// `T` is what a verification leaves behind: [`CachedToken`] for Cognito
 /// tokens, the ALB verifier's own for ALB tokens.
 pub(crate) struct TokenCache<T: Clone = CachedToken> {
-    cache: Cache<Key, T, UnitWeighter, KeyHash, DefaultLifecycle<Key, T>>,
+    cache: Cache<Key, T, UnitWeighter, KeyHash, CountEvictions>,
     doorkeeper: Doorkeeper,
     hits: AtomicU64,
     misses: AtomicU64,
+    metrics: CacheMetrics,
+}
+
+/// Counts the entries pushed out for room.
+#[derive(Clone)]
+struct CountEvictions(telemetry::Counter);
+
+impl<T> Lifecycle<Key, T> for CountEvictions {
+    type RequestState = ();
+
+    fn begin_request(&self) -> Self::RequestState {}
+
+    fn on_evict(&self, (): &mut Self::RequestState, _: Key, _: T) {
+        self.0.increment(1);
+    }
 }
 
 impl<T: Clone> TokenCache<T> {
-    pub(crate) fn new(capacity: u64) -> Self {
+    /// A cache of `capacity` tokens; `verifier` names it in the metrics.
+    pub(crate) fn new(capacity: u64, verifier: &'static str) -> Self {
+        let metrics = CacheMetrics::new(verifier);
         TokenCache {
             cache: Cache::with(
                 usize::try_from(capacity).unwrap_or(usize::MAX),
                 capacity,
                 UnitWeighter,
                 KeyHash,
-                DefaultLifecycle::default(),
+                CountEvictions(metrics.evictions.clone()),
             ),
             doorkeeper: Doorkeeper::new(capacity),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -108,8 +127,12 @@ impl<T: Clone> TokenCache<T> {
 
     /// Counts a lookup's outcome (a hit is only a hit once its key still holds).
     pub(crate) fn record(&self, hit: bool) {
-        let counter = if hit { &self.hits } else { &self.misses };
+        let (counter, metric) = match hit {
+            true => (&self.hits, &self.metrics.hits),
+            false => (&self.misses, &self.metrics.misses),
+        };
         counter.fetch_add(1, Ordering::Relaxed);
+        metric.increment(1);
     }
 
     pub(crate) fn stats(&self) -> TokenCacheStats {
@@ -125,11 +148,19 @@ impl<T: Clone> TokenCache<T> {
     pub(crate) fn admit(&self, key: Key, entry: impl FnOnce() -> T) {
         if self.doorkeeper.seen_before(&key) {
             self.cache.insert(key, entry());
+            self.metrics.admissions.increment(1);
+            self.count_entries();
         }
     }
 
     pub(crate) fn remove(&self, key: &Key) {
         self.cache.remove(key);
+        self.count_entries();
+    }
+
+    fn count_entries(&self) {
+        #[allow(clippy::cast_precision_loss)]
+        self.metrics.entries.set(self.cache.len() as f64);
     }
 }
 

@@ -46,6 +46,7 @@ use crate::config::AtHydrate;
 use crate::error::Echo;
 use crate::keyset::{KeySet, RsaKey};
 use crate::status::{JwksCounters, JwksStatus};
+use crate::telemetry;
 
 /// The settings every key set of a verifier shares: how it is fetched
 /// (the user's HTTP client, if given), how large and how old it may be.
@@ -455,6 +456,7 @@ impl JwksCache {
         }
         let (_, launch) = self.start_or_join(st).ok()?;
         st.counters.background_refreshes += 1;
+        telemetry::jwks_background_refresh(&self.url);
         launch
     }
 
@@ -503,6 +505,7 @@ impl JwksCache {
             .is_some_and(|t| now.saturating_duration_since(t) < self.settings.min_refetch_interval);
         if in_window || !self.may_fetch(st, now) {
             st.counters.rate_limited += 1;
+            telemetry::jwks_unknown_kid(&self.url, false);
             tracing::debug!(jwks_url = %self.url, "unknown kid; refetch not allowed yet");
             return (Plan::Done(Err(self.unknown_kid(kid))), None);
         }
@@ -511,6 +514,7 @@ impl JwksCache {
                 if launch.is_some() {
                     st.last_kid_refetch = Some(now);
                     st.counters.unknown_kid_refetches += 1;
+                    telemetry::jwks_unknown_kid(&self.url, true);
                     tracing::debug!(jwks_url = %self.url, "unknown kid; refetching the JWKS");
                 }
                 (Plan::Wait(flight), launch)
@@ -558,7 +562,13 @@ impl JwksCache {
     /// outcome and the flight cleared, under one lock.
     async fn fetch_and_store(&self, flight: &Flight) -> Outcome {
         let previous = self.lock().keys.clone();
+        let started = Instant::now();
         let fetched = self.fetch(previous.as_deref()).await;
+        telemetry::jwks_fetched(
+            &self.url,
+            started.elapsed(),
+            fetched.as_ref().err().map(Error::kind),
+        );
         let mut st = self.lock();
         let now = Instant::now();
         let outcome = match fetched {

@@ -151,6 +151,7 @@ pub mod revocation; // Revocations: tokens refused before their exp; shared thro
 mod routes; // iss -> route: the pool's rules and the key set
 mod settings; // verifier-wide settings, defaults and bounds
 mod status; // snapshots for operators: VerifierStatus, JwksStatus, counters
+pub mod telemetry; // metrics through the `metrics` facade (feature "metrics"): the names
 mod token; // compact JWS: split, canonical base64url, header
 mod verify; // the Verifier: the flow above
 

@@ -8,6 +8,7 @@ use crate::Error;
 use crate::config::{AtHydrate, ResolvedPool};
 use crate::error::{Echo, Expected};
 use crate::jwks::{JwksCache, JwksSettings, KeySets, KeySource};
+use crate::telemetry;
 
 /// Where the tokens of one issuer go: its pool and its key set. Shared by
 /// every issuer of the pool that uses the same key set, and held by the
@@ -35,6 +36,8 @@ pub(crate) struct Routes {
     key_sets: Vec<Arc<JwksCache>>,
     /// Per pool, what `hydrate` fetches.
     hydrate_plans: Vec<HydratePlan>,
+    /// The count of verified tokens of each issuer, in `by_issuer`'s order.
+    verified: Vec<telemetry::Counter>,
 }
 
 impl Routes {
@@ -94,26 +97,39 @@ impl Routes {
         let mut by_issuer: Vec<(String, Arc<Route>)> = by_issuer.into_iter().collect();
         by_issuer.sort_by(|a, b| a.0.cmp(&b.0));
         let issuers: Vec<String> = by_issuer.iter().map(|(issuer, _)| issuer.clone()).collect();
+        let verified = issuers
+            .iter()
+            .map(|issuer| telemetry::verified_counter("cognito", issuer))
+            .collect();
         Ok(Routes {
             by_issuer,
             issuers: Expected(issuers),
             key_sets: key_sets.into_all(),
             hydrate_plans,
+            verified,
         })
+    }
+
+    fn position(&self, iss: &str) -> Option<usize> {
+        self.by_issuer
+            .binary_search_by(|(issuer, _)| issuer.as_str().cmp(iss))
+            .ok()
+    }
+
+    /// Counts a token of `iss` verified.
+    pub(crate) fn count_verified(&self, iss: &str) {
+        if let Some(at) = self.position(iss) {
+            self.verified[at].increment(1);
+        }
     }
 
     /// The route of a token's `iss`, or `invalid_issuer`.
     pub(crate) fn of(&self, iss: Option<&str>) -> Result<&Arc<Route>, Error> {
-        iss.and_then(|iss| {
-            let found = self
-                .by_issuer
-                .binary_search_by(|(issuer, _)| issuer.as_str().cmp(iss));
-            found.ok().map(|at| &self.by_issuer[at].1)
-        })
-        .ok_or_else(|| Error::InvalidIssuer {
-            expected: self.issuers.clone(),
-            actual: Echo::of(iss),
-        })
+        iss.and_then(|iss| self.position(iss).map(|at| &self.by_issuer[at].1))
+            .ok_or_else(|| Error::InvalidIssuer {
+                expected: self.issuers.clone(),
+                actual: Echo::of(iss),
+            })
     }
 
     /// The configured issuers, sorted.

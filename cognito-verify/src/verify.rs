@@ -14,6 +14,7 @@ use crate::revocation::Revocations;
 use crate::routes::{Route, Routes};
 use crate::settings::Settings;
 use crate::status::{Hydrated, NotFetched, VerifierStatus};
+use crate::telemetry;
 use crate::token::{self, Alg, Parsed};
 
 /// Verifies Cognito id and access tokens and returns their claims.
@@ -81,7 +82,7 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     pub(crate) fn new(routes: Routes, settings: Settings, revocations: Revocations) -> Self {
         let cache = (settings.token_cache_capacity > 0)
-            .then(|| TokenCache::new(settings.token_cache_capacity));
+            .then(|| TokenCache::new(settings.token_cache_capacity, "cognito"));
         Verifier {
             inner: Arc::new(Inner {
                 routes,
@@ -418,7 +419,12 @@ impl Verifier {
         Ok(claims)
     }
 
+    /// Counts the outcome (feature `metrics`) and logs it at debug level.
     fn trace(&self, result: &Result<Arc<CognitoClaims>, Error>) {
+        match result {
+            Ok(claims) => self.inner.routes.count_verified(claims.iss()),
+            Err(e) => telemetry::refused("cognito", e.kind()),
+        }
         if !tracing::enabled!(tracing::Level::DEBUG) {
             return;
         }

@@ -19,6 +19,7 @@ use crate::config::{ClientChoice, ClientsResolved};
 use crate::error::{Echo, Expected, Time};
 use crate::jwks::http_client;
 use crate::settings::Settings;
+use crate::telemetry;
 
 /// A load balancer the verifier accepts, and where its region's keys are.
 struct Signer {
@@ -40,6 +41,8 @@ struct Inner {
     settings: Settings,
     keys: AlbKeys,
     cache: Option<TokenCache<Verified>>,
+    /// The count of verified tokens.
+    verified: telemetry::Counter,
 }
 
 /// Verifies the user claims an Application Load Balancer signs and
@@ -269,10 +272,11 @@ impl AlbVerifierBuilder {
         let client = http_client(&self.settings.jwks)?;
         let keys = AlbKeys::new(client, Arc::new(self.settings.jwks.clone()));
         let cache = (self.settings.token_cache_capacity > 0)
-            .then(|| TokenCache::new(self.settings.token_cache_capacity));
+            .then(|| TokenCache::new(self.settings.token_cache_capacity, "alb"));
         Ok(AlbVerifier {
             inner: Arc::new(Inner {
                 signers,
+                verified: telemetry::verified_counter("alb", &issuer),
                 issuer,
                 clients,
                 settings: self.settings,
@@ -306,16 +310,27 @@ impl AlbVerifier {
     /// # Errors
     /// The first check that fails (see the table above).
     pub async fn verify(&self, token: impl AsRef<[u8]>) -> Result<Arc<AlbClaims>, Error> {
-        match self.begin(token.as_ref())? {
-            Start::CacheHit(claims) => Ok(claims),
-            Start::NeedsKey {
+        let result = match self.begin(token.as_ref()) {
+            Ok(Start::CacheHit(claims)) => Ok(claims),
+            Ok(Start::NeedsKey {
                 token,
                 key_url,
                 looked_up,
-            } => {
+            }) => {
                 let key = self.inner.keys.key(&key_url, &token.header.kid).await;
                 self.finish(token, key, looked_up)
             }
+            Err(e) => Err(e),
+        };
+        self.count(&result);
+        result
+    }
+
+    /// Counts the outcome (feature `metrics`).
+    fn count(&self, result: &Result<Arc<AlbClaims>, Error>) {
+        match result {
+            Ok(_) => self.inner.verified.increment(1),
+            Err(e) => telemetry::refused("alb", e.kind()),
         }
     }
 
@@ -331,18 +346,20 @@ impl AlbVerifier {
         &self,
         token: impl AsRef<[u8]>,
     ) -> Option<Result<Arc<AlbClaims>, Error>> {
-        match self.begin(token.as_ref()) {
-            Err(e) => Some(Err(e)),
-            Ok(Start::CacheHit(claims)) => Some(Ok(claims)),
+        let result = match self.begin(token.as_ref()) {
+            Err(e) => Err(e),
+            Ok(Start::CacheHit(claims)) => Ok(claims),
             Ok(Start::NeedsKey {
                 token,
                 key_url,
                 looked_up,
             }) => {
                 let key = self.inner.keys.cached(&key_url)?;
-                Some(self.finish(token, key, looked_up))
+                self.finish(token, key, looked_up)
             }
-        }
+        };
+        self.count(&result);
+        Some(result)
     }
 
     fn begin<'t>(&self, token: &'t [u8]) -> Result<Start<'t>, Error> {

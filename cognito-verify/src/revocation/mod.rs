@@ -71,6 +71,7 @@ use crate::Error;
 use crate::claims::{Claim, CognitoClaims};
 use crate::clock::now_nanos;
 use crate::settings::MAX_DURATION;
+use crate::telemetry;
 use table::{Subject, Table};
 
 /// What a revocation covers; see the [module](self) table.
@@ -384,6 +385,7 @@ impl RevocationsBuilder {
                 ..SyncState::default()
             }),
         });
+        telemetry::revocation_state(shared.sync().state.unwrap_or(StoreState::InProcess));
         if let Some(runtime) = runtime {
             runtime.spawn(store::run(Arc::downgrade(&shared)));
         }
@@ -622,6 +624,7 @@ impl Shared {
             table.insert(entry);
         }
         self.count.store(table.len(), Ordering::Relaxed);
+        telemetry::revocation_entries(table.len());
         room
     }
 
@@ -636,5 +639,7 @@ impl Shared {
         let mut sync = self.sync();
         sync.last_sync = Some(now);
         sync.state = Some(StoreState::Connected);
+        telemetry::revocation_sync();
+        telemetry::revocation_state(StoreState::Connected);
     }
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::{RevocationEntry, Revoked, Shared, StoreState, now_nanos_i64, now_secs, secs_of};
+use crate::telemetry;
 
 /// A boxed future, as [`RevocationStore`]'s methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -196,7 +197,9 @@ impl Follower {
         }
         let mut sync = shared.sync();
         if entry.revoked_at_ms > 0 && lag_ms >= 0 {
-            sync.last_lag = Some(Duration::from_millis(lag_ms.unsigned_abs()));
+            let lag = Duration::from_millis(lag_ms.unsigned_abs());
+            sync.last_lag = Some(lag);
+            telemetry::revocation_lag(lag);
         }
     }
 }
@@ -234,6 +237,7 @@ pub(super) async fn run(list: Weak<Shared>) {
             let mut sync = shared.sync();
             if sync.state != Some(StoreState::Connecting) {
                 sync.state = Some(StoreState::Disconnected);
+                telemetry::revocation_state(StoreState::Disconnected);
             }
         }
         tracing::warn!(store = %store.describe(), %error, "revocations: lost the store; serving from this replica's copy");
