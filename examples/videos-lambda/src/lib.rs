@@ -31,6 +31,27 @@
 //! On a route where the authorizer is the only way in and checks what you
 //! need, verifying again costs one RSA check per cold token (the keys and
 //! verified tokens are cached across invocations of a warm instance).
+//!
+//! # Sign-out
+//!
+//! API Gateway's authorizer knows nothing of sign-outs: a revoked token
+//! passes it until its `exp`. With `VIDEOS_REVOCATIONS_URL` set to the Redis
+//! the other replicas share (`redis://…`, `rediss://…` for TLS), each
+//! instance follows the same revocation list:
+//!
+//! - **at its cold start** it subscribes, loads the whole list, and waits
+//!   for that (up to 5 s, within the init phase) before taking invocations;
+//! - **while it runs** it receives each new revocation as it is published;
+//! - **while it is frozen** between invocations it hears nothing. When it
+//!   thaws, its connection is re-established (or found dead) within a
+//!   heartbeat, and the list loaded again. Until then it checks tokens
+//!   against the copy it had, for at most `max_staleness` (30 s) since
+//!   Redis last answered; an instance frozen for longer refuses tokens with
+//!   `revocations_unavailable` (503) until it has caught up, which takes
+//!   one round trip to Redis.
+//!
+//! So a revocation reaches a running instance within milliseconds, and a
+//! thawed one before it serves a token it could not vouch for.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

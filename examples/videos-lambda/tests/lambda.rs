@@ -11,7 +11,7 @@
 //!
 //! The signing keys come from a local issuer over real HTTP in both.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,8 +21,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use cognito_verify::testing::LocalIssuer;
-use cognito_verify::{TokenUse, Verifier};
+use cognito_verify::revocation::redis::RedisStore;
+use cognito_verify::testing::{LocalIssuer, LocalRedis};
+use cognito_verify::{Revocations, Revoked, TokenUse, Verifier};
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 use tower::ServiceExt;
@@ -175,63 +176,94 @@ impl Drop for Function {
     }
 }
 
+/// A Runtime API served on 127.0.0.1, and the `videos-lambda` binary
+/// started against it with the pool of `issuer` and `env`.
+struct Deployed {
+    api: RuntimeApi,
+    received: mpsc::UnboundedReceiver<(String, Value)>,
+    _function: Function,
+}
+
+impl Deployed {
+    async fn start(issuer: &LocalIssuer, env: &[(&str, &str)]) -> Deployed {
+        let (responses, received) = mpsc::unbounded_channel();
+        let api = RuntimeApi {
+            events: Arc::default(),
+            queued: Arc::default(),
+            responses,
+        };
+        let router = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(invocation_response),
+            )
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                post(invocation_error),
+            )
+            .with_state(api.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let runtime_api = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let function = Function(
+            Command::new(env!("CARGO_BIN_EXE_videos-lambda"))
+                .env_clear()
+                .env("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string())
+                .env("AWS_LAMBDA_FUNCTION_NAME", "videos-lambda")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("COGNITO_ISSUER", issuer.issuer())
+                .env("COGNITO_JWKS_URL", issuer.jwks_url())
+                .env("COGNITO_CLIENT_ID", CLIENT)
+                .envs(env.iter().copied())
+                .spawn()
+                .expect("the videos-lambda binary"),
+        );
+        Deployed {
+            api,
+            received,
+            _function: function,
+        }
+    }
+
+    /// Invokes the function with each `(request id, event)`; the answers by
+    /// request id.
+    async fn invoke(&mut self, invocations: &[(&str, String)]) -> HashMap<String, Value> {
+        for (id, event) in invocations {
+            self.api
+                .events
+                .lock()
+                .unwrap()
+                .push_back(((*id).into(), event.clone()));
+            self.api.queued.notify_waiters();
+        }
+        let mut answers = HashMap::new();
+        while answers.len() < invocations.len() {
+            let (id, response) =
+                tokio::time::timeout(Duration::from_secs(60), self.received.recv())
+                    .await
+                    .expect("the function answers within a minute")
+                    .unwrap();
+            answers.insert(id, response);
+        }
+        answers
+    }
+}
+
 #[tokio::test]
 async fn the_function_binary_answers_api_gateway_events_through_the_runtime_api() {
     let issuer = LocalIssuer::start().await.unwrap();
-    let (responses, mut received) = mpsc::unbounded_channel();
-    let api = RuntimeApi {
-        events: Arc::default(),
-        queued: Arc::default(),
-        responses,
-    };
-    let router = Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-        .route(
-            "/2018-06-01/runtime/invocation/{id}/response",
-            post(invocation_response),
-        )
-        .route(
-            "/2018-06-01/runtime/invocation/{id}/error",
-            post(invocation_error),
-        )
-        .with_state(api.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let runtime_api = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-
-    let _function = Function(
-        Command::new(env!("CARGO_BIN_EXE_videos-lambda"))
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "videos-lambda")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("COGNITO_ISSUER", issuer.issuer())
-            .env("COGNITO_JWKS_URL", issuer.jwks_url())
-            .env("COGNITO_CLIENT_ID", CLIENT)
-            .spawn()
-            .expect("the videos-lambda binary"),
-    );
-
+    let mut function = Deployed::start(&issuer, &[]).await;
     let alice = issuer.access_token(CLIENT).sub("alice").sign();
     let expired = issuer.access_token(CLIENT).expires_in(-600).sign();
-    let invocations = [
-        ("req-verified", event(Some(&format!("Bearer {alice}")))),
-        ("req-no-token", event(None)),
-        ("req-expired", event(Some(&format!("Bearer {expired}")))),
-    ];
-    for (id, event) in invocations {
-        api.events.lock().unwrap().push_back((id.into(), event));
-        api.queued.notify_waiters();
-    }
-    let mut answers = std::collections::HashMap::new();
-    while answers.len() < 3 {
-        let (id, response) = tokio::time::timeout(Duration::from_secs(60), received.recv())
-            .await
-            .expect("the function answers within a minute")
-            .unwrap();
-        answers.insert(id, response);
-    }
+    let answers = function
+        .invoke(&[
+            ("req-verified", event(Some(&format!("Bearer {alice}")))),
+            ("req-no-token", event(None)),
+            ("req-expired", event(Some(&format!("Bearer {expired}")))),
+        ])
+        .await;
 
     // API Gateway's response format 2.0, as lambda_http writes it.
     let verified = &answers["req-verified"];
@@ -252,4 +284,48 @@ async fn the_function_binary_answers_api_gateway_events_through_the_runtime_api(
         r#"Bearer realm="videos-lambda", error="invalid_token", error_description="expired""#
     );
     assert_eq!(issuer.jwks_requests(), 1, "the instance kept its keys");
+}
+
+#[tokio::test]
+async fn an_instance_follows_the_shared_revocation_list() {
+    if !LocalRedis::available() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "redis-server is missing under CI=true: .ci/run installs it"
+        );
+        eprintln!("skipped: no redis-server here (Debian's package redis-server)");
+        return;
+    }
+    let redis = LocalRedis::start().unwrap();
+    let issuer = LocalIssuer::start().await.unwrap();
+    let mut function = Deployed::start(&issuer, &[("VIDEOS_REVOCATIONS_URL", &redis.url())]).await;
+    let token = issuer.access_token(CLIENT).sub("bob").sign();
+    let bearer = event(Some(&format!("Bearer {token}")));
+    let before = function.invoke(&[("req-before", bearer.clone())]).await;
+    assert_eq!(before["req-before"]["statusCode"], 200, "{before:?}");
+    // Another replica (here: this test) signs bob out everywhere.
+    let elsewhere = Revocations::builder()
+        .store(RedisStore::new(&redis.url()).unwrap())
+        .build()
+        .unwrap();
+    assert!(elsewhere.wait_ready(Duration::from_secs(10)).await);
+    elsewhere.revoke(Revoked::user_now("bob")).await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let id = format!("req-after-{}", started.elapsed().as_micros());
+        let after = function.invoke(&[(&id, bearer.clone())]).await;
+        let answer = &after[&id];
+        if answer["statusCode"] == 401 {
+            assert_eq!(
+                answer["headers"]["www-authenticate"],
+                r#"Bearer realm="videos-lambda", error="invalid_token", error_description="revoked""#
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still served: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
