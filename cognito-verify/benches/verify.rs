@@ -17,7 +17,13 @@
 //! - `k_alb_floor_p256_verify`: aws-lc-rs ES256 verify of an ALB token's
 //!   signing input with the load balancer's key parsed once;
 //! - `l_alb_verify_no_token_cache`: `AlbVerifier` on that token, key cached,
-//!   token cache off (its ratio is printed to (k), not to (a)).
+//!   token cache off (its ratio is printed to (k), not to (a));
+//! - `br_…`, `cr_…`, `d0r_…`: (b), (c) and (d0) with a verifier whose
+//!   revocation list holds 1,000,000 entries (a third each tokens, sessions
+//!   and users, lowercase-UUID ids, none covering the tokens), filled
+//!   through `revoke` at start; the rows without the `r` consult an empty
+//!   list. What the check adds is printed as the median over the rounds of
+//!   (row with the list − row without) / (a).
 //!
 //! Run: `cargo bench -p cognito-verify --features testing --bench verify`
 //! (add `-- nomatch` for the interleaved part alone).
@@ -38,12 +44,15 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use std::hint::black_box;
 
 mod fixture;
-use fixture::{CLIENT, Fixture, realistic_token};
+use cognito_verify::Revocations;
+use fixture::{CLIENT, Fixture, fill_revocations, realistic_token};
 
 /// Distinct tokens in the (d) rows.
 const DISTINCT: usize = 10_000;
 /// Calls per batch in the interleaved measurement.
 const BATCH: usize = 150;
+/// Entries in the revocation list of the `r` rows.
+const REVOKED: u64 = 1_000_000;
 
 /// The claims a hand-rolled jsonwebtoken verifier of Cognito access tokens
 /// reads (all of them deserialized, as a handler would use them).
@@ -104,6 +113,16 @@ fn bench(c: &mut Criterion) {
     let cached = verifier(10_000);
     cached.verify_cached(&s.token).unwrap();
     let jwt = JsonWebToken::new(&s);
+    let revocations = Revocations::in_process();
+    let filled = fill_revocations(&s.runtime, &revocations, REVOKED);
+    eprintln!(
+        "revocation list: {} entries, filled through revoke in {:.2} s",
+        revocations.status().entries,
+        filled.as_secs_f64()
+    );
+    let uncached_revoking = s.verifier_revoking(0, revocations.clone());
+    let cached_revoking = s.verifier_revoking(10_000, revocations);
+    cached_revoking.verify_cached(&s.token).unwrap();
     eprintln!("signing {DISTINCT} distinct tokens…");
     let tokens: Vec<String> = (0..DISTINCT)
         .map(|i| realistic_token(&s.issuer, &format!("user-{i}")))
@@ -119,6 +138,16 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("c_verify_token_cache_hit", |b| {
         b.iter(|| cached.verify_cached(black_box(&s.token)).unwrap())
+    });
+    group.bench_function("br_no_token_cache_1m_revoked", |b| {
+        b.iter(|| {
+            uncached_revoking
+                .verify_cached(black_box(&s.token))
+                .unwrap()
+        })
+    });
+    group.bench_function("cr_token_cache_hit_1m_revoked", |b| {
+        b.iter(|| cached_revoking.verify_cached(black_box(&s.token)).unwrap())
     });
     group.bench_function("d_10k_distinct_cache_on", |b| {
         b.iter_custom(|iters| {
@@ -165,7 +194,7 @@ fn bench(c: &mut Criterion) {
         )
     };
     let mut alb_ratios = Vec::new();
-    const ROWS: [&str; 12] = [
+    const ROWS: [&str; 15] = [
         "a_floor_rsa_verify",
         "b_verify_no_token_cache",
         "b_small_token",
@@ -178,10 +207,16 @@ fn bench(c: &mut Criterion) {
         "b2_verify_on_two_threads",
         "k_alb_floor_p256_verify",
         "l_alb_verify_no_token_cache",
+        "br_no_token_cache_1m_revoked",
+        "cr_token_cache_hit_1m_revoked",
+        "d0r_10k_distinct_1m_revoked",
     ];
+    /// (row with the list, row without) for the revocation check's cost.
+    const REVOCATION_PAIRS: [(usize, usize); 3] = [(12, 1), (13, 3), (14, 5)];
     let mut per_op: [Vec<f64>; ROWS.len()] = Default::default();
     let mut ratios: [Vec<f64>; ROWS.len()] = Default::default();
     let mut parallel_overhead = Vec::new();
+    let mut revocation_cost: [Vec<f64>; REVOCATION_PAIRS.len()] = Default::default();
     let mut next_distinct = 0;
     let mut fresh = verifier(10_000);
     for _ in 0..ROUNDS {
@@ -226,6 +261,24 @@ fn bench(c: &mut Criterion) {
             }),
             time_batch(alb_floor),
             time_batch(alb_verify),
+            time_batch(|| {
+                drop(
+                    uncached_revoking
+                        .verify_cached(black_box(&s.token))
+                        .unwrap(),
+                )
+            }),
+            time_batch(|| drop(cached_revoking.verify_cached(black_box(&s.token)).unwrap())),
+            {
+                let mut tokens = distinct.iter();
+                time_batch(|| {
+                    drop(
+                        uncached_revoking
+                            .verify_cached(black_box(tokens.next().unwrap()))
+                            .unwrap(),
+                    )
+                })
+            },
         ];
         for (i, t) in times.iter().enumerate() {
             per_op[i].push(*t);
@@ -233,6 +286,9 @@ fn bench(c: &mut Criterion) {
         }
         parallel_overhead.push(times[9] / times[8]);
         alb_ratios.push(times[11] / times[10]);
+        for (cost, (with, without)) in revocation_cost.iter_mut().zip(REVOCATION_PAIRS) {
+            cost.push((times[with] - times[without]) / times[0]);
+        }
     }
     eprintln!("\ninterleaved, {ROUNDS} rounds of {BATCH} each: median time, median ratio to (a)");
     for (i, name) in ROWS.iter().enumerate() {
@@ -250,6 +306,15 @@ fn bench(c: &mut Criterion) {
         "  l / k (ALB verify over the P-256 floor): {:.2}",
         median(&mut alb_ratios)
     );
+    eprintln!("  the revocation check with {REVOKED} entries, (with − without) / (a):");
+    for (cost, (with, without)) in revocation_cost.iter_mut().zip(REVOCATION_PAIRS) {
+        eprintln!(
+            "    {:30} − {:30} {:+.4}",
+            ROWS[with],
+            ROWS[without],
+            median(cost)
+        );
+    }
 }
 
 /// Seconds per call of `f` on each of two threads running at once (as the
