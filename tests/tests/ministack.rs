@@ -11,7 +11,7 @@
 mod common;
 
 use cognito_verify::{PoolConfig, Principal, TokenUse, Verifier};
-use common::{ManagedLoginSetup, Service, emulator, run_emulator_script};
+use common::{ManagedLoginSetup, Service, emulator, run_emulator_script, urlencode};
 use reqwest::StatusCode;
 use videos_api::signin::{ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE};
 
@@ -215,17 +215,6 @@ async fn managed_login_signs_a_user_in_with_the_secret_on_the_server() {
         redirect.starts_with(&format!("{endpoint}/logout?client_id={client}")),
         "{redirect}"
     );
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn json_of(response: reqwest::Response) -> serde_json::Value {

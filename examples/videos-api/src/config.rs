@@ -3,7 +3,10 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
+use cognito_verify::UserPoolId;
 use cognito_verify::args::{AlbArgs, PoolArgs, TokenUseArg};
+
+use crate::revocations::RevocationArgs;
 
 /// `videos-api`: each user sees only the videos they own.
 ///
@@ -49,6 +52,19 @@ pub struct Args {
     /// client as a callback URL.
     #[arg(long, env = "VIDEOS_API_REDIRECT_URI", value_name = "URL")]
     pub redirect_uri: Option<String>,
+
+    /// The user pool's API endpoint, where sign-out revokes the refresh token
+    /// (RevokeToken) and signs the user out everywhere (GlobalSignOut):
+    /// `https://cognito-idp.<region>.amazonaws.com/` by default (from the
+    /// pool id; with `--issuer`, the issuer's origin). An emulator's URL in
+    /// tests, e.g. MiniStack's `http://127.0.0.1:4566`.
+    #[arg(long, env = "COGNITO_IDP_ENDPOINT", value_name = "URL")]
+    pub cognito_idp_endpoint: Option<String>,
+
+    /// The revocation list: `--revocations-url` (`VIDEOS_REVOCATIONS_URL`)
+    /// shares it through Redis; without it, it lives in this process.
+    #[command(flatten)]
+    pub revocations: RevocationArgs,
 
     /// The app client's secret, from `COGNITO_CLIENT_SECRET` only (never a
     /// flag: command lines are visible to other users of the machine).
@@ -116,6 +132,9 @@ pub struct SignInSettings {
     pub client_id: String,
     /// Its secret, when it has one ("traditional web application").
     pub client_secret: Option<ClientSecret>,
+    /// The user pool's API endpoint (RevokeToken, GlobalSignOut), no
+    /// trailing slash.
+    pub api_endpoint: String,
 }
 
 /// The validated configuration of the service.
@@ -131,6 +150,8 @@ pub struct Config {
     pub db: String,
     /// Exact origins whose pages may call the API (CORS); empty: none.
     pub allowed_origins: Vec<String>,
+    /// The revocation list: in this process, or shared through Redis.
+    pub revocations: RevocationArgs,
 }
 
 /// A configuration mistake, naming the variable (and flag) to fix.
@@ -175,6 +196,7 @@ impl Config {
             return Err(bad("VIDEOS_DB", "db", "empty; use a file path or :memory:"));
         }
         let allowed_origins = allowed_origins(&args.allowed_origins)?;
+        let revocations = args.revocations;
         let mut pool = args.pool;
         if pool.jwks_url.is_none() {
             pool.jwks_url = args.jwks_uri_env;
@@ -195,6 +217,7 @@ impl Config {
             let config = Self::behind_alb(args.alb, args.dev, pool, configured, addr, db)?;
             return Ok(Config {
                 allowed_origins,
+                revocations,
                 ..config
             });
         }
@@ -217,6 +240,7 @@ impl Config {
             (Some(domain), Some(redirect_uri)) => Some(sign_in_settings(
                 domain,
                 redirect_uri,
+                given(args.cognito_idp_endpoint.as_ref()),
                 &pool,
                 args.client_secret,
             )?),
@@ -269,6 +293,7 @@ impl Config {
             addr,
             db,
             allowed_origins,
+            revocations,
         })
     }
 
@@ -305,6 +330,7 @@ impl Config {
             addr,
             db,
             allowed_origins: Vec::new(),
+            revocations: RevocationArgs::default(),
         })
     }
 }
@@ -332,6 +358,7 @@ fn given(value: Option<&String>) -> Option<String> {
 fn sign_in_settings(
     domain: String,
     redirect_uri: String,
+    api_endpoint: Option<String>,
     pool: &PoolArgs,
     client_secret: Option<ClientSecret>,
 ) -> Result<SignInSettings, ConfigError> {
@@ -359,12 +386,58 @@ fn sign_in_settings(
             "browser sign-in needs exactly one app client id (the one managed login signs in with)",
         ));
     };
+    let api_endpoint = match api_endpoint {
+        Some(endpoint) if url(&endpoint) && !endpoint.contains(['?', '#']) => endpoint,
+        Some(endpoint) => {
+            return Err(bad(
+                "COGNITO_IDP_ENDPOINT",
+                "cognito-idp-endpoint",
+                format!(
+                    "{endpoint:?} is not a base URL such as https://cognito-idp.eu-west-1.amazonaws.com"
+                ),
+            ));
+        }
+        None => default_api_endpoint(pool)?,
+    };
     Ok(SignInSettings {
         domain: domain.trim_end_matches('/').to_owned(),
         redirect_uri,
         client_id: client_id.clone(),
         client_secret: client_secret.filter(|s| !s.0.is_empty()),
+        api_endpoint: api_endpoint.trim_end_matches('/').to_owned(),
     })
+}
+
+/// The user pool's API endpoint: the origin of its issuer
+/// (`https://cognito-idp.<region>.<dns suffix>`, Cognito's ORIGINAL
+/// issuer host, from the pool id), or of `--issuer` (an emulator serves
+/// its API where it issues).
+fn default_api_endpoint(pool: &PoolArgs) -> Result<String, ConfigError> {
+    let issuer = match (&pool.user_pool_id, &pool.issuer) {
+        (Some(id), _) => UserPoolId::new(id)
+            .map_err(|e| bad("COGNITO_USER_POOL_ID", "user-pool-id", e))?
+            .issuer(),
+        (None, Some(issuer)) => issuer.clone(),
+        (None, None) => {
+            return Err(bad(
+                "COGNITO_USER_POOL_ID",
+                "user-pool-id",
+                "browser sign-in needs a user pool",
+            ));
+        }
+    };
+    let origin = url::Url::parse(&issuer)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        .map(|u| u.origin().ascii_serialization())
+        .ok_or_else(|| {
+            bad(
+                "COGNITO_IDP_ENDPOINT",
+                "cognito-idp-endpoint",
+                format!("not set, and the issuer {issuer:?} has no origin to default to; set it"),
+            )
+        })?;
+    Ok(origin)
 }
 
 #[cfg(test)]
@@ -463,6 +536,53 @@ mod tests {
         assert!(err.0.starts_with("COGNITO_CLIENT_ID"), "{err}");
         let err = parse(&["--alb-arn", arn, "--dev"]).unwrap_err();
         assert!(err.0.starts_with("VIDEOS_API_DEV"), "{err}");
+    }
+
+    #[test]
+    fn the_user_pool_api_is_the_issuers_origin_unless_given() {
+        let sign_in = |extra: &[&str]| {
+            let mut args = vec![
+                "--client-id",
+                "c",
+                "--cognito-domain",
+                "https://videos.auth.eu-west-1.amazoncognito.com",
+                "--redirect-uri",
+                "https://videos.example.com/auth/callback",
+            ];
+            args.extend_from_slice(extra);
+            parse(&args).map(|c| c.sign_in.unwrap().api_endpoint)
+        };
+        assert_eq!(
+            sign_in(&["--user-pool-id", "eu-west-1_abc"]).unwrap(),
+            "https://cognito-idp.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            sign_in(&["--user-pool-id", "cn-north-1_abc"]).unwrap(),
+            "https://cognito-idp.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            sign_in(&["--issuer", "http://127.0.0.1:9229/local_abc"]).unwrap(),
+            "http://127.0.0.1:9229"
+        );
+        let given = [
+            "--user-pool-id",
+            "us-east-1_abc",
+            "--cognito-idp-endpoint",
+            "http://127.0.0.1:4566/",
+        ];
+        assert_eq!(sign_in(&given).unwrap(), "http://127.0.0.1:4566");
+        let err = sign_in(&[
+            "--user-pool-id",
+            "us-east-1_abc",
+            "--cognito-idp-endpoint",
+            "ftp://x",
+        ])
+        .unwrap_err();
+        assert!(
+            err.0
+                .starts_with("COGNITO_IDP_ENDPOINT (--cognito-idp-endpoint)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cognito_verify::mint::{SigningKey, random_uuid, unix_now};
-use cognito_verify::{PoolConfig, TokenUse, Verifier};
+use cognito_verify::{PoolConfig, Revocations, TokenUse, Verifier};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,6 +29,15 @@ pub struct TokenRequest {
     pub groups: Vec<String>,
     /// `access` (default) or `id`.
     pub token_use: Option<String>,
+    /// `false`: a token as an app client with token revocation turned off
+    /// issues it, without `origin_jti` (sign-out can then revoke only the
+    /// token itself, or the user). Default `true`: `jti` and `origin_jti`.
+    #[serde(default = "revocation_on")]
+    pub token_revocation: bool,
+}
+
+fn revocation_on() -> bool {
+    true
 }
 
 /// The `iss` of development tokens (never fetched: the verifier is given
@@ -65,6 +74,16 @@ impl DevIssuer {
     /// A verifier for this issuer's access tokens, offline: the key is
     /// given, never fetched.
     pub fn verifier(&self) -> Result<Verifier, cognito_verify::Error> {
+        self.verifier_with(Revocations::in_process())
+    }
+
+    /// As [`verifier`](Self::verifier), consulting `revocations` (sign-out
+    /// works in development mode too: its tokens carry `jti` and
+    /// `origin_jti`).
+    pub fn verifier_with(
+        &self,
+        revocations: Revocations,
+    ) -> Result<Verifier, cognito_verify::Error> {
         Verifier::builder()
             .pool(
                 PoolConfig::issuer(DEV_ISSUER)
@@ -73,6 +92,7 @@ impl DevIssuer {
                     .jwks_document(self.key.jwks().to_string())
                     .offline(),
             )
+            .revocations(revocations)
             .build()
     }
 
@@ -97,9 +117,12 @@ impl DevIssuer {
             "iat": now,
             "exp": now + TOKEN_LIFETIME_SECS,
             "jti": random_uuid(),
-            "origin_jti": random_uuid(),
             "event_id": random_uuid(),
         });
+        if request.token_revocation {
+            // One sign-in: Cognito's `origin_jti`, what RevokeToken revokes.
+            claims["origin_jti"] = json!(random_uuid());
+        }
         let specific = match request.token_use.as_deref() {
             None | Some("access") => json!({
                 "token_use": "access",
@@ -131,6 +154,7 @@ impl DevIssuer {
             username: username.to_owned(),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             token_use: None,
+            token_revocation: true,
         })
     }
 }

@@ -10,16 +10,24 @@
 //! | `POST /videos` `{"title","url"}` | adds a video owned by the caller |
 //! | `GET /videos/{id}`, `DELETE /videos/{id}` | the caller's video; 404 for anyone else's |
 //! | `GET /admin/videos?limit=&cursor=` | members of the `admin` group: everyone's videos |
+//! | `POST /admin/users/{sub}/sign-out` | members of the `admin` group: every token of that user refused ([`signout`]) |
+//! | `POST /auth/logout`, `POST /auth/logout-everywhere` | sign-out, revoking the tokens ([`signout`]) |
 //! | `POST /dev/token` | development mode only: mint a token |
+//!
+//! Every verifier consults one revocation list ([`revocations`]): in this
+//! process, or shared by the replicas through Redis (`--revocations-url`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cognito_api;
 pub mod config;
 pub mod cors;
 pub mod db;
 pub mod dev;
 pub mod pending;
+pub mod revocations;
 pub mod signin;
+pub mod signout;
 pub mod web;
 
 use std::sync::Arc;
@@ -31,7 +39,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cognito_verify::args::PoolArgs;
-use cognito_verify::{AlbClaims, AlbVerifier, ClaimList, CognitoClaims, Verifier};
+use cognito_verify::{AlbClaims, AlbVerifier, ClaimList, CognitoClaims, Revocations, Verifier};
 use cognito_verify_axum::{AlbAuthLayer, CognitoAuthLayer, ExtractRejection, Require, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -40,6 +48,7 @@ pub use config::{Args, AuthSettings, ClientSecret, Config, ConfigError, SignInSe
 use db::{Db, DbError};
 pub use dev::DevIssuer;
 use signin::{ManagedLogin, SignIn};
+use signout::SignOut;
 
 /// Largest request body accepted (a video is a title and a URL).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -84,11 +93,24 @@ struct AppState {
 /// (or, in development mode, starts the local issuer) and the routes.
 pub async fn app(config: &Config) -> Result<App, StartError> {
     let db = Db::open(&config.db).map_err(|e| StartError(format!("VIDEOS_DB (--db): {e}")))?;
+    let list = revocations::revocations(&config.revocations).await?;
+    // Sign-out's own verifier of the pool's tokens, which does not consult
+    // the list (see `SignOut::new`).
+    let mut signature_checks = None;
     let (guard, dev) = match &config.auth {
-        AuthSettings::Pool(pool) => (Guard::Bearer(hydrated(pool_verifier(pool)?).await), None),
+        AuthSettings::Pool(pool) => {
+            signature_checks = Some(pool_verifier(pool)?);
+            let verifier = pool_verifier_with(pool, list.clone())?;
+            (Guard::Bearer(hydrated(verifier).await), None)
+        }
         AuthSettings::Development => {
             let dev = Arc::new(DevIssuer::new());
-            let verifier = dev.verifier().map_err(|e| StartError(e.to_string()))?;
+            let verifier = |list| {
+                dev.verifier_with(list)
+                    .map_err(|e| StartError(e.to_string()))
+            };
+            signature_checks = Some(verifier(Revocations::in_process())?);
+            let verifier = verifier(list.clone())?;
             (Guard::Bearer(hydrated(verifier).await), Some(dev))
         }
         AuthSettings::Alb { alb, access_tokens } => {
@@ -98,7 +120,10 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
                 ))
             })?;
             let access_tokens = match access_tokens {
-                Some(pool) => Some(hydrated(pool_verifier(pool)?).await),
+                Some(pool) => {
+                    signature_checks = Some(pool_verifier(pool)?);
+                    Some(hydrated(pool_verifier_with(pool, list.clone())?).await)
+                }
                 None => None,
             };
             (Guard::LoadBalancer(verifier, access_tokens), None)
@@ -111,6 +136,8 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
         (_, _, Some(dev)) => SignIn::Development(dev.clone()),
         _ => SignIn::Unavailable,
     });
+    let sign_out =
+        Arc::new(SignOut::new(sign_in.clone(), list, signature_checks).map_err(StartError)?);
     let state = AppState {
         db,
         dev: dev.clone(),
@@ -120,18 +147,30 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
         .route("/me", get(me))
         .route("/videos", get(list_videos).post(create_video))
         .route("/videos/{id}", get(get_video).delete(delete_video))
-        .route("/admin/videos", get(admin_videos).layer(admins_only));
+        .route(
+            "/admin/videos",
+            get(admin_videos).layer(admins_only.clone()),
+        );
     // The layer that reads the access cookie also tells the CSRF guard
     // which requests it authenticates by that cookie.
     let mut cookie_auth = None;
     let protected = match guard {
         Guard::Bearer(verifier) => {
+            // Sign-out everywhere and the administrators' sign-out of a
+            // user need a valid token: behind the layer.
+            let sign_outs = Router::new()
+                .route("/auth/logout-everywhere", post(signout::logout_everywhere))
+                .route(
+                    "/admin/users/{sub}/sign-out",
+                    post(signout::admin_sign_out).layer(admins_only),
+                )
+                .with_state(sign_out.clone());
             let layer = CognitoAuthLayer::new(verifier)
                 .realm("videos-api")
                 .cookie(signin::ACCESS_COOKIE)
                 .strip_headers(SPOOFABLE_HEADERS);
             cookie_auth = Some(layer.clone());
-            routes.route_layer(layer)
+            routes.merge(sign_outs).route_layer(layer)
         }
         Guard::LoadBalancer(verifier, access_tokens) => {
             let layer = AlbAuthLayer::new(verifier).realm("videos-api");
@@ -146,9 +185,9 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
         .route("/auth/login", get(signin::login))
         .route("/auth/callback", get(signin::callback))
         .route("/auth/refresh", post(signin::refresh))
-        .route("/auth/logout", post(signin::logout))
         .route("/auth/dev-login", post(signin::dev_login))
-        .with_state(sign_in);
+        .with_state(sign_in)
+        .route("/auth/logout", post(signout::logout).with_state(sign_out));
     let mut router = Router::new()
         .route("/", get(web::index))
         .route("/app.js", get(web::script))
@@ -214,6 +253,14 @@ async fn hydrated(verifier: Verifier) -> Verifier {
 
 /// The verifier of a configured pool; errors name the settings to fix.
 pub fn pool_verifier(pool: &PoolArgs) -> Result<Verifier, StartError> {
+    pool_verifier_with(pool, Revocations::in_process())
+}
+
+/// As [`pool_verifier`], consulting `revocations` (see [`revocations`]).
+pub fn pool_verifier_with(
+    pool: &PoolArgs,
+    revocations: Revocations,
+) -> Result<Verifier, StartError> {
     let vars = match (&pool.issuer, &pool.jwks_url) {
         (Some(_), None) => "COGNITO_ISSUER (--issuer)",
         (Some(_), Some(_)) => "COGNITO_ISSUER (--issuer) or COGNITO_JWKS_URL (--jwks-url)",
@@ -223,6 +270,7 @@ pub fn pool_verifier(pool: &PoolArgs) -> Result<Verifier, StartError> {
     let config = pool.pool_config().map_err(|e| StartError(e.to_string()))?;
     Verifier::builder()
         .pool(config)
+        .revocations(revocations)
         .build()
         .map_err(|e| StartError(format!("{vars}: {e}")))
 }

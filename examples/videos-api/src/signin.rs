@@ -28,9 +28,10 @@
 //! 156), so development mode works over plain HTTP on loopback. Ports are
 //! no boundary for cookies: another service on the same host name, any
 //! port, shares (and can set) them.
-//! - `POST /auth/refresh` trades the refresh token for a new access token;
-//!   `POST /auth/logout` clears the cookies and names the pool's `/logout`
-//!   URL for the page to go to.
+//! - `POST /auth/refresh` trades the refresh token for a new access token.
+//! - Sign-out (`POST /auth/logout`, `POST /auth/logout-everywhere`) revokes
+//!   the tokens, here and at Cognito, clears the cookies and names the
+//!   pool's `/logout` URL for the page to go to: see [`crate::signout`].
 //! - In development mode, `POST /auth/dev-login` signs in a demo user with
 //!   the development issuer (the same cookie).
 
@@ -168,8 +169,14 @@ impl ManagedLogin {
             .map_err(|e| format!("the access token was refused: {}", e.kind()))
     }
 
-    /// Where the pool's `/logout` sends the browser back: the site's root.
-    fn logout_url(&self) -> String {
+    /// The settings it signs in with.
+    pub(crate) fn settings(&self) -> &SignInSettings {
+        &self.settings
+    }
+
+    /// The pool's `/logout`, which ends the managed login's own session and
+    /// sends the browser back to the site's root.
+    pub(crate) fn logout_url(&self) -> String {
         let settings = &self.settings;
         let root = settings
             .redirect_uri
@@ -201,7 +208,7 @@ fn cookie(name: &str, value: &str, same_site: &str, max_age: Option<i64>) -> Hea
 }
 
 /// The value of the cookie `name`, if the request has exactly one.
-fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     let mut found = headers
         .get_all(header::COOKIE)
         .iter()
@@ -231,7 +238,8 @@ fn signed_in(access_token: &str, refresh_token: Option<&str>) -> HeaderMap {
     headers
 }
 
-fn signed_out() -> HeaderMap {
+/// `Set-Cookie` headers that clear every sign-in cookie.
+pub(crate) fn signed_out() -> HeaderMap {
     let mut headers = HeaderMap::new();
     for name in [ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE] {
         headers.append(header::SET_COOKIE, cookie(name, "", "Lax", Some(0)));
@@ -449,16 +457,6 @@ pub async fn refresh(State(sign_in): State<Arc<SignIn>>, headers: HeaderMap) -> 
         signed_in(&tokens.access_token, tokens.refresh_token.as_deref()),
     )
         .into_response()
-}
-
-/// `POST /auth/logout`: clears the cookies; the page goes where `redirect`
-/// says (the pool's `/logout`, which ends the managed login's session).
-pub async fn logout(State(sign_in): State<Arc<SignIn>>) -> Response {
-    let redirect = match &*sign_in {
-        SignIn::ManagedLogin(managed) => managed.logout_url(),
-        _ => "/".to_owned(),
-    };
-    (signed_out(), Json(json!({ "redirect": redirect }))).into_response()
 }
 
 /// `POST /auth/dev-login`'s body.

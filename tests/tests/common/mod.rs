@@ -179,8 +179,10 @@ pub async fn run_emulator_script(python: &str, script: &str, args: &[&str]) -> V
 /// user signed up the labs' way (`tests/emulator/ministack_web_client.py`).
 pub struct ManagedLoginSetup {
     pub service: Service,
-    /// MiniStack's base URL (the managed login's domain).
+    /// MiniStack's base URL (the managed login's domain, and the user
+    /// pool API's endpoint).
     pub endpoint: String,
+    pub pool_id: String,
     pub client_id: String,
     pub client_secret: String,
     pub username: String,
@@ -189,6 +191,11 @@ pub struct ManagedLoginSetup {
 
 impl ManagedLoginSetup {
     pub async fn start(endpoint: &str, python: &str) -> ManagedLoginSetup {
+        ManagedLoginSetup::start_with(endpoint, python, &[]).await
+    }
+
+    /// As [`start`](Self::start), with more command-line arguments.
+    pub async fn start_with(endpoint: &str, python: &str, extra: &[&str]) -> ManagedLoginSetup {
         let endpoint = endpoint.trim_end_matches('/').to_owned();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -202,30 +209,129 @@ impl ManagedLoginSetup {
         let s = |k: &str| got[k].as_str().unwrap().to_owned();
         let (pool, client_id, client_secret) = (s("pool_id"), s("client_id"), s("client_secret"));
         let jwks = format!("{endpoint}/{pool}/.well-known/jwks.json");
-        let service = Service::start_on(
-            listener,
-            &[
-                "--user-pool-id",
-                &pool,
-                "--client-id",
-                &client_id,
-                "--jwks-url",
-                &jwks,
-                "--cognito-domain",
-                &endpoint,
-                "--redirect-uri",
-                &callback,
-            ],
-            Some(&client_secret),
-        )
-        .await;
+        let mut args = vec![
+            "--user-pool-id",
+            &pool,
+            "--client-id",
+            &client_id,
+            "--jwks-url",
+            &jwks,
+            "--cognito-domain",
+            &endpoint,
+            "--redirect-uri",
+            &callback,
+            "--cognito-idp-endpoint",
+            &endpoint,
+        ];
+        args.extend_from_slice(extra);
+        let service = Service::start_on(listener, &args, Some(&client_secret)).await;
         ManagedLoginSetup {
             service,
             endpoint,
+            pool_id: pool,
             client_id,
             client_secret,
             username: s("username"),
             password: s("password"),
+        }
+    }
+}
+
+/// Whether `redis-server` can be started here (after saying why not).
+/// Under `CI=true` a missing `redis-server` is a failure: `.ci/run`
+/// installs it.
+pub fn redis_here() -> bool {
+    if cognito_verify::testing::LocalRedis::available() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "redis-server is missing under CI=true: .ci/run installs it"
+    );
+    eprintln!("skipping: no redis-server here (Debian's package redis-server)");
+    false
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The value a response sets for cookie `name` (not a clearing one).
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|c| {
+            let (pair, _) = c.to_str().ok()?.split_once(';')?;
+            let (key, value) = pair.split_once('=')?;
+            (key == name && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
+/// A browser's sign-in cookies after managed login.
+pub struct SignedIn {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl ManagedLoginSetup {
+    /// Signs the user in through MiniStack's managed login without a
+    /// browser (the steps `ministack.rs` checks one by one): the service's
+    /// `/auth/login`, the sign-in form, the callback.
+    pub async fn sign_in(&self) -> SignedIn {
+        use videos_api::signin::{ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE};
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+        let base = &self.service.base;
+        let login = http.get(format!("{base}/auth/login")).send().await.unwrap();
+        let state_cookie = format!(
+            "{STATE_COOKIE}={}",
+            set_cookie(&login, STATE_COOKIE).unwrap()
+        );
+        let authorize = location(&login);
+        let mut form: Vec<(String, String)> = reqwest::Url::parse(&authorize)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        form.push(("nonce".into(), String::new()));
+        form.push(("username".into(), self.username.clone()));
+        form.push(("password".into(), self.password.clone()));
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let signed_in = http
+            .post(format!("{}/login", self.endpoint))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), StatusCode::FOUND);
+        let done = http
+            .get(location(&signed_in))
+            .header("cookie", &state_cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&done), "/");
+        SignedIn {
+            access: set_cookie(&done, ACCESS_COOKIE).expect("the access cookie"),
+            refresh: set_cookie(&done, REFRESH_COOKIE).expect("the refresh cookie"),
         }
     }
 }
