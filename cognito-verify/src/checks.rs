@@ -12,7 +12,7 @@ use crate::error::{Echo, EchoList, Expected, RefusedBy, Time};
 use crate::settings::Settings;
 
 /// The built-in checks of a token's claims, in order: times, token use,
-/// client id, groups, scopes. What they establish makes the claims
+/// client id, audience, groups, scopes. What they establish makes the claims
 /// [`CognitoClaims`]; the custom check runs on those ([`check_custom`]).
 pub(crate) fn check_payload(
     pool: &ResolvedPool,
@@ -24,6 +24,7 @@ pub(crate) fn check_payload(
     if let Some(allowed) = &pool.client_ids {
         check_client(payload, token_use, allowed)?;
     }
+    check_audience(payload, token_use, &pool.resources)?;
     check_any_of(
         &pool.groups,
         payload.list_of(Claim::Groups),
@@ -144,6 +145,25 @@ fn check_client(payload: &Payload, token_use: TokenUse, allowed: &[String]) -> R
             actual: Echo::of(ids.first()),
         }),
     }
+}
+
+/// An access token's `aud` (a string or an array, RFC 7519 §4.1.3) names
+/// one of the resources, compared exactly (RFC 3986 §6.2.1), when the pool
+/// serves any. Id tokens are left alone: their `aud` is the client id,
+/// which [`check_client`] reads.
+fn check_audience(
+    payload: &Payload,
+    token_use: TokenUse,
+    resources: &[String],
+) -> Result<(), Error> {
+    if resources.is_empty() || token_use != TokenUse::Access {
+        return Ok(());
+    }
+    check_any_of(
+        resources,
+        payload.list_of(Claim::Aud),
+        |expected, actual| Error::InvalidAudience { expected, actual },
+    )
 }
 
 /// At least one of `required` in `actual` (nothing required: met); else the

@@ -769,8 +769,10 @@ impl CognitoClaims {
         self.payload.client_ids(self.token_use()).first()
     }
 
-    /// The audience (`aud`): one element for Cognito id tokens, empty for
-    /// access tokens.
+    /// The audience (`aud`): one element for Cognito id tokens (the app
+    /// client id); for access tokens the resource a client bound them to
+    /// with a resource indicator (see
+    /// [`PoolConfig::resource`](crate::PoolConfig::resource)), else empty.
     pub fn aud(&self) -> ClaimList<'_> {
         self.payload.list_of(Claim::Aud)
     }

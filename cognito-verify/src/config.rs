@@ -118,6 +118,8 @@ pub struct PoolConfig {
     groups: Option<Vec<String>>,
     /// `None`: no scope required; `Some` must not be empty at `build()`.
     scopes: Option<Vec<String>>,
+    /// Resources access tokens must name in `aud`; none: no audience check.
+    resources: Vec<String>,
     jwks_url: Option<String>,
     issuer_type: Option<IssuerType>,
     replica_regions: Vec<String>,
@@ -175,6 +177,7 @@ impl fmt::Debug for PoolConfig {
             .field("token_use", &self.token_use)
             .field("groups", &self.groups)
             .field("scopes", &self.scopes)
+            .field("resources", &self.resources)
             .field("jwks_url", &self.jwks_url)
             .field("issuer_type", &self.issuer_type)
             .field("replica_regions", &self.replica_regions)
@@ -194,6 +197,7 @@ impl PoolConfig {
             token_use: Use::Unset,
             groups: None,
             scopes: None,
+            resources: Vec::new(),
             jwks_url: None,
             issuer_type: None,
             replica_regions: Vec::new(),
@@ -306,6 +310,85 @@ impl PoolConfig {
     {
         let list = self.scopes.get_or_insert_with(Vec::new);
         list.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Makes this server a protected resource (RFC 8707, RFC 9728): every
+    /// access token must name `resource` in its audience (`aud`), or it is
+    /// refused with `invalid_audience` (HTTP 401). Call again to serve
+    /// several resources (any of them suffices). Id tokens are not
+    /// affected: their `aud` is the app client id, checked as before, so
+    /// a protected resource usually accepts access tokens only
+    /// ([`TokenUse::Access`]).
+    ///
+    /// **What Cognito puts there.** With *resource binding* (Cognito's
+    /// name for RFC 8707 resource indicators), a client that signs a user
+    /// in through managed login sends `resource=<URL>` to
+    /// `/oauth2/authorize` (authorization-code and implicit grants), and
+    /// Cognito "sets the requested URI as the audience in the `aud` claim
+    /// of the access token"; tokens from a refresh keep it; one resource
+    /// per request; the value must be an `https://` URL, `http://localhost`
+    /// or a custom scheme (Cognito developer guide, "Scopes, M2M, and
+    /// resource servers", section "Resource binding":
+    /// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-define-resource-servers.html#cognito-user-pools-resource-binding>;
+    /// "Understanding the access token": `aud` is "present only if your
+    /// application requested a resource binding"). The guide also says
+    /// that *client-credentials (M2M) grants cannot request a binding*, and
+    /// that SDK authentication (`InitiateAuth`) cannot either: their
+    /// access tokens have no `aud` and are refused here, so serve them
+    /// through a pool without resources. Resource binding needs the
+    /// Essentials or Plus feature plan (AWS What's New, "Amazon Cognito
+    /// now supports resource indicators to simplify enhancing protection
+    /// of OAuth 2.0 resources"). Whether `aud` is a string or an array is
+    /// not stated; both are accepted (RFC 7519 §4.1.3), and a token
+    /// passes when any of its values is one of the resources.
+    ///
+    /// **Which form to configure.** Exactly the string the clients send
+    /// as `resource`, which for an MCP server is its canonical URI, the
+    /// `resource` of its RFC 9728 metadata: `https://` (plain `http://`
+    /// only on `localhost` or a loopback address, for development), no
+    /// fragment (RFC 8707 §2, RFC 9728 §1.2), no query, no user
+    /// information, in normal form (lower-case scheme and host, no
+    /// default port, no dot segments: the form a URL parser writes back).
+    /// A bare origin may be written with or without its `/`; MCP asks for
+    /// the form without a trailing slash. The comparison is exact, byte
+    /// for byte (RFC 3986 §6.2.1's simple string comparison): no
+    /// normalisation ever widens a match, so `https://api.example.com/mcp/`
+    /// and `https://api.example.com/mcp` are different resources. A
+    /// resource not in that form is an `invalid_config` error at
+    /// [`build`](crate::VerifierBuilder::build).
+    ///
+    /// The client-id allowlist stays required: an MCP server that serves
+    /// any client registered in the pool says so with
+    /// [`any_client`](Self::any_client); it is never the default.
+    ///
+    /// ```
+    /// use cognito_verify::{PoolConfig, TokenUse, Verifier};
+    ///
+    /// let verifier = Verifier::builder()
+    ///     .pool(
+    ///         PoolConfig::new("us-east-1_Ynsi6EIT0")
+    ///             .any_client() // every client of the pool, explicitly
+    ///             .token_use(TokenUse::Access)
+    ///             .resource("https://videos.example.com/mcp"),
+    ///     )
+    ///     .build()?;
+    /// # let _ = verifier;
+    /// // A fragment can never be part of a resource indicator:
+    /// let err = Verifier::builder()
+    ///     .pool(
+    ///         PoolConfig::new("us-east-1_Ynsi6EIT0")
+    ///             .any_client()
+    ///             .token_use(TokenUse::Access)
+    ///             .resource("https://videos.example.com/mcp#tools"),
+    ///     )
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), "invalid_config");
+    /// # Ok::<(), cognito_verify::Error>(())
+    /// ```
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resources.push(resource.into());
         self
     }
 
@@ -534,6 +617,9 @@ impl PoolConfig {
         };
         let groups = required(self.groups, Names::Groups)?;
         let scopes = required(self.scopes, Names::Scopes)?;
+        for resource in &self.resources {
+            check_resource(resource).map_err(bad)?;
+        }
         Ok(ResolvedPool {
             name,
             issuers,
@@ -543,6 +629,7 @@ impl PoolConfig {
             token_use,
             groups,
             scopes,
+            resources: self.resources,
             custom_check: self.custom_check,
         })
     }
@@ -622,6 +709,79 @@ fn check_url(raw: &str, what: &str) -> Result<String, Error> {
     }
     // Keep the user's spelling: `iss` is compared to it byte for byte.
     Ok(raw.to_owned())
+}
+
+/// Checks a protected resource's identifier as [`PoolConfig::resource`]
+/// takes it (and as an RFC 9728 metadata document publishes it): an
+/// absolute `https` URL (`http` on `localhost` or a loopback address, for
+/// development) with a host, without user information, query or fragment,
+/// already in the form a URL parser writes back (a bare origin with or
+/// without its `/`), so that the exact comparison with `aud` matches what
+/// a client derived from it.
+///
+/// # Errors
+/// `invalid_config` saying what is wrong, and the normal form when that
+/// is what differs.
+///
+/// ```
+/// use cognito_verify::check_resource_identifier;
+///
+/// assert!(check_resource_identifier("https://videos.example.com/mcp").is_ok());
+/// assert!(check_resource_identifier("http://localhost:3000/mcp").is_ok());
+/// assert!(check_resource_identifier("http://videos.example.com/mcp").is_err());
+/// assert!(check_resource_identifier("https://Videos.example.com/mcp").is_err());
+/// ```
+pub fn check_resource_identifier(raw: &str) -> Result<(), Error> {
+    check_resource(raw).map_err(Error::InvalidConfig)
+}
+
+/// [`check_resource_identifier`], with the reason as text.
+fn check_resource(raw: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        format!(
+            "resource {:?} is not usable: {why}",
+            crate::error::Echo::some(raw).as_deref().unwrap_or_default()
+        )
+    };
+    let url = reqwest::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+    let loopback = url.host_str().is_some_and(|host| {
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(bad(
+                "plain http is only for localhost or a loopback address (development); use https",
+            ));
+        }
+        _ => return Err(bad("the scheme must be https (http on a loopback host)")),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it must not carry user information"));
+    }
+    if url.fragment().is_some() {
+        return Err(bad("a resource identifier has no fragment (RFC 8707 §2)"));
+    }
+    if url.query().is_some() {
+        return Err(bad("a query is not supported in a resource identifier"));
+    }
+    let written_back = url.as_str();
+    let bare_origin = written_back.strip_suffix('/') == Some(raw) && url.path() == "/";
+    if written_back != raw && !bare_origin {
+        return Err(bad(&format!(
+            "it is not in normal form; configure {written_back:?} (the comparison with \
+             the token's aud is exact, so another spelling would never match)"
+        )));
+    }
+    Ok(())
 }
 
 /// What a list of configured names holds.
@@ -724,5 +884,7 @@ pub(crate) struct ResolvedPool {
     pub token_use: Option<TokenUse>,
     pub groups: Vec<String>,
     pub scopes: Vec<String>,
+    /// Access tokens must name one of these in `aud`; empty: no check.
+    pub resources: Vec<String>,
     pub custom_check: Option<CustomCheck>,
 }

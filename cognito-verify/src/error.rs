@@ -312,6 +312,18 @@ pub enum Error {
         actual: Echo,
     },
 
+    /// An access token's audience (`aud`) names none of the resources the
+    /// pool serves ([`PoolConfig::resource`](crate::PoolConfig::resource)):
+    /// the token was issued for another resource server, or without a
+    /// resource indicator (RFC 8707), and must not be used here.
+    #[error("the access token's audience {actual} names none of the resources {expected}")]
+    InvalidAudience {
+        /// The configured resources (any of them suffices).
+        expected: Expected,
+        /// The token's `aud` values (empty when it has none).
+        actual: EchoList,
+    },
+
     /// The token's `cognito:groups` contains none of the required groups.
     #[error("the token's groups {actual} include none of the required groups {expected}")]
     MissingGroup {
@@ -499,6 +511,7 @@ error_kinds! {
     IssuedInFuture => "issued_in_future",
     InvalidTokenUse => "invalid_token_use",
     InvalidClientId => "invalid_client_id",
+    InvalidAudience => "invalid_audience",
     MissingGroup => "missing_group",
     MissingScope => "missing_scope",
     CustomCheckFailed => "custom_check_failed",

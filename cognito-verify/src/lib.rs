@@ -116,6 +116,7 @@
 //! | 6 | `exp` present and not past, `nbf` and `iat` not in the future (with leeway; non-integer NumericDates compared exactly) | `malformed_token`, `expired`, `not_yet_valid`, `issued_in_future` |
 //! | 7 | `token_use` is `id`/`access` and the one configured | `invalid_token_use` |
 //! | 8 | client id: `aud` (id tokens), `client_id` (access tokens) | `invalid_client_id` |
+//! | 8 | with [`PoolConfig::resource`]: an access token's `aud` names one of the resources (RFC 8707, exact match) | `invalid_audience` |
 //! | 9 | groups, scopes, your custom check | `missing_group`, `missing_scope`, `custom_check_failed` |
 //! | 10 | no entry of the [`revocation`] list covers it, and the list is current (on token-cache hits too) | `revoked`, `revocations_unavailable` |
 //!
@@ -133,6 +134,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod alb; // AlbVerifier: the identity an Application Load Balancer signs (x-amzn-oidc-data)
 mod builder; // VerifierBuilder: the one place a verifier is assembled
@@ -156,17 +158,20 @@ mod token; // compact JWS: split, canonical base64url, header
 mod verify; // the Verifier: the flow above
 
 #[cfg(feature = "clap")]
+#[cfg_attr(docsrs, doc(cfg(feature = "clap")))]
 pub mod args;
 #[cfg(feature = "mint")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mint")))]
 pub mod mint;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 pub use alb::{AlbClaims, AlbVerifier, AlbVerifierBuilder};
 pub use builder::VerifierBuilder;
 pub use claims::{ClaimList, CognitoClaims, Principal, TokenUse};
 pub use clock::unix_now;
-pub use config::{CustomCheck, IssuerType, PoolConfig};
+pub use config::{CustomCheck, IssuerType, PoolConfig, check_resource_identifier};
 pub use error::{ERROR_KINDS, Echo, EchoList, Error, Expected, RefusedBy, Time};
 pub use pool::{UserPoolId, dns_suffix_of};
 pub use requirement::Requirement;

@@ -995,3 +995,147 @@ async fn every_error_kind_is_listed_and_distinct() {
     kinds.dedup();
     assert_eq!(kinds.len(), cognito_verify::ERROR_KINDS.len());
 }
+
+/// The resource this server is, as its clients send it in `resource` (RFC 8707).
+const RESOURCE: &str = "https://videos.example.com/mcp";
+
+#[tokio::test]
+async fn refuses_access_tokens_not_issued_for_the_resource() {
+    let (issuer, verifier) = setup(|p| access(p).resource(RESOURCE), |b| b).await;
+    let bound = issuer
+        .access_token(CLIENT)
+        .claim("aud", json!(RESOURCE))
+        .sign();
+    let claims = verifier.verify(&bound).await.unwrap();
+    assert_eq!(claims.aud(), [RESOURCE]);
+    let among_others = issuer
+        .access_token(CLIENT)
+        .claim("aud", json!(["https://other.example.com", RESOURCE]))
+        .sign();
+    verifier.verify(&among_others).await.unwrap();
+    // The same token, wrong only in its audience.
+    let unbound = issuer.access_token(CLIENT).sign();
+    let err = verifier.verify(&unbound).await.unwrap_err();
+    assert_eq!(err.kind(), "invalid_audience");
+    assert!(err.to_string().contains(RESOURCE), "{err}");
+    for aud in [
+        json!("https://other.example.com/mcp"),
+        json!(format!("{RESOURCE}/")),
+        json!("https://VIDEOS.example.com/mcp"),
+        json!("https://videos.example.com:443/mcp"),
+        json!("https://videos.example.com/mcp#x"),
+        json!("https://videos.example.com/MCP"),
+        json!(CLIENT),
+        json!([]),
+        json!(["https://other.example.com"]),
+    ] {
+        let token = issuer.access_token(CLIENT).claim("aud", aud.clone()).sign();
+        assert_eq!(
+            kind_of(&verifier, &token).await,
+            "invalid_audience",
+            "{aud}"
+        );
+    }
+    // Still one kind per fault: another client's token is that first.
+    let other_client = issuer
+        .access_token("other-app")
+        .claim("aud", json!(RESOURCE))
+        .sign();
+    assert_eq!(kind_of(&verifier, &other_client).await, "invalid_client_id");
+}
+
+#[tokio::test]
+async fn id_tokens_keep_the_client_id_as_audience_beside_a_resource() {
+    let (issuer, verifier) = setup(
+        |p| p.client_id(CLIENT).any_token_use().resource(RESOURCE),
+        |b| b,
+    )
+    .await;
+    verifier
+        .verify(&issuer.id_token(CLIENT).sign())
+        .await
+        .unwrap();
+    let id_for_another = issuer.id_token("other-app").sign();
+    assert_eq!(
+        kind_of(&verifier, &id_for_another).await,
+        "invalid_client_id"
+    );
+    let access_token = issuer
+        .access_token(CLIENT)
+        .claim("aud", json!(RESOURCE))
+        .sign();
+    verifier.verify(&access_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_resource_serves_any_client_only_when_told() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let unset = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .token_use(TokenUse::Access)
+                .resource(RESOURCE),
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(unset.kind(), "invalid_config");
+    assert!(unset.to_string().contains("any_client"), "{unset}");
+    let any_client = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .any_client()
+                .token_use(TokenUse::Access)
+                .resource(RESOURCE),
+        )
+        .build()
+        .unwrap();
+    for client in ["claude-desktop", "another-client"] {
+        let token = issuer
+            .access_token(client)
+            .claim("aud", json!(RESOURCE))
+            .sign();
+        any_client.verify(&token).await.unwrap();
+    }
+    let unbound = issuer.access_token("claude-desktop").sign();
+    assert_eq!(kind_of(&any_client, &unbound).await, "invalid_audience");
+}
+
+#[tokio::test]
+async fn refuses_resources_that_no_token_could_name_exactly() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let build = |resource: &str| {
+        Verifier::builder()
+            .pool(access(issuer.pool_config()).resource(resource))
+            .build()
+    };
+    for ok in [
+        RESOURCE,
+        "https://videos.example.com",
+        "https://videos.example.com/",
+        "http://localhost:3000/mcp",
+        "http://127.0.0.1:3000/mcp",
+        "http://[::1]:3000",
+    ] {
+        build(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    for bad in [
+        "",
+        "videos.example.com/mcp",
+        "/mcp",
+        "https://videos.example.com/mcp#part",
+        "https://videos.example.com/mcp?tenant=1",
+        "http://videos.example.com/mcp",
+        "https://user@videos.example.com/mcp",
+        "https://videos.example.com/m cp",
+        " https://videos.example.com/mcp",
+        "HTTPS://videos.example.com/mcp",
+        "https://Videos.example.com/mcp",
+        "ftp://videos.example.com/mcp",
+    ] {
+        let err = build(bad).unwrap_err();
+        assert_eq!(err.kind(), "invalid_config", "{bad:?}");
+        assert!(err.to_string().contains("resource"), "{bad:?}: {err}");
+    }
+}
