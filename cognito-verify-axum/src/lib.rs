@@ -116,6 +116,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// `get_ref`, `get_mut` and `into_inner` for a service whose field `inner`
 /// is the service it wraps (tower-http's accessors).
@@ -151,6 +152,7 @@ mod response;
 pub use alb::{ALB_ACCESS_TOKEN, ALB_DATA, AlbAuth, AlbAuthLayer};
 pub use body::RejectionBody;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::{
     AccessToken, AlbIdentity, AppClient, Claims, ClaimsAs, ExtractRejection, IdToken,
     OptionalClaims, Subject, User,
