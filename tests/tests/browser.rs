@@ -104,6 +104,28 @@ async fn type_into(browser: &Client, css: &str, text: &str) {
 
 const SIGNED_OUT: &str = "!document.getElementById('signed-out').hidden";
 
+/// The access cookie as `name=value`, read through WebDriver (the page
+/// itself cannot: it is HttpOnly).
+async fn access_cookie(browser: &Client) -> String {
+    let name = videos_api::signin::ACCESS_COOKIE;
+    let cookie = browser.get_named_cookie(name).await.unwrap();
+    format!("{name}={}", cookie.value())
+}
+
+/// `GET /me` replayed with `cookie` from outside the browser: the status
+/// and the refusal's kind.
+async fn replayed(base: &str, cookie: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/me"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap_or_default();
+    (status, body["kind"].as_str().unwrap_or_default().to_owned())
+}
+
 fn signed_in_as(name: &str) -> String {
     format!(
         "!document.getElementById('signed-in').hidden && document.getElementById('who').textContent === '{name}'"
@@ -162,10 +184,33 @@ async fn development_mode_in_a_browser() {
     );
     add_video(&browser, "Alice's first video").await;
     screenshot(&browser, "dev-2-alice-with-a-video").await;
+    let alices = access_cookie(&browser).await;
+    assert_eq!(replayed(&service.base, &alices).await.0, 200);
+    // Another session of alice's, which the admin ends below.
+    let other = service
+        .call(
+            reqwest::Method::POST,
+            "/dev/token",
+            None,
+            &[],
+            Some(json!({ "username": "alice" })),
+        )
+        .await
+        .2["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     click(&browser, "#sign-out").await;
     until(&browser, SIGNED_OUT, "signed out").await;
     screenshot(&browser, "dev-3-signed-out-again").await;
+    // The old cookie, replayed, is refused: the session was revoked.
+    assert_eq!(
+        replayed(&service.base, &alices).await,
+        (401, "revoked".to_owned())
+    );
+    let other_session = format!("{}={other}", videos_api::signin::ACCESS_COOKIE);
+    assert_eq!(replayed(&service.base, &other_session).await.0, 200);
 
     click(&browser, "#sign-in-bob").await;
     until(&browser, &signed_in_as("bob"), "bob signed in").await;
@@ -197,6 +242,28 @@ async fn development_mode_in_a_browser() {
     )
     .await;
     screenshot(&browser, "dev-4-bob-admin-sees-everyone").await;
+
+    // Bob signs alice out everywhere by her id, then himself.
+    type_into(&browser, "#sign-out-user input[name=sub]", "dev-alice").await;
+    click(&browser, "#sign-out-user button").await;
+    until(
+        &browser,
+        "document.getElementById('sign-out-user-done').textContent.includes('dev-alice')",
+        "alice signed out by the admin",
+    )
+    .await;
+    screenshot(&browser, "dev-5-admin-signed-alice-out").await;
+    assert_eq!(
+        replayed(&service.base, &other_session).await,
+        (401, "revoked".to_owned())
+    );
+    let bobs = access_cookie(&browser).await;
+    click(&browser, "#sign-out-everywhere").await;
+    until(&browser, SIGNED_OUT, "bob signed out everywhere").await;
+    assert_eq!(
+        replayed(&service.base, &bobs).await,
+        (401, "revoked".to_owned())
+    );
     browser.close().await.unwrap();
 }
 
@@ -272,14 +339,18 @@ async fn managed_login_against_ministack_in_a_browser() {
     );
     screenshot(&browser, "managed-4-used-callback").await;
 
-    // Sign out: the cookies are cleared and managed login's session ended.
+    // Sign out: the cookies are cleared, managed login's session ended,
+    // and the tokens revoked: the old cookie, replayed, is refused.
     browser.goto(&format!("{base}/")).await.unwrap();
     until(&browser, &signed_in_as("carol"), "still signed in").await;
+    let carols = access_cookie(&browser).await;
+    assert_eq!(replayed(base, &carols).await.0, 200);
     click(&browser, "#sign-out").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     browser.goto(&format!("{base}/")).await.unwrap();
     until(&browser, SIGNED_OUT, "signed out").await;
     screenshot(&browser, "managed-5-signed-out").await;
+    assert_eq!(replayed(base, &carols).await, (401, "revoked".to_owned()));
     browser.close().await.unwrap();
 }
 

@@ -373,3 +373,94 @@ async fn sign_out_on_one_replica_is_refused_on_another_and_at_ministack() {
     let status = refresh_at_ministack(&a, &session.refresh).await;
     assert!(status.is_client_error(), "{status}");
 }
+
+#[tokio::test]
+async fn sign_out_everywhere_signs_out_at_ministack_too() {
+    let Some((endpoint, python)) = emulator("MINISTACK") else {
+        return;
+    };
+    let setup = ManagedLoginSetup::start(&endpoint, &python).await;
+    let session = setup.sign_in().await;
+    let cookie = format!("{ACCESS_COOKIE}={}", session.access);
+    let (status, body) = post_from_page(
+        &setup.service,
+        "/auth/logout-everywhere",
+        ("cookie", &cookie),
+    )
+    .await;
+    // 200 only if MiniStack took GlobalSignOut (else 502, see below).
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["redirect"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/logout?", setup.endpoint)),
+        "{body}"
+    );
+    assert_eq!(
+        me(&setup.service, &[("cookie", &cookie)]).await,
+        (StatusCode::UNAUTHORIZED, "revoked".to_owned())
+    );
+    // Not checked: that MiniStack (1.5.33) then refuses the refresh token.
+    // Its unsigned GlobalSignOut looks the pool up in the request's own
+    // account and region, not the pool's, so the user's refresh tokens
+    // survive there (real Cognito ends them); RevokeToken is checked above.
+}
+
+#[tokio::test]
+async fn sign_out_says_when_cognito_was_not_told_and_still_revokes() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    // Nothing listens at the pool's API endpoint.
+    let service = Service::start_with_secret(
+        &[
+            "--issuer",
+            issuer.issuer(),
+            "--client-id",
+            CLIENT,
+            "--cognito-domain",
+            "http://127.0.0.1:9",
+            "--redirect-uri",
+            "https://videos.example.com/auth/callback",
+            "--cognito-idp-endpoint",
+            "http://127.0.0.1:9",
+        ],
+        Some("s3cr3t"),
+    )
+    .await;
+    let token = issuer.access_token(CLIENT).sub("u-1").sign();
+    let cookie = format!("{ACCESS_COOKIE}={token}");
+    let response = reqwest::Client::new()
+        .post(format!("{}/auth/logout-everywhere", service.base))
+        .header("cookie", &cookie)
+        .header(PAGE.0, PAGE.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let cleared = response.headers().get_all("set-cookie").iter().any(|c| {
+        c.to_str()
+            .unwrap()
+            .starts_with(&format!("{ACCESS_COOKIE}=;"))
+    });
+    assert!(cleared, "the cookies are cleared all the same");
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("GlobalSignOut") && !error.contains("s3cr3t"),
+        "{error}"
+    );
+    assert_eq!(
+        me_with_token(&service, &token).await,
+        (StatusCode::UNAUTHORIZED, "revoked".to_owned())
+    );
+    // Sign-out with the refresh token: RevokeToken fails alike.
+    let other = issuer.access_token(CLIENT).sub("u-2").sign();
+    let both = format!("{ACCESS_COOKIE}={other}; {REFRESH_COOKIE}=r");
+    let (status, body) = post_from_page(&service, "/auth/logout", ("cookie", &both)).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("RevokeToken"),
+        "{body}"
+    );
+    assert_eq!(me_with_token(&service, &other).await.1, "revoked");
+}

@@ -117,11 +117,26 @@ async function addVideo(event) {
   await loadVideos();
 }
 
-async function signOut() {
-  const response = await fetch("/auth/logout", { method: "POST", headers: CSRF, credentials: "same-origin" });
+// Sign-out revokes the tokens on the server (this session, or every
+// session of the user) and clears the cookies; the page then goes where the
+// server says (the pool's /logout with managed login). A sign-out that
+// could not be completed everywhere says so, and the cookies are gone.
+async function endSession(path) {
+  const response = await api(path, { method: "POST" });
   if (!response.ok) return showError(await failure(response));
   const { redirect } = await response.json();
   window.location.assign(redirect || "/");
+}
+
+async function signOutUser(event) {
+  event.preventDefault();
+  const sub = event.target.sub.value.trim();
+  $("sign-out-user-done").textContent = "";
+  const response = await api(`/admin/users/${encodeURIComponent(sub)}/sign-out`, { method: "POST" });
+  if (!response.ok) return showError(await failure(response));
+  showError("");
+  event.target.reset();
+  $("sign-out-user-done").textContent = `Signed out ${sub} everywhere.`;
 }
 
 async function devSignIn(username) {
@@ -164,7 +179,9 @@ async function showSignedOut(error) {
 
 async function start() {
   const error = signInError();
-  $("sign-out").addEventListener("click", signOut);
+  $("sign-out").addEventListener("click", () => endSession("/auth/logout"));
+  $("sign-out-everywhere").addEventListener("click", () => endSession("/auth/logout-everywhere"));
+  $("sign-out-user").addEventListener("submit", signOutUser);
   $("add-video").addEventListener("submit", addVideo);
   // The link sets #everyone (so a reload keeps the view) and loads the list.
   $("show-everyone").addEventListener("click", () => loadEveryone());
