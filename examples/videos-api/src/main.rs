@@ -63,7 +63,8 @@ videos-api listening on {base}
 
 Open {base}/ in a browser and sign in as a demo user, or use the API:
 
-Two demo users (tokens valid for 8 hours; alice is a user, bob is in 'admin'):
+Two demo users (tokens valid for 8 hours; alice is a user, bob is in 'admin';
+after alice signs out, her token is refused: revoked):
 
 export ALICE='{alice}'
 export BOB='{bob}'
@@ -74,6 +75,8 @@ curl -s {base}/videos -H \"Authorization: Bearer $ALICE\"
 curl -s {base}/videos -H \"Authorization: Bearer $BOB\"
 curl -s {base}/admin/videos -H \"Authorization: Bearer $BOB\"
 curl -s {base}/admin/videos -H \"Authorization: Bearer $ALICE\"
+curl -s -X POST {base}/auth/logout -H \"Authorization: Bearer $ALICE\" -H 'x-videos-csrf: 1'
+curl -s {base}/me -H \"Authorization: Bearer $ALICE\"
 curl -s -X POST {base}/dev/token -H 'Content-Type: application/json' -d '{{\"username\":\"carol\",\"groups\":[]}}'
 "
     );

@@ -80,7 +80,7 @@ fn development_mode_prints_curl_commands_that_work_as_pasted() {
     );
     let exports: Vec<&String> = banner.iter().filter(|l| l.starts_with("export ")).collect();
     let curls: Vec<&String> = banner.iter().filter(|l| l.starts_with("curl ")).collect();
-    assert_eq!((exports.len(), curls.len()), (2, 7), "{text}");
+    assert_eq!((exports.len(), curls.len()), (2, 9), "{text}");
 
     // Each printed command, run by a shell exactly as printed.
     let prelude: String = exports.iter().map(|e| format!("{e}\n")).collect();
@@ -106,7 +106,12 @@ fn development_mode_prints_curl_commands_that_work_as_pasted() {
     assert_eq!(listed(&replies[3]), Some(0), "bob sees none of alice's");
     assert_eq!(listed(&replies[4]), Some(1), "bob, an admin, sees all");
     assert_eq!(replies[5]["kind"], "missing_group", "alice is not an admin");
-    let minted = replies[6]["token"].as_str().unwrap();
+    assert_eq!(replies[6]["redirect"], "/", "alice signs out");
+    assert_eq!(
+        replies[7]["kind"], "revoked",
+        "her token is refused from then on"
+    );
+    let minted = replies[8]["token"].as_str().unwrap();
     assert_eq!(minted.split('.').count(), 3);
 }
 
