@@ -36,7 +36,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::RejectionBody;
-use crate::context::{AuthContext, CustomRejection};
+use crate::context::{AuthContext, Challenge, CustomRejection};
 use crate::future::ResponseFuture;
 use crate::layer::take_ready;
 use crate::response::OnRejection;
@@ -53,7 +53,7 @@ struct Config {
     verifier: AlbVerifier,
     /// Also verifies `x-amzn-oidc-accesstoken` (the provider is a user pool).
     access_tokens: Option<Verifier>,
-    realm: Arc<str>,
+    challenge: Arc<Challenge>,
     on_rejection: Option<CustomRejection>,
 }
 
@@ -87,7 +87,7 @@ impl AlbAuthLayer {
             config: Config {
                 verifier,
                 access_tokens: None,
-                realm: Arc::from("api"),
+                challenge: Challenge::new("api"),
                 on_rejection: None,
             },
         }
@@ -105,7 +105,7 @@ impl AlbAuthLayer {
     /// The realm named in `WWW-Authenticate` (default `api`). Characters
     /// that cannot appear in a quoted string are dropped.
     pub fn realm(mut self, realm: &str) -> Self {
-        self.config.realm = crate::context::quoted_realm(realm);
+        self.config.challenge = self.config.challenge.with_realm(realm);
         self
     }
 
@@ -270,7 +270,7 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let mut inner = take_ready(&mut self.inner);
         let config = &*self.config;
-        let context = AuthContext::new(&config.realm, config.on_rejection.as_ref());
+        let context = AuthContext::new(&config.challenge, config.on_rejection.as_ref());
         let headers = req.headers();
         let (data, access) = match (
             one(headers, &ALB_DATA),

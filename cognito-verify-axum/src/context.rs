@@ -10,14 +10,58 @@ use http::HeaderMap;
 use crate::body::RejectionBody;
 use crate::response::{OnRejection, Protocol, Rejection};
 
-/// A realm for `WWW-Authenticate`'s quoted string: visible ASCII and
-/// spaces, without `"` and `\\` (RFC 9110 §5.6.4).
-pub(crate) fn quoted_realm(realm: &str) -> Arc<str> {
-    let clean: String = realm
+/// The content of a `WWW-Authenticate` quoted string: visible ASCII and
+/// spaces, without `"` and `\\` (RFC 9110 §5.6.4); other characters are
+/// dropped.
+pub(crate) fn quoted_string_content(value: &str) -> String {
+    value
         .chars()
         .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ')
-        .collect();
-    Arc::from(clean)
+        .collect()
+}
+
+/// The parameters every `Bearer` challenge of a layer carries: the realm
+/// (RFC 6750 §3) and, for a protected resource, the URL of its metadata
+/// (`resource_metadata`, RFC 9728 §5.1). Each already cleaned for a quoted
+/// string. Shared by the layer's requests through one `Arc`.
+#[derive(Debug, Clone)]
+pub(crate) struct Challenge {
+    realm: Box<str>,
+    resource_metadata: Option<Box<str>>,
+}
+
+impl Challenge {
+    /// A challenge with this realm and no metadata URL.
+    pub(crate) fn new(realm: &str) -> Arc<Self> {
+        Arc::new(Challenge {
+            realm: quoted_string_content(realm).into(),
+            resource_metadata: None,
+        })
+    }
+
+    /// The same, with another realm.
+    pub(crate) fn with_realm(&self, realm: &str) -> Arc<Self> {
+        Arc::new(Challenge {
+            realm: quoted_string_content(realm).into(),
+            resource_metadata: self.resource_metadata.clone(),
+        })
+    }
+
+    /// The same, naming the protected resource's metadata at `url`.
+    pub(crate) fn with_resource_metadata(&self, url: &str) -> Arc<Self> {
+        Arc::new(Challenge {
+            realm: self.realm.clone(),
+            resource_metadata: Some(quoted_string_content(url).into()),
+        })
+    }
+
+    /// `realm="…"`, then `, resource_metadata="…"` when there is one.
+    pub(crate) fn parameters(&self) -> String {
+        match &self.resource_metadata {
+            Some(url) => format!("realm=\"{}\", resource_metadata=\"{url}\"", self.realm),
+            None => format!("realm=\"{}\"", self.realm),
+        }
+    }
 }
 
 /// A custom rejection handler, whatever the body type it answers in: an
@@ -70,7 +114,7 @@ impl std::fmt::Debug for CustomRejection {
 /// layer finds the context of its own body type). Whether a request is a
 /// gRPC call is read from its headers only when it is refused.
 pub(crate) struct AuthContext<B> {
-    realm: Arc<str>,
+    challenge: Arc<Challenge>,
     /// `None`: the default response.
     handler: Option<Arc<dyn OnRejection<B>>>,
 }
@@ -78,7 +122,7 @@ pub(crate) struct AuthContext<B> {
 impl<B> Clone for AuthContext<B> {
     fn clone(&self) -> Self {
         AuthContext {
-            realm: self.realm.clone(),
+            challenge: self.challenge.clone(),
             handler: self.handler.clone(),
         }
     }
@@ -86,9 +130,9 @@ impl<B> Clone for AuthContext<B> {
 
 impl<B: RejectionBody + 'static> AuthContext<B> {
     /// The context of the layer's requests.
-    pub(crate) fn new(realm: &Arc<str>, custom: Option<&CustomRejection>) -> Self {
+    pub(crate) fn new(challenge: &Arc<Challenge>, custom: Option<&CustomRejection>) -> Self {
         AuthContext {
-            realm: realm.clone(),
+            challenge: challenge.clone(),
             handler: custom.and_then(CustomRejection::for_body),
         }
     }
@@ -103,17 +147,17 @@ impl<B: RejectionBody + 'static> AuthContext<B> {
 
     /// The refusal of a request (with these headers) without a token.
     pub(crate) fn missing_token(&self, headers: &HeaderMap) -> Rejection {
-        Rejection::missing_token(self.realm.clone(), Protocol::of(headers))
+        Rejection::missing_token(self.challenge.clone(), Protocol::of(headers))
     }
 
     /// The refusal of a request whose token source cannot be used.
     pub(crate) fn invalid_request(&self, headers: &HeaderMap) -> Rejection {
-        Rejection::invalid_request(self.realm.clone(), Protocol::of(headers))
+        Rejection::invalid_request(self.challenge.clone(), Protocol::of(headers))
     }
 
     /// The refusal of a request whose token the verifier or a requirement
     /// refused.
     pub(crate) fn refused(&self, headers: &HeaderMap, error: cognito_verify::Error) -> Rejection {
-        Rejection::from_error(self.realm.clone(), Protocol::of(headers), error)
+        Rejection::from_error(self.challenge.clone(), Protocol::of(headers), error)
     }
 }

@@ -28,7 +28,7 @@ use tower_service::Service;
 use tracing::Instrument;
 
 use crate::body::RejectionBody;
-use crate::context::{AuthContext, CustomRejection};
+use crate::context::{AuthContext, Challenge, CustomRejection};
 use crate::future::ResponseFuture;
 use crate::response::OnRejection;
 
@@ -42,7 +42,7 @@ enum Source {
 #[derive(Clone, Debug)]
 struct Config {
     verifier: Verifier,
-    realm: Arc<str>,
+    challenge: Arc<Challenge>,
     /// `None`: the default responses.
     on_rejection: Option<CustomRejection>,
     sources: Vec<Source>,
@@ -119,7 +119,7 @@ impl CognitoAuthLayer {
         CognitoAuthLayer {
             config: Config {
                 verifier,
-                realm: Arc::from("api"),
+                challenge: Challenge::new("api"),
                 on_rejection: None,
                 sources: Vec::new(),
                 optional: false,
@@ -130,7 +130,25 @@ impl CognitoAuthLayer {
     /// The realm named in `WWW-Authenticate` (default `api`). Characters
     /// that cannot appear in a quoted string are dropped.
     pub fn realm(mut self, realm: &str) -> Self {
-        self.config.realm = crate::context::quoted_realm(realm);
+        self.config.challenge = self.config.challenge.with_realm(realm);
+        self
+    }
+
+    /// Names this [`ProtectedResource`](crate::ProtectedResource)'s
+    /// metadata in every `Bearer` challenge the layer (and the requirement
+    /// layers and extractors under it) sends, as RFC 9728 §5.1 and the MCP
+    /// authorization specification ask:
+    /// `WWW-Authenticate: Bearer realm="api", resource_metadata="https://videos.example.com/.well-known/oauth-protected-resource/mcp"`
+    /// on a 401, and on 400 and 403 too. Serve the document itself by
+    /// adding the resource as a layer outside this one (see
+    /// [`ProtectedResource`](crate::ProtectedResource)); make the verifier
+    /// demand the audience with
+    /// [`PoolConfig::resource`](cognito_verify::PoolConfig::resource).
+    pub fn protected_resource(mut self, resource: &crate::ProtectedResource) -> Self {
+        self.config.challenge = self
+            .config
+            .challenge
+            .with_resource_metadata(resource.metadata_url());
         self
     }
 
@@ -320,7 +338,7 @@ where
         for name in &config.strip {
             while req.headers_mut().remove(name).is_some() {}
         }
-        let context = AuthContext::new(&config.realm, config.on_rejection.as_ref());
+        let context = AuthContext::new(&config.challenge, config.on_rejection.as_ref());
         let span = tracing::debug_span!(
             "cognito_verify",
             outcome = tracing::field::Empty,

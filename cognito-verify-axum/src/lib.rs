@@ -147,6 +147,7 @@ mod extract;
 mod future; // ResponseFuture: the inner future, an answer, or a wait for keys
 mod layer;
 mod require;
+mod resource; // ProtectedResource: RFC 9728 metadata, served and named in challenges
 mod response;
 
 pub use alb::{ALB_ACCESS_TOKEN, ALB_DATA, AlbAuth, AlbAuthLayer};
@@ -160,4 +161,7 @@ pub use extract::{
 pub use future::ResponseFuture;
 pub use layer::{CognitoAuth, CognitoAuthLayer};
 pub use require::{Require, RequireService};
+pub use resource::{
+    ProtectedResource, ProtectedResourceBuilder, ProtectedResourceService, WELL_KNOWN_PATH,
+};
 pub use response::{DefaultRejection, OnRejection, RETRY_AFTER_SECS, Rejection};

@@ -75,6 +75,14 @@ impl Require {
         Requirement::any_scope(scopes).map(Require::new)
     }
 
+    /// The scopes this layer wants (any of them), for a
+    /// [`any_scope`](Self::any_scope) layer; `None` for the others. Its
+    /// 403 names them in the challenge: `scope="videos/write"`.
+    #[must_use]
+    pub fn scopes(&self) -> Option<&[String]> {
+        self.requirement.scopes()
+    }
+
     /// Only users: an app client acting for itself (machine to machine) is
     /// 403 `user_required`.
     pub fn user() -> Self {

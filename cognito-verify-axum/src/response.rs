@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use crate::body::RejectionBody;
+use crate::context::Challenge;
 
 /// Why a request was refused: made by the layer, the requirement layers and
 /// the extractors, and turned into a response by an [`OnRejection`].
@@ -18,10 +19,22 @@ use crate::body::RejectionBody;
 /// |---|---|---|
 /// | no token (an `Authorization` header of another scheme, such as `Basic`, counts as none: RFC 6750 §3.1) | 401 | `Bearer realm="…"` |
 /// | malformed token source (two `Authorization` headers, `Bearer` with an empty token or one with spaces, tabs or non-ASCII bytes, two cookies of the token's name, two values of a token header) | 400 | `Bearer realm="…", error="invalid_request", error_description="invalid_request"` |
-/// | token refused | 401 | `Bearer realm="…", error="invalid_token", error_description="<kind>"` |
-/// | group, scope, token use or principal requirement not met | 403 | `Bearer realm="…", error="insufficient_scope", error_description="<kind>"` |
+/// | token refused (an access token for another resource: `invalid_audience`) | 401 | `Bearer realm="…", error="invalid_token", error_description="<kind>"` |
+/// | group, scope, token use or principal requirement not met | 403 | `Bearer realm="…", error="insufficient_scope", error_description="<kind>"`, and for a missing scope `scope="<the scopes required>"` |
 /// | keys unavailable | 503 (with `Retry-After: 5`) | none |
 /// | route not covered by the layer; claims that do not fit the handler's type (`claims_mismatch`) | 500 | none |
+///
+/// For a [protected resource](crate::ProtectedResource) given to
+/// [`CognitoAuthLayer::protected_resource`](crate::CognitoAuthLayer::protected_resource),
+/// every challenge also carries `resource_metadata="<metadata URL>"`
+/// (RFC 9728 §5.1), right after the realm. A `missing_scope` refusal
+/// names the scopes the route (a [`Require::any_scope`](crate::Require::any_scope))
+/// or the pool requires, any of which would do, in `scope` (RFC 6750 §3),
+/// so a client knows what to ask the authorization server for:
+/// `Bearer realm="api", resource_metadata="https://videos.example.com/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", error_description="missing_scope", scope="videos/admin"`.
+/// Every value in a challenge is a quoted string without `"` or `\`:
+/// characters outside visible ASCII and space are dropped from the realm
+/// and the URL, and a scope that is no scope token is left out.
 ///
 /// For a wrong token use (401 from the pool's check, 403 from a
 /// requirement) the description names the expected use too, as the
@@ -40,7 +53,8 @@ use crate::body::RejectionBody;
 /// refused with HTTP 200 and a "Trailers-Only" response: `content-type:
 /// application/grpc`, `grpc-status` ([`grpc_status`](Self::grpc_status)),
 /// `grpc-message` (the kind) and the same `WWW-Authenticate` challenge
-/// (which gRPC carries as metadata), with an empty body:
+/// (which gRPC carries as metadata, `resource_metadata` and `scope`
+/// included), with an empty body:
 ///
 /// | case | `grpc-status` |
 /// |---|---|
@@ -55,7 +69,7 @@ use crate::body::RejectionBody;
 #[derive(Debug)]
 pub struct Rejection {
     reason: Reason,
-    realm: Arc<str>,
+    challenge: Arc<Challenge>,
     protocol: Protocol,
 }
 
@@ -103,22 +117,30 @@ enum Reason {
     Refused(cognito_verify::Error),
 }
 
+/// A scope token (RFC 6749 §3.3): `%x21 / %x23-5B / %x5D-7E`, at least one.
+pub(crate) fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+}
+
 /// Seconds a client is asked to wait when the keys are unavailable.
 pub const RETRY_AFTER_SECS: u32 = 5;
 
 impl Rejection {
-    pub(crate) fn missing_token(realm: Arc<str>, protocol: Protocol) -> Self {
+    pub(crate) fn missing_token(challenge: Arc<Challenge>, protocol: Protocol) -> Self {
         Rejection {
             reason: Reason::MissingToken,
-            realm,
+            challenge,
             protocol,
         }
     }
 
-    pub(crate) fn invalid_request(realm: Arc<str>, protocol: Protocol) -> Self {
+    pub(crate) fn invalid_request(challenge: Arc<Challenge>, protocol: Protocol) -> Self {
         Rejection {
             reason: Reason::InvalidRequest,
-            realm,
+            challenge,
             protocol,
         }
     }
@@ -126,7 +148,7 @@ impl Rejection {
     pub(crate) fn layer_missing(protocol: Protocol) -> Self {
         Rejection {
             reason: Reason::LayerMissing,
-            realm: Arc::from(""),
+            challenge: Challenge::new(""),
             protocol,
         }
     }
@@ -134,13 +156,13 @@ impl Rejection {
     /// A refusal by the verifier or by a
     /// [`Requirement`](cognito_verify::Requirement).
     pub(crate) fn from_error(
-        realm: Arc<str>,
+        challenge: Arc<Challenge>,
         protocol: Protocol,
         error: cognito_verify::Error,
     ) -> Self {
         Rejection {
             reason: Reason::Refused(error),
-            realm,
+            challenge,
             protocol,
         }
     }
@@ -208,7 +230,7 @@ impl Rejection {
     #[must_use]
     pub fn www_authenticate(&self) -> Option<String> {
         match (&self.reason, self.status()) {
-            (Reason::MissingToken, _) => Some(format!("Bearer realm=\"{}\"", self.realm)),
+            (Reason::MissingToken, _) => Some(format!("Bearer {}", self.challenge.parameters())),
             (_, StatusCode::UNAUTHORIZED) => Some(self.challenge("invalid_token")),
             (_, StatusCode::BAD_REQUEST) => Some(self.challenge("invalid_request")),
             (_, StatusCode::FORBIDDEN) => Some(self.challenge("insufficient_scope")),
@@ -217,11 +239,35 @@ impl Rejection {
     }
 
     fn challenge(&self, error: &str) -> String {
-        format!(
-            "Bearer realm=\"{}\", error=\"{error}\", error_description=\"{}\"",
-            self.realm,
+        let mut challenge = format!(
+            "Bearer {}, error=\"{error}\", error_description=\"{}\"",
+            self.challenge.parameters(),
             self.description()
-        )
+        );
+        if let Some(scope) = self.required_scope() {
+            challenge.push_str(", scope=\"");
+            challenge.push_str(&scope);
+            challenge.push('"');
+        }
+        challenge
+    }
+
+    /// The challenge's `scope` (RFC 6750 §3): for a refusal for want of a
+    /// scope, the scopes the route (or the pool) requires, any of which
+    /// would do, separated by spaces. Only scope tokens (RFC 6749 §3.3:
+    /// visible ASCII but `"` and `\\`) are named; `None` for every other
+    /// refusal.
+    fn required_scope(&self) -> Option<String> {
+        let Some(cognito_verify::Error::MissingScope { expected, .. }) = self.error() else {
+            return None;
+        };
+        let scopes: Vec<&str> = expected
+            .values()
+            .iter()
+            .map(String::as_str)
+            .filter(|s| is_scope_token(s))
+            .collect();
+        (!scopes.is_empty()).then(|| scopes.join(" "))
     }
 
     /// The challenge's `error_description`: the kind, and for a wrong token
@@ -364,10 +410,16 @@ mod tests {
         ];
         let mut rejections: Vec<Rejection> = errors
             .into_iter()
-            .map(|e| Rejection::from_error(Arc::from("r"), Protocol::Http, e))
+            .map(|e| Rejection::from_error(Challenge::new("r"), Protocol::Http, e))
             .collect();
-        rejections.push(Rejection::missing_token(Arc::from("r"), Protocol::Http));
-        rejections.push(Rejection::invalid_request(Arc::from("r"), Protocol::Http));
+        rejections.push(Rejection::missing_token(
+            Challenge::new("r"),
+            Protocol::Http,
+        ));
+        rejections.push(Rejection::invalid_request(
+            Challenge::new("r"),
+            Protocol::Http,
+        ));
         rejections.push(Rejection::layer_missing(Protocol::Http));
         for rejection in rejections {
             let (status, kind) = (rejection.status(), rejection.kind());
@@ -387,7 +439,7 @@ mod tests {
     #[test]
     fn a_grpc_refusal_is_a_trailers_only_response() {
         let rejection = Rejection::from_error(
-            Arc::from("videos"),
+            Challenge::new("videos"),
             Protocol::Grpc,
             cognito_verify::Error::MalformedToken("x".into()),
         );
@@ -403,6 +455,22 @@ mod tests {
             headers["www-authenticate"],
             r#"Bearer realm="videos", error="invalid_token", error_description="malformed_token""#
         );
+    }
+
+    #[test]
+    fn challenge_values_stay_within_a_quoted_string() {
+        let challenge = Challenge::new("vid\"eos\\")
+            .with_resource_metadata("https://a.example.com/\"x\"\\y\u{e9}");
+        assert_eq!(
+            challenge.parameters(),
+            r#"realm="videos", resource_metadata="https://a.example.com/xy""#
+        );
+        for scope in ["videos/write", "openid", "a!#[]~"] {
+            assert!(is_scope_token(scope), "{scope}");
+        }
+        for scope in ["", "say\"hi", "back\\slash", "caf\u{e9}", "a b", "tab\t"] {
+            assert!(!is_scope_token(scope), "{scope:?}");
+        }
     }
 
     #[test]

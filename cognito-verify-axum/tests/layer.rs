@@ -521,7 +521,6 @@ async fn group_scope_and_token_use_requirements_are_403_insufficient_scope() {
     for (path, token, kind) in [
         ("/admin", &viewer, "missing_group"),
         ("/admin", &writer, "missing_group"),
-        ("/write", &viewer, "missing_scope"),
     ] {
         let a = h.get(path, Some(token)).await;
         a.assert_refused(
@@ -531,6 +530,16 @@ async fn group_scope_and_token_use_requirements_are_403_insufficient_scope() {
             "videos",
         );
     }
+    // A missing scope names the scopes the route requires (RFC 6750 §3).
+    let a = h.get("/write", Some(&viewer)).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        a.www_authenticate.as_deref(),
+        Some(
+            r#"Bearer realm="videos", error="insufficient_scope", error_description="missing_scope", scope="videos/write""#
+        )
+    );
+    assert_eq!(a.kind().as_deref(), Some("missing_scope"));
     // Without a token the requirement never runs: the layer answers 401.
     assert_eq!(h.get("/admin", None).await.status, StatusCode::UNAUTHORIZED);
 }

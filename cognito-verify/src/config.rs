@@ -618,7 +618,7 @@ impl PoolConfig {
         let groups = required(self.groups, Names::Groups)?;
         let scopes = required(self.scopes, Names::Scopes)?;
         for resource in &self.resources {
-            check_resource(resource).map_err(bad)?;
+            check_identifier("resource", resource).map_err(bad)?;
         }
         Ok(ResolvedPool {
             name,
@@ -711,35 +711,37 @@ fn check_url(raw: &str, what: &str) -> Result<String, Error> {
     Ok(raw.to_owned())
 }
 
-/// Checks a protected resource's identifier as [`PoolConfig::resource`]
-/// takes it (and as an RFC 9728 metadata document publishes it): an
+/// Checks an identifier URL of OAuth: a protected resource's (as
+/// [`PoolConfig::resource`] takes it, and as an RFC 9728 metadata document
+/// publishes it) or an authorization server's issuer (RFC 8414 §2): an
 /// absolute `https` URL (`http` on `localhost` or a loopback address, for
 /// development) with a host, without user information, query or fragment,
 /// already in the form a URL parser writes back (a bare origin with or
-/// without its `/`), so that the exact comparison with `aud` matches what
-/// a client derived from it.
+/// without its `/`), so that an exact comparison matches what a client
+/// derived from it. `setting` names the setting in the error.
 ///
 /// # Errors
-/// `invalid_config` saying what is wrong, and the normal form when that
-/// is what differs.
+/// `invalid_config` naming the setting and saying what is wrong (and the
+/// normal form, when that is what differs).
 ///
 /// ```
-/// use cognito_verify::check_resource_identifier;
+/// use cognito_verify::check_identifier_url;
 ///
-/// assert!(check_resource_identifier("https://videos.example.com/mcp").is_ok());
-/// assert!(check_resource_identifier("http://localhost:3000/mcp").is_ok());
-/// assert!(check_resource_identifier("http://videos.example.com/mcp").is_err());
-/// assert!(check_resource_identifier("https://Videos.example.com/mcp").is_err());
+/// assert!(check_identifier_url("resource", "https://videos.example.com/mcp").is_ok());
+/// assert!(check_identifier_url("resource", "http://localhost:3000/mcp").is_ok());
+/// assert!(check_identifier_url("resource", "http://videos.example.com/mcp").is_err());
+/// let err = check_identifier_url("resource", "https://Videos.example.com/mcp").unwrap_err();
+/// assert!(err.to_string().contains("https://videos.example.com/mcp"));
 /// ```
-pub fn check_resource_identifier(raw: &str) -> Result<(), Error> {
-    check_resource(raw).map_err(Error::InvalidConfig)
+pub fn check_identifier_url(setting: &str, raw: &str) -> Result<(), Error> {
+    check_identifier(setting, raw).map_err(Error::InvalidConfig)
 }
 
-/// [`check_resource_identifier`], with the reason as text.
-fn check_resource(raw: &str) -> Result<(), String> {
+/// [`check_identifier_url`], with the reason as text.
+fn check_identifier(setting: &str, raw: &str) -> Result<(), String> {
     let bad = |why: &str| {
         format!(
-            "resource {:?} is not usable: {why}",
+            "{setting} {:?} is not usable: {why}",
             crate::error::Echo::some(raw).as_deref().unwrap_or_default()
         )
     };
@@ -768,17 +770,19 @@ fn check_resource(raw: &str) -> Result<(), String> {
         return Err(bad("it must not carry user information"));
     }
     if url.fragment().is_some() {
-        return Err(bad("a resource identifier has no fragment (RFC 8707 §2)"));
+        return Err(bad(
+            "an identifier has no fragment (RFC 8707 §2, RFC 8414 §2)",
+        ));
     }
     if url.query().is_some() {
-        return Err(bad("a query is not supported in a resource identifier"));
+        return Err(bad("a query is not supported in an identifier"));
     }
     let written_back = url.as_str();
     let bare_origin = written_back.strip_suffix('/') == Some(raw) && url.path() == "/";
     if written_back != raw && !bare_origin {
         return Err(bad(&format!(
-            "it is not in normal form; configure {written_back:?} (the comparison with \
-             the token's aud is exact, so another spelling would never match)"
+            "it is not in normal form; configure {written_back:?} (identifiers are \
+             compared exactly, so another spelling would never match)"
         )));
     }
     Ok(())

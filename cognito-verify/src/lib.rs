@@ -171,7 +171,7 @@ pub use alb::{AlbClaims, AlbVerifier, AlbVerifierBuilder};
 pub use builder::VerifierBuilder;
 pub use claims::{ClaimList, CognitoClaims, Principal, TokenUse};
 pub use clock::unix_now;
-pub use config::{CustomCheck, IssuerType, PoolConfig, check_resource_identifier};
+pub use config::{CustomCheck, IssuerType, PoolConfig, check_identifier_url};
 pub use error::{ERROR_KINDS, Echo, EchoList, Error, Expected, RefusedBy, Time};
 pub use pool::{UserPoolId, dns_suffix_of};
 pub use requirement::Requirement;

@@ -100,6 +100,27 @@ impl Requirement {
         }
     }
 
+    /// The scopes this requirement wants (any of them), for a
+    /// [`any_scope`](Self::any_scope) requirement; `None` for the others.
+    /// A refusal names them too ([`Error::MissingScope`]'s `expected`),
+    /// which an HTTP layer puts in its challenge's `scope` (RFC 6750 §3).
+    ///
+    /// ```
+    /// use cognito_verify::Requirement;
+    ///
+    /// let upload = Requirement::any_scope(["videos/write", "videos/admin"])?;
+    /// assert_eq!(upload.scopes(), Some(&["videos/write".to_owned(), "videos/admin".to_owned()][..]));
+    /// assert_eq!(Requirement::user().scopes(), None);
+    /// # Ok::<(), cognito_verify::Error>(())
+    /// ```
+    #[must_use]
+    pub fn scopes(&self) -> Option<&[String]> {
+        match &self.rule {
+            Rule::AnyScope(scopes) => Some(scopes),
+            _ => None,
+        }
+    }
+
     /// Met, or the error that says why not.
     ///
     /// # Errors
