@@ -42,7 +42,8 @@ pub enum TokenUseArg {
 
 /// The flags of one pool. Each flag also reads the environment variable
 /// named in `--help` (`COGNITO_USER_POOL_ID`, `COGNITO_ISSUER`,
-/// `COGNITO_JWKS_URL`, `COGNITO_CLIENT_ID`, `COGNITO_TOKEN_USE`). A blank
+/// `COGNITO_JWKS_URL`, `COGNITO_CLIENT_ID`, `COGNITO_TOKEN_USE`,
+/// `COGNITO_RESOURCE`). A blank
 /// value (an empty variable in an environment file) counts as not given;
 /// see [`normalized`](Self::normalized).
 #[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
@@ -87,6 +88,17 @@ pub struct PoolArgs {
     /// Require this scope; repeat for any of several.
     #[arg(long, value_name = "SCOPE", value_parser = name)]
     pub scope: Vec<String>,
+
+    /// This server's resource identifier (RFC 8707), e.g.
+    /// https://videos.example.com/mcp: access tokens must name it in aud,
+    /// exactly; repeat or separate with commas for several.
+    #[arg(
+        long,
+        env = "COGNITO_RESOURCE",
+        value_name = "URI",
+        value_delimiter = ','
+    )]
+    pub resource: Vec<String>,
 }
 
 /// A name from a flag: trimmed, not empty.
@@ -138,6 +150,11 @@ impl PoolArgs {
             token_use: self.token_use,
             group: self.group.clone(),
             scope: self.scope.clone(),
+            resource: self
+                .resource
+                .iter()
+                .filter_map(|r| given(Some(r)))
+                .collect(),
         };
         if args.user_pool_id.is_some() && args.issuer.is_some() {
             return Err(bad(
@@ -199,6 +216,9 @@ impl PoolArgs {
         }
         if !args.scope.is_empty() {
             pool = pool.scopes(args.scope.iter().cloned());
+        }
+        for resource in &args.resource {
+            pool = pool.resource(resource.clone());
         }
         if let Some(url) = &args.jwks_url {
             pool = pool.jwks_url(url.clone());

@@ -160,6 +160,22 @@ async fn unmet_requirements_exit_1_with_their_kind() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_refuses_access_tokens_bound_elsewhere() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let resource = "https://videos.example.com/mcp";
+    let args = with(base(&issuer, "access"), &["--resource", resource]);
+    let unbound = issuer.access_token(CLIENT).sign();
+    assert_refused(args.clone(), &unbound, "invalid_audience").await;
+    let bound = issuer
+        .access_token(CLIENT)
+        .claim("aud", json!(resource))
+        .sign();
+    let out = run(with(args, &[&bound]), None).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(stdout_json(&out)["aud"], resource);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_problems_exit_1_with_their_kind() {
     let issuer = LocalIssuer::start().await.unwrap();
     let jwk = issuer.current_jwk();
