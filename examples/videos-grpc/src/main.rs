@@ -7,6 +7,7 @@ use cognito_verify::args::{PoolArgs, TokenUseArg};
 use tokio::net::TcpListener;
 use videos_api::DevIssuer;
 use videos_api::db::Db;
+use videos_api::revocations::{RevocationArgs, revocations};
 
 /// `videos-grpc`: the videos service over gRPC; each caller sees only the
 /// videos they own.
@@ -34,6 +35,11 @@ struct Args {
     /// production.
     #[arg(long, env = "VIDEOS_GRPC_DEV")]
     dev: bool,
+
+    /// The revocation list: `--revocations-url` (`VIDEOS_REVOCATIONS_URL`)
+    /// follows the one the HTTP service's replicas share in Redis.
+    #[command(flatten)]
+    revocations: RevocationArgs,
 }
 
 #[tokio::main]
@@ -52,6 +58,9 @@ async fn run(args: Args) -> Result<(), String> {
     let mut pool = args.pool;
     pool.token_use.get_or_insert(TokenUseArg::Access);
     let configured = pool.user_pool_id.is_some() || pool.issuer.is_some();
+    let revocations = revocations(&args.revocations)
+        .await
+        .map_err(|e| e.to_string())?;
     let (verifier, dev) = match (args.dev, configured) {
         (true, true) => {
             return Err(
@@ -70,12 +79,15 @@ async fn run(args: Args) -> Result<(), String> {
         }
         (true, false) => {
             let dev = DevIssuer::new();
-            (dev.verifier().map_err(|e| e.to_string())?, Some(dev))
+            (
+                dev.verifier_with(revocations).map_err(|e| e.to_string())?,
+                Some(dev),
+            )
         }
         (false, true) => {
             let pool = pool.normalized().map_err(|e| e.to_string())?;
             (
-                videos_api::pool_verifier(&pool).map_err(|e| e.to_string())?,
+                videos_api::pool_verifier_with(&pool, revocations).map_err(|e| e.to_string())?,
                 None,
             )
         }

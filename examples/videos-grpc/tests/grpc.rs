@@ -223,6 +223,34 @@ async fn unreachable_keys_are_unavailable() {
     );
 }
 
+#[tokio::test]
+async fn a_revoked_token_is_unauthenticated_with_its_kind() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let verifier = verifier(&issuer);
+    let revocations = verifier.revocations().clone();
+    let addr = start(verifier).await;
+    let mut videos = VideosClient::new(channel(addr).await);
+    let token = issuer.access_token(CLIENT).sub("carol").sign();
+    videos
+        .list_videos(with_token(list(), Some(&token)))
+        .await
+        .unwrap();
+    revocations
+        .revoke(cognito_verify::Revoked::user_now("carol"))
+        .await
+        .unwrap();
+    let status = videos
+        .list_videos(with_token(list(), Some(&token)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert_eq!(status.message(), "revoked");
+    assert_eq!(
+        challenge(&status),
+        r#"Bearer realm="videos-grpc", error="invalid_token", error_description="revoked""#
+    );
+}
+
 /// A token-shaped string of `len` bytes (the characters of a signed token,
 /// repeated): the verifier refuses it by its size alone.
 fn token_of_len(issuer: &LocalIssuer, len: usize) -> String {
