@@ -12,14 +12,15 @@
 //! cost varies). Steps: `floor` (aws-lc-rs RS256 verify, key parsed once),
 //! `verify` (`verify_cached`, token cache off), `hit` (token-cache hit),
 //! `miss` (`verify_cached` of `n` distinct tokens, token cache on: each seen
-//! for the first time), `parse` (parse and check alone). Divide the total
-//! by `n`.
+//! for the first time), `parse` (parse and check alone), and `verify_1m`,
+//! `hit_1m`: `verify` and `hit` with 1,000,000 entries in the revocation
+//! list (filled before counting). Divide the total by `n`.
 
 use std::hint::black_box;
 
 #[path = "../benches/fixture/mod.rs"]
 mod fixture;
-use fixture::{Fixture, realistic_token};
+use fixture::{Fixture, fill_revocations, realistic_token};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -39,8 +40,15 @@ fn main() {
                     .unwrap()
             })
         }
-        "verify" | "hit" => {
-            let v = verifier(if step == "hit" { 100 } else { 0 });
+        "verify" | "hit" | "verify_1m" | "hit_1m" => {
+            let cache = if step.starts_with("hit") { 100 } else { 0 };
+            let v = if step.ends_with("_1m") {
+                let revocations = cognito_verify::Revocations::in_process();
+                fill_revocations(&fixture.runtime, &revocations, 1_000_000);
+                fixture.verifier_revoking(cache, revocations)
+            } else {
+                verifier(cache)
+            };
             // Twice: a token is cached at its second verification.
             v.verify_cached(&token).unwrap();
             v.verify_cached(&token).unwrap();
@@ -58,7 +66,9 @@ fn main() {
             let v = verifier(0);
             Box::new(move || cognito_verify::bench::parse_and_check(&v, black_box(&token)).unwrap())
         }
-        other => panic!("unknown step {other:?}: floor, verify, hit, miss or parse"),
+        other => {
+            panic!("unknown step {other:?}: floor, verify, hit, miss, parse, verify_1m or hit_1m")
+        }
     };
     measured(n, &mut run);
 }

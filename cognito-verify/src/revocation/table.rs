@@ -2,8 +2,13 @@
 //! entry, each keyed by the revoked id. Cognito's ids (`jti`,
 //! `origin_jti`, `sub`) are lowercase UUIDs, kept as 16-byte integers;
 //! any other id is kept as text.
+//!
+//! The check runs on every verification and token-cache hit, so the UUID
+//! path is kept short: digits read through a table, and the 128 bits hashed
+//! by one keyed multiplication rather than SipHash (see [`UuidHasher`]).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher, RandomState};
 
 use super::{RevocationEntry as Entry, Revoked};
 
@@ -23,38 +28,127 @@ impl<'a> IdKey<'a> {
     }
 }
 
+/// The value of each lowercase hexadecimal digit; `INVALID` for any other
+/// byte.
+const HEX_DIGITS: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+const INVALID: u8 = 0xff;
+
+/// Where the 32 digits of `8-4-4-4-12` are.
+const DIGIT_AT: [usize; 32] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29,
+    30, 31, 32, 33, 34, 35,
+];
+
 /// `8-4-4-4-12` lowercase hexadecimal digits as 128 bits; `None` for any
 /// other text (an uppercase UUID is another id, kept as text).
 fn parse_lowercase_uuid(id: &str) -> Option<u128> {
-    let bytes = id.as_bytes();
-    if bytes.len() != 36 {
+    let bytes: &[u8; 36] = id.as_bytes().try_into().ok()?;
+    if [bytes[8], bytes[13], bytes[18], bytes[23]] != [b'-'; 4] {
         return None;
     }
-    let mut bits: u128 = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let digit = match (i, b) {
-            (8 | 13 | 18 | 23, b'-') => continue,
-            (8 | 13 | 18 | 23, _) => return None,
-            (_, b'0'..=b'9') => b - b'0',
-            (_, b'a'..=b'f') => b - b'a' + 10,
-            _ => return None,
-        };
-        bits = (bits << 4) | u128::from(digit);
+    // Every digit's value ORed: a byte that is not a digit sets the high bits.
+    let mut seen: u8 = 0;
+    let mut half = |digits: &[usize]| {
+        digits.iter().fold(0u64, |bits, &at| {
+            let digit = HEX_DIGITS[usize::from(bytes[at])];
+            seen |= digit;
+            (bits << 4) | u64::from(digit & 0x0f)
+        })
+    };
+    let high = half(&DIGIT_AT[..16]);
+    let low = half(&DIGIT_AT[16..]);
+    let bits = (u128::from(high) << 64) | u128::from(low);
+    (seen & 0xf0 == 0).then_some(bits)
+}
+
+/// Hashes the 128 bits of a UUID id with one multiplication of its two
+/// halves, each mixed with a key drawn once per map from the standard
+/// library's random source, then folded to 64 bits (the folded multiply of
+/// foldhash and aHash's fallback). SipHash costs several times more, and
+/// buys no more here: the ids are Cognito's random UUIDs, and a map's keys
+/// are secret, so an attacker cannot pick ids that collide.
+#[derive(Clone)]
+struct UuidHasher {
+    keys: [u64; 2],
+    state: u64,
+}
+
+impl Hasher for UuidHasher {
+    fn write_u128(&mut self, bits: u128) {
+        // Truncations intended: the two halves of the id.
+        #[allow(clippy::cast_possible_truncation)]
+        let (high, low) = ((bits >> 64) as u64, bits as u64);
+        let product = u128::from(high ^ self.keys[0]) * u128::from(low ^ self.keys[1]);
+        #[allow(clippy::cast_possible_truncation)]
+        let folded = (product as u64) ^ ((product >> 64) as u64);
+        self.state ^= folded;
     }
-    Some(bits)
+
+    /// Only `u128` keys are hashed here; anything else goes byte by byte
+    /// through the same mix, 16 bytes at a time.
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(16) {
+            let mut block = [0u8; 16];
+            block[..chunk.len()].copy_from_slice(chunk);
+            self.write_u128(u128::from_le_bytes(block));
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.state
+    }
+}
+
+/// Makes a [`UuidHasher`] with this map's keys.
+#[derive(Clone)]
+struct UuidHashing {
+    keys: [u64; 2],
+}
+
+impl UuidHashing {
+    fn new() -> Self {
+        let random = RandomState::new();
+        UuidHashing {
+            keys: [random.hash_one(0u8), random.hash_one(1u8)],
+        }
+    }
+}
+
+impl BuildHasher for UuidHashing {
+    type Hasher = UuidHasher;
+
+    fn build_hasher(&self) -> UuidHasher {
+        UuidHasher {
+            keys: self.keys,
+            state: 0,
+        }
+    }
 }
 
 /// One kind's entries: the value is what the check compares and when the
 /// entry expires.
 struct Keyed<V> {
-    uuids: HashMap<u128, V>,
+    uuids: HashMap<u128, V, UuidHashing>,
     texts: HashMap<Box<str>, V>,
 }
 
 impl<V: Copy> Keyed<V> {
     fn new() -> Self {
         Keyed {
-            uuids: HashMap::new(),
+            uuids: HashMap::with_hasher(UuidHashing::new()),
             texts: HashMap::new(),
         }
     }
@@ -295,6 +389,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn lowercase_uuids_are_kept_as_integers_and_written_back_the_same() {
@@ -310,6 +405,62 @@ mod tests {
             "",
         ] {
             assert!(parse_lowercase_uuid(other).is_none(), "{other}");
+        }
+    }
+
+    /// A lowercase UUID with up to two of its bytes replaced by bytes next
+    /// to the digits and the dash (`/`, `:`, `` ` ``, `g`, `A`–`F`, `_`…).
+    fn near_uuids() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let near = proptest::sample::select(b"0123456789abcdefABCDEFg/:`@-_ ".to_vec());
+        (
+            any::<u128>(),
+            proptest::collection::vec((0..36usize, near), 0..=2),
+        )
+            .prop_map(|(bits, changes)| {
+                let mut id = format_uuid(bits).into_bytes();
+                for (at, byte) in changes {
+                    id[at] = byte;
+                }
+                String::from_utf8(id).unwrap()
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_uuid_parser_takes_exactly_the_lowercase_uuids(id in near_uuids()) {
+            let groups: Vec<&str> = id.split('-').collect();
+            let lowercase_hex = |g: &str| g.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            let is_uuid = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+                && groups.iter().all(|g| lowercase_hex(g));
+            let expected = is_uuid.then(|| u128::from_str_radix(&groups.concat(), 16).unwrap());
+            proptest::prop_assert_eq!(parse_lowercase_uuid(&id), expected);
+        }
+    }
+
+    #[test]
+    fn a_uuid_map_finds_what_it_holds_and_nothing_else() {
+        let mut keyed = Keyed::new();
+        let id = |i: u128| format_uuid(i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835));
+        for i in 0..10_000 {
+            assert!(keyed.insert(&id(i), i, |a, _| a));
+        }
+        assert_eq!(keyed.uuids.len(), 10_000);
+        // The hashes spread: all distinct, and over the low bits (the
+        // bucket) and the top seven (the tag the map compares first).
+        let hashes: HashSet<u64> = keyed
+            .uuids
+            .keys()
+            .map(|k| keyed.uuids.hasher().hash_one(k))
+            .collect();
+        assert_eq!(hashes.len(), 10_000);
+        let buckets: HashSet<u64> = hashes.iter().map(|h| h & 0x3fff).collect();
+        assert!(buckets.len() > 6_000, "{} of 16,384 buckets", buckets.len());
+        let tags: HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert_eq!(tags.len(), 128);
+        for i in 0..10_000 {
+            assert_eq!(keyed.get(&id(i)), Some(i));
+            assert_eq!(keyed.get(&id(i + 10_000)), None);
         }
     }
 
