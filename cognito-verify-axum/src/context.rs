@@ -54,12 +54,16 @@ impl Challenge {
             resource_metadata: Some(quoted_string_content(url).into()),
         })
     }
+}
 
-    /// `realm="…"`, then `, resource_metadata="…"` when there is one.
-    pub(crate) fn parameters(&self) -> String {
+/// `realm="…"`, then `, resource_metadata="…"` when there is one: the
+/// parameters every challenge starts with.
+impl std::fmt::Display for Challenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "realm=\"{}\"", self.realm)?;
         match &self.resource_metadata {
-            Some(url) => format!("realm=\"{}\", resource_metadata=\"{url}\"", self.realm),
-            None => format!("realm=\"{}\"", self.realm),
+            Some(url) => write!(f, ", resource_metadata=\"{url}\""),
+            None => Ok(()),
         }
     }
 }

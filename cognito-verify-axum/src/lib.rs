@@ -7,7 +7,9 @@
 //! the extractors ([`Claims`], [`Subject`], [`AccessToken`], [`IdToken`],
 //! [`OptionalClaims`], [`ClaimsAs`]) hand them to handlers; [`Require`]
 //! adds per-route group, scope and token-use requirements. Refusals are
-//! RFC 6750 responses (see [`Rejection`]).
+//! RFC 6750 responses (see [`Rejection`]). [`ProtectedResource`] makes the
+//! service an OAuth protected resource (RFC 9728, as MCP servers must be):
+//! its metadata document served, and named in every challenge.
 //!
 //! ```
 //! use axum::{Json, Router, routing::get};

@@ -230,7 +230,7 @@ impl Rejection {
     #[must_use]
     pub fn www_authenticate(&self) -> Option<String> {
         match (&self.reason, self.status()) {
-            (Reason::MissingToken, _) => Some(format!("Bearer {}", self.challenge.parameters())),
+            (Reason::MissingToken, _) => Some(format!("Bearer {}", self.challenge)),
             (_, StatusCode::UNAUTHORIZED) => Some(self.challenge("invalid_token")),
             (_, StatusCode::BAD_REQUEST) => Some(self.challenge("invalid_request")),
             (_, StatusCode::FORBIDDEN) => Some(self.challenge("insufficient_scope")),
@@ -241,7 +241,7 @@ impl Rejection {
     fn challenge(&self, error: &str) -> String {
         let mut challenge = format!(
             "Bearer {}, error=\"{error}\", error_description=\"{}\"",
-            self.challenge.parameters(),
+            self.challenge,
             self.description()
         );
         if let Some(scope) = self.required_scope() {
@@ -462,7 +462,7 @@ mod tests {
         let challenge = Challenge::new("vid\"eos\\")
             .with_resource_metadata("https://a.example.com/\"x\"\\y\u{e9}");
         assert_eq!(
-            challenge.parameters(),
+            challenge.to_string(),
             r#"realm="videos", resource_metadata="https://a.example.com/xy""#
         );
         for scope in ["videos/write", "openid", "a!#[]~"] {
