@@ -28,6 +28,9 @@ pub(crate) fn quoted_string_content(value: &str) -> String {
 pub(crate) struct Challenge {
     realm: Box<str>,
     resource_metadata: Option<Box<str>>,
+    /// The `scope` of a 401 (not part of [`Display`](std::fmt::Display):
+    /// a 403 for a missing scope names the route's instead).
+    scope_on_401: Option<Box<str>>,
 }
 
 impl Challenge {
@@ -36,6 +39,7 @@ impl Challenge {
         Arc::new(Challenge {
             realm: quoted_string_content(realm).into(),
             resource_metadata: None,
+            scope_on_401: None,
         })
     }
 
@@ -44,15 +48,23 @@ impl Challenge {
         Arc::new(Challenge {
             realm: quoted_string_content(realm).into(),
             resource_metadata: self.resource_metadata.clone(),
+            scope_on_401: self.scope_on_401.clone(),
         })
     }
 
-    /// The same, naming the protected resource's metadata at `url`.
-    pub(crate) fn with_resource_metadata(&self, url: &str) -> Arc<Self> {
+    /// The same, naming a protected resource's metadata at `url`, and
+    /// `scope` (scope tokens, already checked) in every 401.
+    pub(crate) fn for_resource(&self, url: &str, scope: Option<&str>) -> Arc<Self> {
         Arc::new(Challenge {
             realm: self.realm.clone(),
             resource_metadata: Some(quoted_string_content(url).into()),
+            scope_on_401: scope.map(|s| quoted_string_content(s).into()),
         })
+    }
+
+    /// The `scope` a 401 names, if any.
+    pub(crate) fn scope_on_401(&self) -> Option<&str> {
+        self.scope_on_401.as_deref()
     }
 }
 

@@ -139,7 +139,9 @@ impl CognitoAuthLayer {
     /// layers and extractors under it) sends, as RFC 9728 §5.1 and the MCP
     /// authorization specification ask:
     /// `WWW-Authenticate: Bearer realm="api", resource_metadata="https://videos.example.com/.well-known/oauth-protected-resource/mcp"`
-    /// on a 401, and on 400 and 403 too. Serve the document itself by
+    /// on a 401, and on 400 and 403 too; a 401 also names the resource's
+    /// [`challenge_scopes`](crate::ProtectedResourceBuilder::challenge_scopes)
+    /// in `scope`, when it has some. Serve the document itself by
     /// adding the resource as a layer outside this one (see
     /// [`ProtectedResource`](crate::ProtectedResource)); make the verifier
     /// demand the audience with
@@ -148,7 +150,7 @@ impl CognitoAuthLayer {
         self.config.challenge = self
             .config
             .challenge
-            .with_resource_metadata(resource.metadata_url());
+            .for_resource(resource.metadata_url(), resource.challenge_scope());
         self
     }
 

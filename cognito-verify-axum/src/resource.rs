@@ -91,6 +91,8 @@ pub struct ProtectedResource {
 struct Metadata {
     resource: String,
     metadata_url: String,
+    /// The 401's `scope`: scope tokens separated by spaces.
+    challenge_scope: Option<String>,
     /// The paths the document is served at: the path-inserted form first.
     paths: Vec<String>,
     document: String,
@@ -105,6 +107,7 @@ impl ProtectedResource {
             resource: resource.into(),
             authorization_servers: Vec::new(),
             scopes_supported: None,
+            challenge_scopes: None,
             resource_name: None,
             resource_documentation: None,
         }
@@ -122,6 +125,13 @@ impl ProtectedResource {
     #[must_use]
     pub fn metadata_url(&self) -> &str {
         &self.inner.metadata_url
+    }
+
+    /// The scopes a 401 names (`scope`, separated by spaces), if set with
+    /// [`challenge_scopes`](ProtectedResourceBuilder::challenge_scopes).
+    #[must_use]
+    pub fn challenge_scope(&self) -> Option<&str> {
+        self.inner.challenge_scope.as_deref()
     }
 
     /// The request paths the layer answers with the document.
@@ -193,6 +203,7 @@ pub struct ProtectedResourceBuilder {
     resource: String,
     authorization_servers: Vec<String>,
     scopes_supported: Option<Vec<String>>,
+    challenge_scopes: Option<Vec<String>>,
     resource_name: Option<String>,
     resource_documentation: Option<String>,
 }
@@ -226,6 +237,24 @@ impl ProtectedResourceBuilder {
         self
     }
 
+    /// The scopes a client should ask for to use the resource, named in the
+    /// `scope` of every 401 challenge (RFC 6750 §3) of the layer given this
+    /// resource: the MCP authorization specification (2025-11-25) asks
+    /// servers to send them, and clients to request them before falling
+    /// back to `scopes_supported`. A 403 for a missing scope names the
+    /// route's own scopes instead. Optional; a list that comes out empty is
+    /// an error.
+    pub fn challenge_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.challenge_scopes
+            .get_or_insert_with(Vec::new)
+            .extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
     /// A name for people (`resource_name`). Optional.
     pub fn resource_name(mut self, name: impl Into<String>) -> Self {
         self.resource_name = Some(name.into());
@@ -250,7 +279,8 @@ impl ProtectedResourceBuilder {
     /// ([`check_identifier_url`](cognito_verify::check_identifier_url),
     /// RFC 9728 §1.2, RFC 8707 §2); no authorization server, or one that
     /// is not such a URL either (RFC 8414 §2); an empty or unusable scope
-    /// (RFC 6749 §3.3); an empty resource name; a documentation URL that
+    /// (RFC 6749 §3.3) in `scopes_supported` or `challenge_scopes`; an
+    /// empty resource name; a documentation URL that
     /// is not such a URL.
     pub fn build(self) -> Result<ProtectedResource, cognito_verify::Error> {
         use cognito_verify::{Error, check_identifier_url};
@@ -264,15 +294,19 @@ impl ProtectedResourceBuilder {
         for issuer in &self.authorization_servers {
             check_identifier_url("authorization_server", issuer)?;
         }
-        if let Some(scopes) = &self.scopes_supported {
+        for (setting, scopes) in [
+            ("scopes_supported", &self.scopes_supported),
+            ("challenge_scopes", &self.challenge_scopes),
+        ] {
+            let Some(scopes) = scopes else { continue };
             if scopes.is_empty() {
-                return Err(bad(
-                    "scopes_supported is empty; to list none, do not set it".into(),
-                ));
+                return Err(bad(format!(
+                    "{setting} is empty; to name none, do not set it"
+                )));
             }
             if let Some(scope) = scopes.iter().find(|s| !is_scope_token(s)) {
                 return Err(bad(format!(
-                    "scopes_supported: {scope:?} is not a scope token (RFC 6749 §3.3: \
+                    "{setting}: {scope:?} is not a scope token (RFC 6749 §3.3: \
                      visible ASCII but '\"' and '\\\\', no spaces)"
                 )));
             }
@@ -313,6 +347,7 @@ impl ProtectedResourceBuilder {
         Ok(ProtectedResource {
             inner: Arc::new(Metadata {
                 metadata_url: format!("{origin}{inserted}"),
+                challenge_scope: self.challenge_scopes.map(|s| s.join(" ")),
                 resource: self.resource,
                 paths,
                 document: serde_json::Value::Object(document).to_string(),

@@ -27,7 +27,9 @@ use crate::context::Challenge;
 /// For a [protected resource](crate::ProtectedResource) given to
 /// [`CognitoAuthLayer::protected_resource`](crate::CognitoAuthLayer::protected_resource),
 /// every challenge also carries `resource_metadata="<metadata URL>"`
-/// (RFC 9728 §5.1), right after the realm. A `missing_scope` refusal
+/// (RFC 9728 §5.1), right after the realm, and a 401 names the resource's
+/// [`challenge_scopes`](crate::ProtectedResourceBuilder::challenge_scopes)
+/// in `scope`, if it has some. A `missing_scope` refusal
 /// names the scopes the route (a [`Require::any_scope`](crate::Require::any_scope))
 /// or the pool requires, any of which would do, in `scope` (RFC 6750 §3),
 /// so a client knows what to ask the authorization server for:
@@ -229,27 +231,29 @@ impl Rejection {
     /// The `WWW-Authenticate` challenge of the default response, if any.
     #[must_use]
     pub fn www_authenticate(&self) -> Option<String> {
-        match (&self.reason, self.status()) {
-            (Reason::MissingToken, _) => Some(format!("Bearer {}", self.challenge)),
-            (_, StatusCode::UNAUTHORIZED) => Some(self.challenge("invalid_token")),
-            (_, StatusCode::BAD_REQUEST) => Some(self.challenge("invalid_request")),
-            (_, StatusCode::FORBIDDEN) => Some(self.challenge("insufficient_scope")),
+        let (status, error) = match (&self.reason, self.status()) {
+            (Reason::MissingToken, status) => (status, None),
+            (_, StatusCode::UNAUTHORIZED) => (StatusCode::UNAUTHORIZED, Some("invalid_token")),
+            (_, StatusCode::BAD_REQUEST) => (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            (_, StatusCode::FORBIDDEN) => (StatusCode::FORBIDDEN, Some("insufficient_scope")),
+            _ => return None,
+        };
+        let mut challenge = format!("Bearer {}", self.challenge);
+        if let Some(error) = error {
+            let description = self.description();
+            challenge.push_str(&format!(
+                ", error=\"{error}\", error_description=\"{description}\""
+            ));
+        }
+        let scope = match status {
+            StatusCode::UNAUTHORIZED => self.challenge.scope_on_401().map(str::to_owned),
+            StatusCode::FORBIDDEN => self.required_scope(),
             _ => None,
+        };
+        if let Some(scope) = scope {
+            challenge.push_str(&format!(", scope=\"{scope}\""));
         }
-    }
-
-    fn challenge(&self, error: &str) -> String {
-        let mut challenge = format!(
-            "Bearer {}, error=\"{error}\", error_description=\"{}\"",
-            self.challenge,
-            self.description()
-        );
-        if let Some(scope) = self.required_scope() {
-            challenge.push_str(", scope=\"");
-            challenge.push_str(&scope);
-            challenge.push('"');
-        }
-        challenge
+        Some(challenge)
     }
 
     /// The challenge's `scope` (RFC 6750 §3): for a refusal for want of a
@@ -459,8 +463,8 @@ mod tests {
 
     #[test]
     fn challenge_values_stay_within_a_quoted_string() {
-        let challenge = Challenge::new("vid\"eos\\")
-            .with_resource_metadata("https://a.example.com/\"x\"\\y\u{e9}");
+        let challenge =
+            Challenge::new("vid\"eos\\").for_resource("https://a.example.com/\"x\"\\y\u{e9}", None);
         assert_eq!(
             challenge.to_string(),
             r#"realm="videos", resource_metadata="https://a.example.com/xy""#

@@ -312,6 +312,72 @@ async fn a_missing_scope_is_403_naming_the_scopes_the_route_requires() {
 }
 
 #[tokio::test]
+async fn a_401_names_the_scopes_a_client_should_ask_for() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let resource = ProtectedResource::builder(RESOURCE)
+        .authorization_server(issuer.issuer())
+        .scopes_supported(["videos/read", "videos/admin"])
+        .challenge_scopes(["videos/read"])
+        .build()
+        .unwrap();
+    assert_eq!(resource.challenge_scope(), Some("videos/read"));
+    let router = Router::new()
+        .route("/mcp", get(|| async { "tools" }))
+        .route(
+            "/mcp/admin",
+            get(|| async { "admin" }).layer(Require::any_scope(["videos/admin"]).unwrap()),
+        )
+        .route(
+            "/mcp/staff",
+            get(|| async { "staff" }).layer(Require::any_group(["staff"]).unwrap()),
+        )
+        .layer(CognitoAuthLayer::new(verifier(&issuer, |p| p)).protected_resource(&resource))
+        .layer(resource);
+    let server = Server::start(router).await;
+    let prefix = format!(r#"Bearer realm="api", resource_metadata="{METADATA_URL}""#);
+
+    let none = server.get("/mcp", None).await;
+    assert_eq!(
+        header(&none, "www-authenticate"),
+        Some(format!(r#"{prefix}, scope="videos/read""#))
+    );
+    let unbound = issuer.access_token("mcp-client").sign();
+    assert_eq!(
+        header(
+            &server.get("/mcp", Some(&unbound)).await,
+            "www-authenticate"
+        ),
+        Some(format!(
+            r#"{prefix}, error="invalid_token", error_description="invalid_audience", scope="videos/read""#
+        ))
+    );
+    // A 403 names what the route requires, not the general scopes.
+    let reader = issuer
+        .access_token("mcp-client")
+        .claim("aud", json!(RESOURCE))
+        .scopes(["videos/read"])
+        .sign();
+    assert_eq!(
+        header(
+            &server.get("/mcp/admin", Some(&reader)).await,
+            "www-authenticate"
+        ),
+        Some(format!(
+            r#"{prefix}, error="insufficient_scope", error_description="missing_scope", scope="videos/admin""#
+        ))
+    );
+    assert_eq!(
+        header(
+            &server.get("/mcp/staff", Some(&reader)).await,
+            "www-authenticate"
+        ),
+        Some(format!(
+            r#"{prefix}, error="insufficient_scope", error_description="missing_group""#
+        ))
+    );
+}
+
+#[tokio::test]
 async fn grpc_refusals_carry_the_same_challenge_as_metadata() {
     let issuer = LocalIssuer::start().await.unwrap();
     let server = Server::start(app(&issuer, verifier(&issuer, |p| p))).await;
@@ -415,6 +481,14 @@ fn protected_resource_values_are_checked_at_build() {
         (
             "scopes_supported",
             builder(RESOURCE).scopes_supported(["say\"hi"]),
+        ),
+        (
+            "challenge_scopes",
+            builder(RESOURCE).challenge_scopes(Vec::<String>::new()),
+        ),
+        (
+            "challenge_scopes",
+            builder(RESOURCE).challenge_scopes(["back\\slash"]),
         ),
         ("resource_name", builder(RESOURCE).resource_name("")),
         (
