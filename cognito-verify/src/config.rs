@@ -319,7 +319,8 @@ impl PoolConfig {
     /// several resources (any of them suffices). Id tokens are not
     /// affected: their `aud` is the app client id, checked as before, so
     /// a protected resource usually accepts access tokens only
-    /// ([`TokenUse::Access`]).
+    /// ([`TokenUse::Access`]); with [`TokenUse::Id`] alone a resource would
+    /// check nothing, and `build()` refuses it.
     ///
     /// **What Cognito puts there.** With *resource binding* (Cognito's
     /// name for RFC 8707 resource indicators), a client that signs a user
@@ -619,6 +620,12 @@ impl PoolConfig {
         let scopes = required(self.scopes, Names::Scopes)?;
         for resource in &self.resources {
             check_identifier("resource", resource).map_err(bad)?;
+        }
+        if !self.resources.is_empty() && token_use == Some(TokenUse::Id) {
+            return Err(bad("resource(..) binds access tokens, and with \
+                 token_use(TokenUse::Id) it would check nothing (an id token's aud \
+                 is the client id): accept access tokens"
+                .into()));
         }
         Ok(ResolvedPool {
             name,

@@ -1120,6 +1120,19 @@ async fn refuses_resources_that_no_token_could_name_exactly() {
     ] {
         build(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
+    // Id tokens keep the client id as audience: a resource would check nothing.
+    let id_only = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .client_id(CLIENT)
+                .token_use(TokenUse::Id)
+                .resource(RESOURCE),
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(id_only.kind(), "invalid_config");
+    assert!(id_only.to_string().contains("resource"), "{id_only}");
     for bad in [
         "",
         "videos.example.com/mcp",
