@@ -22,8 +22,9 @@
 //!   revocation list holds 1,000,000 entries (a third each tokens, sessions
 //!   and users, lowercase-UUID ids, none covering the tokens), filled
 //!   through `revoke` at start; the rows without the `r` consult an empty
-//!   list. What the check adds is printed as the median over the rounds of
-//!   (row with the list − row without) / (a).
+//!   list. Each is timed back to back with its row without the list (in
+//!   turn which first), and what the check adds is printed as the median
+//!   over the rounds of (row with the list − row without) / (a).
 //!
 //! Run: `cargo bench -p cognito-verify --features testing --bench verify`
 //! (add `-- nomatch` for the interleaved part alone).
@@ -219,7 +220,7 @@ fn bench(c: &mut Criterion) {
     let mut revocation_cost: [Vec<f64>; REVOCATION_PAIRS.len()] = Default::default();
     let mut next_distinct = 0;
     let mut fresh = verifier(10_000);
-    for _ in 0..ROUNDS {
+    for round in 0..ROUNDS {
         if next_distinct + BATCH > DISTINCT {
             fresh = verifier(10_000);
             next_distinct = 0;
@@ -261,34 +262,66 @@ fn bench(c: &mut Criterion) {
             }),
             time_batch(alb_floor),
             time_batch(alb_verify),
-            time_batch(|| {
-                drop(
-                    uncached_revoking
-                        .verify_cached(black_box(&s.token))
-                        .unwrap(),
-                )
-            }),
-            time_batch(|| drop(cached_revoking.verify_cached(black_box(&s.token)).unwrap())),
-            {
-                let mut tokens = distinct.iter();
-                time_batch(|| {
+        ];
+        // Each revocation row back to back with its row without the list,
+        // the first of the two alternating, so that their difference is
+        // the check alone.
+        let pairs: [(Box<dyn FnMut() + '_>, Box<dyn FnMut() + '_>); 3] = [
+            (
+                Box::new(|| drop(uncached.verify_cached(black_box(&s.token)).unwrap())),
+                Box::new(|| {
                     drop(
                         uncached_revoking
-                            .verify_cached(black_box(tokens.next().unwrap()))
+                            .verify_cached(black_box(&s.token))
                             .unwrap(),
                     )
-                })
-            },
+                }),
+            ),
+            (
+                Box::new(|| drop(cached.verify_cached(black_box(&s.token)).unwrap())),
+                Box::new(|| drop(cached_revoking.verify_cached(black_box(&s.token)).unwrap())),
+            ),
+            (
+                {
+                    let (mut tokens, uncached) = (distinct.iter(), &uncached);
+                    Box::new(move || {
+                        drop(
+                            uncached
+                                .verify_cached(black_box(tokens.next().unwrap()))
+                                .unwrap(),
+                        )
+                    })
+                },
+                {
+                    let (mut tokens, uncached_revoking) = (distinct.iter(), &uncached_revoking);
+                    Box::new(move || {
+                        drop(
+                            uncached_revoking
+                                .verify_cached(black_box(tokens.next().unwrap()))
+                                .unwrap(),
+                        )
+                    })
+                },
+            ),
         ];
+        let mut times = times.to_vec();
+        for (cost, (mut without, mut with)) in revocation_cost.iter_mut().zip(pairs) {
+            let (without, with) = if round % 2 == 0 {
+                let without = time_batch(&mut without);
+                (without, time_batch(&mut with))
+            } else {
+                let with = time_batch(&mut with);
+                (time_batch(&mut without), with)
+            };
+            cost.push((with - without) / times[0]);
+            times.push(with);
+        }
         for (i, t) in times.iter().enumerate() {
             per_op[i].push(*t);
             ratios[i].push(t / times[0]);
         }
         parallel_overhead.push(times[9] / times[8]);
         alb_ratios.push(times[11] / times[10]);
-        for (cost, (with, without)) in revocation_cost.iter_mut().zip(REVOCATION_PAIRS) {
-            cost.push((times[with] - times[without]) / times[0]);
-        }
     }
     eprintln!("\ninterleaved, {ROUNDS} rounds of {BATCH} each: median time, median ratio to (a)");
     for (i, name) in ROWS.iter().enumerate() {
