@@ -1,5 +1,6 @@
 //! `videos-mcp`: see the library docs, or run with `--help`.
 
+use std::io::Write;
 use std::net::SocketAddr;
 
 use clap::Parser;
@@ -146,7 +147,9 @@ fn print_development_banner(dev: &DevIssuer, resource: &str) {
     let list = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_my_videos","arguments":{}}}"#;
     let all = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_all_videos","arguments":{}}}"#;
     let headers = r#"-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-06-18'"#;
-    println!(
+    // A closed standard output must not end the server: errors ignored.
+    let _ = writeln!(
+        std::io::stdout().lock(),
         "{line}
 DEVELOPMENT MODE (--dev): tokens are minted locally and printed here; only
 loopback hosts are answered. Not for production.

@@ -227,3 +227,101 @@ async fn tokens_not_bound_to_this_server_are_refused() {
         .await;
     assert_eq!(admitted.status, 200);
 }
+
+/// The binary in development mode: the banner's endpoint and tokens work
+/// as printed, and the server refuses to leave loopback.
+#[tokio::test]
+async fn development_mode_prints_an_endpoint_and_tokens_that_work() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_videos-mcp"))
+        .args(["--dev", "--db", ":memory:", "--addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("loopback"));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_videos-mcp"))
+        .args(["--dev", "--db", ":memory:", "--addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Read the banner on a thread that keeps draining standard output
+    // afterwards (a closed pipe would end the server at its next line).
+    let (sender, banner) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        let mut sender = Some(sender);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(tx) = &sender {
+                let done = line.starts_with("export BOB=");
+                lines.push(line);
+                if done {
+                    let _ = tx.send(std::mem::take(&mut lines));
+                    sender = None;
+                }
+            }
+        }
+    });
+    let banner = tokio::task::spawn_blocking(move || banner.recv().unwrap())
+        .await
+        .unwrap();
+    let value = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|v| v.trim_matches('\'').to_owned())
+            .unwrap_or_else(|| panic!("{prefix} in {banner:?}"))
+    };
+    let endpoint = value("MCP endpoint: ");
+    let alice = value("export ALICE=");
+    let bob = value("export BOB=");
+    let client = reqwest::Client::new();
+    let call = |token: String, tool: &str| {
+        client
+            .post(&endpoint)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .header("authorization", format!("Bearer {token}"))
+            .body(
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                       "params": {"name": tool, "arguments": {}}})
+                .to_string(),
+            )
+            .send()
+    };
+    let mine = call(alice.clone(), "list_my_videos").await.unwrap();
+    assert_eq!(mine.status(), 200);
+    let mine: Value = serde_json::from_str(&mine.text().await.unwrap()).unwrap();
+    assert_eq!(mine["result"]["structuredContent"]["videos"], json!([]));
+    let all: Value = serde_json::from_str(
+        &call(bob, "list_all_videos")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        all["result"]["structuredContent"]["videos"].is_array(),
+        "{all}"
+    );
+    let denied: Value = serde_json::from_str(
+        &call(alice, "list_all_videos")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(denied["error"].is_object(), "{denied}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
