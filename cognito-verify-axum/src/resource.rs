@@ -66,6 +66,15 @@ const ALLOWED_METHODS: &str = "GET, HEAD, OPTIONS";
 /// (`resource_metadata="…"`, RFC 9728 §5.1), which is how an MCP client
 /// finds the authorization server.
 ///
+/// With several resources on one host, stack one layer per resource: each
+/// answers its path-inserted form, and the outermost also the root form.
+///
+/// Standards: OAuth 2.0 Protected Resource Metadata,
+/// <https://www.rfc-editor.org/rfc/rfc9728> (§2 the fields, §3.1 the
+/// well-known URL, §5.1 `resource_metadata`); Resource Indicators,
+/// <https://www.rfc-editor.org/rfc/rfc8707>; the MCP authorization
+/// specification, which requires both of an MCP server.
+///
 /// The document is built once, at [`build`](ProtectedResourceBuilder::build):
 ///
 /// ```json

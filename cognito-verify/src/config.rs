@@ -332,8 +332,10 @@ impl PoolConfig {
     /// or a custom scheme (Cognito developer guide, "Scopes, M2M, and
     /// resource servers", section "Resource binding":
     /// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-define-resource-servers.html#cognito-user-pools-resource-binding>;
-    /// "Understanding the access token": `aud` is "present only if your
-    /// application requested a resource binding"). The guide also says
+    /// "Understanding the access token",
+    /// <https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html>:
+    /// `aud` is "present only if your application requested a resource
+    /// binding"). The guide also says
     /// that *client-credentials (M2M) grants cannot request a binding*, and
     /// that SDK authentication (`InitiateAuth`) cannot either: their
     /// access tokens have no `aud` and are refused here, so serve them
