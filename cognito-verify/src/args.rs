@@ -90,7 +90,7 @@ pub struct PoolArgs {
     pub scope: Vec<String>,
 
     /// This server's resource identifier (RFC 8707), e.g.
-    /// https://videos.example.com/mcp: access tokens must name it in aud,
+    /// `https://videos.example.com/mcp`: access tokens must name it in aud,
     /// exactly; repeat or separate with commas for several.
     #[arg(
         long,
