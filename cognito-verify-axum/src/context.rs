@@ -11,7 +11,7 @@ use crate::body::RejectionBody;
 use crate::response::{OnRejection, Protocol, Rejection};
 
 /// The content of a `WWW-Authenticate` quoted string: visible ASCII and
-/// spaces, without `"` and `\\` (RFC 9110 §5.6.4); other characters are
+/// spaces, without `"` and `\` (RFC 9110 §5.6.4); other characters are
 /// dropped.
 pub(crate) fn quoted_string_content(value: &str) -> String {
     value

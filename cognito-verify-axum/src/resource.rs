@@ -316,7 +316,7 @@ impl ProtectedResourceBuilder {
             if let Some(scope) = scopes.iter().find(|s| !is_scope_token(s)) {
                 return Err(bad(format!(
                     "{setting}: {scope:?} is not a scope token (RFC 6749 §3.3: \
-                     visible ASCII but '\"' and '\\\\', no spaces)"
+                     visible ASCII but '\"' and '\\', no spaces)"
                 )));
             }
         }

@@ -259,7 +259,7 @@ impl Rejection {
     /// The challenge's `scope` (RFC 6750 §3): for a refusal for want of a
     /// scope, the scopes the route (or the pool) requires, any of which
     /// would do, separated by spaces. Only scope tokens (RFC 6749 §3.3:
-    /// visible ASCII but `"` and `\\`) are named; `None` for every other
+    /// visible ASCII but `"` and `\`) are named; `None` for every other
     /// refusal.
     fn required_scope(&self) -> Option<String> {
         let Some(cognito_verify::Error::MissingScope { expected, .. }) = self.error() else {
