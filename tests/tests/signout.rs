@@ -328,17 +328,22 @@ async fn sign_out_on_one_replica_is_refused_on_another_and_at_ministack() {
     let url = redis.url();
     let a = ManagedLoginSetup::start_with(&endpoint, &python, &["--revocations-url", &url]).await;
     let jwks = format!("{}/{}/.well-known/jwks.json", a.endpoint, a.pool_id);
-    let b = Service::start(&[
-        "--user-pool-id",
-        &a.pool_id,
-        "--client-id",
-        &a.client_id,
-        "--jwks-url",
-        &jwks,
-        "--revocations-url",
-        &url,
-    ])
+    // B is another OS process, sharing nothing with A but Redis.
+    let b = Service::start_process(
+        "videos_api_replica_in_its_own_process",
+        &[
+            "--user-pool-id",
+            &a.pool_id,
+            "--client-id",
+            &a.client_id,
+            "--jwks-url",
+            &jwks,
+            "--revocations-url",
+            &url,
+        ],
+    )
     .await;
+    assert_ne!(b.pid(), Some(std::process::id()));
     let session = a.sign_in().await;
     let claims = decoded_claims(&session.access);
     assert!(
@@ -372,6 +377,14 @@ async fn sign_out_on_one_replica_is_refused_on_another_and_at_ministack() {
     // RevokeToken reached MiniStack: the refresh token is refused there.
     let status = refresh_at_ministack(&a, &session.refresh).await;
     assert!(status.is_client_error(), "{status}");
+}
+
+/// Where [`Service::start_process`] runs a replica (does nothing when run
+/// as a test).
+#[tokio::test]
+#[ignore = "the entry of a replica in its own process"]
+async fn videos_api_replica_in_its_own_process() {
+    common::serve_in_this_process().await;
 }
 
 #[tokio::test]

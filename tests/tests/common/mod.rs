@@ -10,7 +10,41 @@ use serde_json::Value;
 pub struct Service {
     pub base: String,
     client: reqwest::Client,
-    task: tokio::task::JoinHandle<()>,
+    runs_in: RunsIn,
+}
+
+/// Where a [`Service`] runs: stopped when the `Service` is dropped.
+enum RunsIn {
+    /// A task of the test's runtime.
+    Task(tokio::task::JoinHandle<()>),
+    /// Another OS process: the test binary again, running
+    /// [`serve_in_this_process`].
+    Process(std::process::Child),
+}
+
+/// The variable that carries a child replica's arguments (separated by
+/// U+001F): set, [`serve_in_this_process`] serves them.
+const CHILD_ARGS: &str = "VIDEOS_API_TEST_CHILD_ARGS";
+
+/// Serves `videos-api` with the arguments in [`CHILD_ARGS`] on a free
+/// port of 127.0.0.1, printing `listening on <addr>` first, until killed.
+/// Each test binary that starts replicas in processes names it in an
+/// `#[ignore]`d test, which [`Service::start_process`] runs by name; run
+/// without the variable it returns at once.
+pub async fn serve_in_this_process() {
+    let Ok(joined) = std::env::var(CHILD_ARGS) else {
+        return;
+    };
+    // The parent holds this process's standard input: when it goes away,
+    // so does this process, even if the parent was killed.
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+    let args: Vec<&str> = joined.split('\u{1f}').collect();
+    let service = Service::start(&args).await;
+    println!("listening on {}", service.base);
+    std::future::pending::<()>().await;
 }
 
 impl Service {
@@ -45,7 +79,54 @@ impl Service {
         Service {
             base,
             client: reqwest::Client::new(),
-            task,
+            runs_in: RunsIn::Task(task),
+        }
+    }
+
+    /// As [`start`](Self::start), in another OS process: this test binary
+    /// run again, for its test `entry` only (an `#[ignore]`d test that
+    /// calls [`serve_in_this_process`]).
+    pub async fn start_process(entry: &str, args: &[&str]) -> Service {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                entry,
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ARGS, args.join("\u{1f}"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the test binary, again");
+        let stdout = child.stdout.take().unwrap();
+        let base = tokio::task::spawn_blocking(move || {
+            std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                // libtest may print the test's name on the same line first.
+                .find_map(|line| {
+                    line.split_once("listening on ")
+                        .map(|(_, base)| base.trim().to_owned())
+                })
+        })
+        .await
+        .unwrap()
+        .expect("the child replica says where it listens");
+        Service {
+            base,
+            client: reqwest::Client::new(),
+            runs_in: RunsIn::Process(child),
+        }
+    }
+
+    /// The process id of a replica in its own process.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.runs_in {
+            RunsIn::Process(child) => Some(child.id()),
+            RunsIn::Task(_) => None,
         }
     }
 
@@ -121,7 +202,13 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
-        self.task.abort();
+        match &mut self.runs_in {
+            RunsIn::Task(task) => task.abort(),
+            RunsIn::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
     }
 }
 
