@@ -1,6 +1,10 @@
 //! A sign-in under way, kept in the browser's own cookie instead of a table
 //! on the server: its `state`, its PKCE verifier and when it expires,
-//! sealed (AES-256-GCM) with a key made when the process starts.
+//! sealed (AES-256-GCM). The key is derived from the app client's secret
+//! (HKDF-SHA256) when there is one, so that every replica of the service
+//! opens the sign-ins the others started (the callback may reach any of
+//! them); without a secret it is made when the process starts, and a
+//! sign-in must come back to the replica that started it.
 //!
 //! So starting a sign-in costs the same whatever other browsers do: no
 //! amount of `/auth/login` traffic can push another browser's sign-in out,
@@ -13,6 +17,7 @@
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use aws_lc_rs::constant_time::verify_slices_are_equal;
+use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -44,15 +49,32 @@ pub struct Started {
 }
 
 impl PendingSignIns {
-    /// A fresh key.
+    /// A fresh key, known to this process only.
     ///
     /// # Panics
     /// If the operating system provides no randomness.
     pub fn new() -> Self {
         let mut key = [0u8; 32];
         fill_random(&mut key);
+        Self::with_key(&key)
+    }
+
+    /// The key every replica with the app client's `secret` derives alike
+    /// (HKDF-SHA256, RFC 5869, with this module's purpose as its info): the
+    /// secret itself never seals anything.
+    pub fn from_client_secret(secret: &[u8]) -> Self {
+        let mut key = [0u8; 32];
+        Salt::new(HKDF_SHA256, b"videos-api")
+            .extract(secret)
+            .expand(&[PURPOSE], HKDF_SHA256)
+            .and_then(|okm| okm.fill(&mut key))
+            .unwrap_or_else(|_| panic!("HKDF-SHA256 yields 32 bytes"));
+        Self::with_key(&key)
+    }
+
+    fn with_key(key: &[u8; 32]) -> Self {
         PendingSignIns {
-            key: RandomizedNonceKey::new(&AES_256_GCM, &key)
+            key: RandomizedNonceKey::new(&AES_256_GCM, key)
                 .unwrap_or_else(|_| panic!("a 32-byte key is an AES-256 key")),
         }
     }
@@ -120,6 +142,26 @@ fn fill_random(bytes: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replicas_with_the_client_secret_open_each_others_sign_ins_and_no_one_else() {
+        let (a, b) = (
+            PendingSignIns::from_client_secret(b"test-only-secret"),
+            PendingSignIns::from_client_secret(b"test-only-secret"),
+        );
+        let started = a.start(1_000);
+        assert_eq!(
+            b.finish(&started.sealed, &started.state, 999),
+            Some(started.code_verifier)
+        );
+        for other in [
+            PendingSignIns::from_client_secret(b"another-secret"),
+            PendingSignIns::new(),
+        ] {
+            let started = a.start(1_000);
+            assert_eq!(other.finish(&started.sealed, &started.state, 999), None);
+        }
+    }
 
     #[test]
     fn a_sealed_sign_in_opens_once_per_state_before_it_expires() {

@@ -105,11 +105,15 @@ impl ManagedLogin {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let pending = match &settings.client_secret {
+            Some(secret) => PendingSignIns::from_client_secret(secret.0.as_bytes()),
+            None => PendingSignIns::new(),
+        };
         Ok(ManagedLogin {
             settings,
             http,
             verifier,
-            pending: PendingSignIns::new(),
+            pending,
         })
     }
 
