@@ -320,7 +320,10 @@ impl PoolConfig {
     /// affected: their `aud` is the app client id, checked as before, so
     /// a protected resource usually accepts access tokens only
     /// ([`TokenUse::Access`]); with [`TokenUse::Id`] alone a resource would
-    /// check nothing, and `build()` refuses it.
+    /// check nothing, and `build()` refuses it, as it refuses a resource
+    /// with both [`any_client`](Self::any_client) and
+    /// [`any_token_use`](Self::any_token_use) (every id token of the pool
+    /// would pass unbound).
     ///
     /// **What Cognito puts there.** With *resource binding* (Cognito's
     /// name for RFC 8707 resource indicators), a client that signs a user
@@ -627,6 +630,13 @@ impl PoolConfig {
             return Err(bad("resource(..) binds access tokens, and with \
                  token_use(TokenUse::Id) it would check nothing (an id token's aud \
                  is the client id): accept access tokens"
+                .into()));
+        }
+        if !self.resources.is_empty() && client_ids.is_none() && token_use.is_none() {
+            return Err(bad("resource(..) with any_client() and any_token_use() would \
+                 let through every id token of the pool unbound (an id token's aud \
+                 is its client id, which any_client() does not check): accept access \
+                 tokens only, with token_use(TokenUse::Access)"
                 .into()));
         }
         Ok(ResolvedPool {

@@ -1067,6 +1067,39 @@ async fn id_tokens_keep_the_client_id_as_audience_beside_a_resource() {
 }
 
 #[tokio::test]
+async fn a_resource_with_any_client_never_lets_id_tokens_through_unbound() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let err = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .any_client()
+                .any_token_use()
+                .resource(RESOURCE),
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), "invalid_config");
+    assert!(err.to_string().contains("TokenUse::Access"), "{err}");
+    // With access tokens only, an id token of any client is refused for
+    // its use, and an access token must be bound.
+    let verifier = Verifier::builder()
+        .pool(
+            issuer
+                .pool_config()
+                .any_client()
+                .token_use(TokenUse::Access)
+                .resource(RESOURCE),
+        )
+        .build()
+        .unwrap();
+    let id_token = issuer.id_token("any-app").sign();
+    assert_eq!(kind_of(&verifier, &id_token).await, "invalid_token_use");
+    let unbound = issuer.access_token("any-app").sign();
+    assert_eq!(kind_of(&verifier, &unbound).await, "invalid_audience");
+}
+
+#[tokio::test]
 async fn a_resource_serves_any_client_only_when_told() {
     let issuer = LocalIssuer::start().await.unwrap();
     let unset = Verifier::builder()
