@@ -36,10 +36,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::RejectionBody;
-use crate::context::{AuthContext, Challenge, CustomRejection};
+use crate::context::{AuthContext, Challenge};
 use crate::future::ResponseFuture;
 use crate::layer::take_ready;
-use crate::response::OnRejection;
+use crate::response::{DefaultRejection, OnRejection};
 
 /// The signed user claims.
 pub const ALB_DATA: HeaderName = HeaderName::from_static("x-amzn-oidc-data");
@@ -48,13 +48,35 @@ pub const ALB_ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-amzn-oidc-ac
 /// The prefix of every header the load balancer's authentication adds.
 const ALB_PREFIX: &str = "x-amzn-oidc-";
 
-#[derive(Clone, Debug)]
-struct Config {
+/// What the layer and its services hold; `R` answers refusals.
+struct Config<R> {
     verifier: AlbVerifier,
     /// Also verifies `x-amzn-oidc-accesstoken` (the provider is a user pool).
     access_tokens: Option<Verifier>,
     challenge: Arc<Challenge>,
-    on_rejection: Option<CustomRejection>,
+    on_rejection: Arc<R>,
+}
+
+impl<R> Clone for Config<R> {
+    fn clone(&self) -> Self {
+        Config {
+            verifier: self.verifier.clone(),
+            access_tokens: self.access_tokens.clone(),
+            challenge: self.challenge.clone(),
+            on_rejection: self.on_rejection.clone(),
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for Config<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("verifier", &self.verifier)
+            .field("access_tokens", &self.access_tokens)
+            .field("challenge", &self.challenge)
+            .field("on_rejection", &std::any::type_name::<R>())
+            .finish()
+    }
 }
 
 /// A tower layer that verifies `x-amzn-oidc-data` with an [`AlbVerifier`]
@@ -74,10 +96,27 @@ struct Config {
 /// (see [`Rejection`](crate::Rejection)): no `x-amzn-oidc-data` is 401
 /// `missing_token`, two are 400 `invalid_request`, a token refused is 401
 /// with its kind (`invalid_signer`, `expired`, …), keys unavailable 503.
-#[derive(Clone, Debug)]
+/// As there, the handler of [`on_rejection`](Self::on_rejection) is the
+/// type parameter `R`, by default [`DefaultRejection`].
 #[must_use]
-pub struct AlbAuthLayer {
-    config: Config,
+pub struct AlbAuthLayer<R = DefaultRejection> {
+    config: Config<R>,
+}
+
+impl<R> Clone for AlbAuthLayer<R> {
+    fn clone(&self) -> Self {
+        AlbAuthLayer {
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for AlbAuthLayer<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlbAuthLayer")
+            .field("config", &self.config)
+            .finish()
+    }
 }
 
 impl AlbAuthLayer {
@@ -88,11 +127,13 @@ impl AlbAuthLayer {
                 verifier,
                 access_tokens: None,
                 challenge: Challenge::new("api"),
-                on_rejection: None,
+                on_rejection: Arc::new(DefaultRejection),
             },
         }
     }
+}
 
+impl<R> AlbAuthLayer<R> {
     /// Also verifies `x-amzn-oidc-accesstoken` with this Cognito verifier
     /// (when the listener rule authenticates with a user pool), so that
     /// handlers get both the load balancer's identity and the pool's
@@ -110,15 +151,29 @@ impl AlbAuthLayer {
     }
 
     /// Replaces the default responses, as
-    /// [`CognitoAuthLayer::on_rejection`](crate::CognitoAuthLayer::on_rejection) does.
-    pub fn on_rejection<B: 'static, H: OnRejection<B>>(mut self, handler: H) -> Self {
-        self.config.on_rejection = Some(CustomRejection::new(handler));
-        self
+    /// [`CognitoAuthLayer::on_rejection`](crate::CognitoAuthLayer::on_rejection)
+    /// does: the handler must answer in the inner service's body type, or
+    /// the layered service does not compile.
+    pub fn on_rejection<H>(self, handler: H) -> AlbAuthLayer<H> {
+        let Config {
+            verifier,
+            access_tokens,
+            challenge,
+            on_rejection: _,
+        } = self.config;
+        AlbAuthLayer {
+            config: Config {
+                verifier,
+                access_tokens,
+                challenge,
+                on_rejection: Arc::new(handler),
+            },
+        }
     }
 }
 
-impl<S> Layer<S> for AlbAuthLayer {
-    type Service = AlbAuth<S>;
+impl<S, R> Layer<S> for AlbAuthLayer<R> {
+    type Service = AlbAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
         AlbAuth {
@@ -128,19 +183,37 @@ impl<S> Layer<S> for AlbAuthLayer {
     }
 }
 
-/// The service made by [`AlbAuthLayer`].
-#[derive(Clone, Debug)]
-pub struct AlbAuth<S> {
+/// The service made by [`AlbAuthLayer`]; `R` is its [`OnRejection`]
+/// handler.
+pub struct AlbAuth<S, R = DefaultRejection> {
     inner: S,
-    config: Arc<Config>,
+    config: Arc<Config<R>>,
 }
 
-impl<S> AlbAuth<S> {
+impl<S: Clone, R> Clone for AlbAuth<S, R> {
+    fn clone(&self) -> Self {
+        AlbAuth {
+            inner: self.inner.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, R> std::fmt::Debug for AlbAuth<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlbAuth")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, R> AlbAuth<S, R> {
     inner_service_accessors!();
 }
 
 #[cfg(feature = "tonic")]
-impl<S: tonic::server::NamedService> tonic::server::NamedService for AlbAuth<S> {
+impl<S: tonic::server::NamedService, R> tonic::server::NamedService for AlbAuth<S, R> {
     const NAME: &'static str = S::NAME;
 }
 
@@ -177,7 +250,7 @@ struct Verified {
     access: Option<Arc<CognitoClaims>>,
 }
 
-impl Config {
+impl<R> Config<R> {
     /// Both verifications from cached keys; `None` when one needs a fetch.
     fn try_cached(&self, data: &[u8], access: Option<&[u8]>) -> Option<Result<Verified, Error>> {
         let alb = match self.verifier.try_verify_cached(data)? {
@@ -251,11 +324,12 @@ fn admit<ReqBody, ResBody: RejectionBody + 'static>(
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AlbAuth<S>
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for AlbAuth<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
+    R: OnRejection<ResBody>,
     ReqBody: Send + 'static,
     ResBody: RejectionBody + Send + 'static,
 {
@@ -270,7 +344,7 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let mut inner = take_ready(&mut self.inner);
         let config = &*self.config;
-        let context = AuthContext::new(&config.challenge, config.on_rejection.as_ref());
+        let context = AuthContext::new(&config.challenge, &config.on_rejection);
         let headers = req.headers();
         let (data, access) = match (
             one(headers, &ALB_DATA),

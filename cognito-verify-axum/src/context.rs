@@ -2,13 +2,13 @@
 //! so that the requirement layers and the extractors can tell "no token"
 //! (optional mode) from "no layer", and answer in the layer's style.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use http::HeaderMap;
 
 use crate::body::RejectionBody;
 use crate::response::{OnRejection, Protocol, Rejection};
+use crate::telemetry;
 
 /// The content of a `WWW-Authenticate` quoted string: visible ASCII and
 /// spaces, without `"` and `\` (RFC 9110 §5.6.4); other characters are
@@ -80,59 +80,14 @@ impl std::fmt::Display for Challenge {
     }
 }
 
-/// A custom rejection handler, whatever the body type it answers in: an
-/// `Arc<dyn OnRejection<B>>` for its `B`, so that one layer type serves
-/// every stack and a request finds the handler of its own body type
-/// without an allocation.
-#[derive(Clone)]
-pub(crate) struct CustomRejection {
-    handler: Arc<dyn Any + Send + Sync>,
-    /// The handler's body type, for the log when it does not fit.
-    body: &'static str,
-}
-
-impl CustomRejection {
-    pub(crate) fn new<B: 'static, H: OnRejection<B>>(handler: H) -> Self {
-        let handler: Arc<dyn OnRejection<B>> = Arc::new(handler);
-        CustomRejection {
-            handler: Arc::new(handler),
-            body: std::any::type_name::<B>(),
-        }
-    }
-
-    /// The handler, if it answers in body type `B`.
-    fn for_body<B: 'static>(&self) -> Option<Arc<dyn OnRejection<B>>> {
-        let handler = self
-            .handler
-            .downcast_ref::<Arc<dyn OnRejection<B>>>()
-            .cloned();
-        if handler.is_none() {
-            tracing::error!(
-                handler_body = self.body,
-                service_body = std::any::type_name::<B>(),
-                "the on_rejection handler answers in another body type than the service: the default response is used"
-            );
-        }
-        handler
-    }
-}
-
-impl std::fmt::Debug for CustomRejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CustomRejection")
-            .field("body", &self.body)
-            .finish_non_exhaustive()
-    }
-}
-
 /// The context of a request the layer let through, for responses in body
 /// type `B` (the request extensions are keyed by type, so a requirement
 /// layer finds the context of its own body type). Whether a request is a
 /// gRPC call is read from its headers only when it is refused.
 pub(crate) struct AuthContext<B> {
     challenge: Arc<Challenge>,
-    /// `None`: the default response.
-    handler: Option<Arc<dyn OnRejection<B>>>,
+    /// The layer's handler, in the request's body type.
+    handler: Arc<dyn OnRejection<B>>,
 }
 
 impl<B> Clone for AuthContext<B> {
@@ -145,20 +100,22 @@ impl<B> Clone for AuthContext<B> {
 }
 
 impl<B: RejectionBody + 'static> AuthContext<B> {
-    /// The context of the layer's requests.
-    pub(crate) fn new(challenge: &Arc<Challenge>, custom: Option<&CustomRejection>) -> Self {
+    /// The context of the layer's requests: its challenge and its
+    /// handler (a reference count each, no allocation).
+    pub(crate) fn new<R: OnRejection<B>>(challenge: &Arc<Challenge>, handler: &Arc<R>) -> Self {
         AuthContext {
             challenge: challenge.clone(),
-            handler: custom.and_then(CustomRejection::for_body),
+            handler: handler.clone(),
         }
     }
 
-    /// The response for `rejection`: the layer's handler's, or the default.
+    /// The response for `rejection`, by the layer's handler; counted in
+    /// `cognito_verify.layer.refusals`. Every refusal of the layers and
+    /// extractors is answered here (or, without a layer, by
+    /// [`refuse_unlayered`](crate::response::refuse_unlayered)).
     pub(crate) fn reject(&self, rejection: Rejection) -> http::Response<B> {
-        match &self.handler {
-            Some(handler) => handler.respond(rejection),
-            None => rejection.into_default_response(),
-        }
+        telemetry::refused(&rejection);
+        self.handler.respond(rejection)
     }
 
     /// The refusal of a request (with these headers) without a token.

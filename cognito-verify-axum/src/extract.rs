@@ -16,8 +16,7 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::context::AuthContext;
-use crate::response::Protocol;
-use crate::response::Rejection;
+use crate::response::refuse_unlayered;
 
 /// An extractor's refusal, answered in the layer's style (RFC 6750, or the
 /// layer's [`on_rejection`](crate::CognitoAuthLayer::on_rejection)).
@@ -60,9 +59,7 @@ fn lookup<'p>(
                 extractor,
                 "route {route} uses the {extractor} extractor but is not covered by CognitoAuthLayer; add the layer to this route"
             );
-            Err(ExtractRejection::from(
-                Rejection::layer_missing(Protocol::of(&parts.headers)).into_default_response(),
-            ))
+            Err(ExtractRejection::from(refuse_unlayered(&parts.headers)))
         }
     }
 }

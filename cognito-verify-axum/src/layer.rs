@@ -28,9 +28,9 @@ use tower_service::Service;
 use tracing::Instrument;
 
 use crate::body::RejectionBody;
-use crate::context::{AuthContext, Challenge, CustomRejection};
+use crate::context::{AuthContext, Challenge};
 use crate::future::ResponseFuture;
-use crate::response::OnRejection;
+use crate::response::{DefaultRejection, OnRejection};
 
 #[derive(Clone, Debug)]
 enum Source {
@@ -38,16 +38,40 @@ enum Source {
     Header(HeaderName),
 }
 
-/// What the layer and its services hold.
-#[derive(Clone, Debug)]
-struct Config {
+/// What the layer and its services hold; `R` answers refusals.
+struct Config<R> {
     verifier: Verifier,
     challenge: Arc<Challenge>,
-    /// `None`: the default responses.
-    on_rejection: Option<CustomRejection>,
+    on_rejection: Arc<R>,
     sources: Vec<Source>,
     optional: bool,
     strip: Vec<HeaderName>,
+}
+
+impl<R> Clone for Config<R> {
+    fn clone(&self) -> Self {
+        Config {
+            verifier: self.verifier.clone(),
+            challenge: self.challenge.clone(),
+            on_rejection: self.on_rejection.clone(),
+            sources: self.sources.clone(),
+            optional: self.optional,
+            strip: self.strip.clone(),
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for Config<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("verifier", &self.verifier)
+            .field("challenge", &self.challenge)
+            .field("on_rejection", &std::any::type_name::<R>())
+            .field("sources", &self.sources)
+            .field("optional", &self.optional)
+            .field("strip", &self.strip)
+            .finish()
+    }
 }
 
 /// A tower [`Layer`] that verifies the request's Cognito token and inserts
@@ -76,7 +100,9 @@ struct Config {
 /// (cookie tossing from a sibling domain), two values of a token header.
 ///
 /// See [`Rejection`](crate::Rejection) for the responses, and [`on_rejection`](Self::on_rejection)
-/// to replace them.
+/// to replace them: the handler is the type parameter `R`, by default
+/// [`DefaultRejection`], so `CognitoAuthLayer` alone names the layer with
+/// the default responses.
 ///
 /// # CORS
 ///
@@ -106,27 +132,46 @@ struct Config {
 ///     .layer(cors); // outermost: preflights never reach the auth layer
 /// # Ok::<(), cognito_verify::Error>(())
 /// ```
-#[derive(Clone, Debug)]
 #[must_use]
-pub struct CognitoAuthLayer {
-    config: Config,
+pub struct CognitoAuthLayer<R = DefaultRejection> {
+    config: Config<R>,
+}
+
+impl<R> Clone for CognitoAuthLayer<R> {
+    fn clone(&self) -> Self {
+        CognitoAuthLayer {
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for CognitoAuthLayer<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoAuthLayer")
+            .field("config", &self.config)
+            .finish()
+    }
 }
 
 impl CognitoAuthLayer {
     /// A layer that requires a valid token on every request, with the
-    /// realm `api`. The verifier is shared, not copied.
+    /// realm `api` and the default responses. The verifier is shared, not
+    /// copied.
     pub fn new(verifier: Verifier) -> Self {
         CognitoAuthLayer {
             config: Config {
                 verifier,
                 challenge: Challenge::new("api"),
-                on_rejection: None,
+                on_rejection: Arc::new(DefaultRejection),
                 sources: Vec::new(),
                 optional: false,
                 strip: Vec::new(),
             },
         }
     }
+}
+
+impl<R> CognitoAuthLayer<R> {
     /// The realm named in `WWW-Authenticate` (default `api`). Characters
     /// that cannot appear in a quoted string are dropped.
     pub fn realm(mut self, realm: &str) -> Self {
@@ -264,19 +309,115 @@ impl CognitoAuthLayer {
     }
 
     /// Replaces the default RFC 6750 (and gRPC) responses with your own,
-    /// for the layer, the requirement layers and the extractors alike. The
-    /// handler answers in the inner service's body type `B`: for axum,
-    /// `Fn(Rejection) -> axum::response::Response`. Under a service of
-    /// another body type it does not apply: the default responses are
-    /// sent, and each such refusal logs an error naming both types.
-    pub fn on_rejection<B: 'static, H: OnRejection<B>>(mut self, handler: H) -> Self {
-        self.config.on_rejection = Some(CustomRejection::new(handler));
-        self
+    /// for the layer, the requirement layers and the extractors alike:
+    /// `handler` is an [`OnRejection`] (any `Fn(Rejection) ->
+    /// http::Response<B>`) and becomes the layer's type parameter, as
+    /// tower-http's layers take their customisable parts. The handler
+    /// answers in the inner service's response body type `B`: for axum,
+    /// `axum::response::Response`. Here, browsers are sent to sign in:
+    ///
+    /// ```
+    /// use axum::response::{IntoResponse, Redirect, Response};
+    /// use axum::{Router, routing::get};
+    /// # use cognito_verify::{PoolConfig, TokenUse, Verifier};
+    /// use cognito_verify_axum::{CognitoAuthLayer, Rejection};
+    /// use http::StatusCode;
+    ///
+    /// fn sign_in_first(rejection: Rejection) -> Response {
+    ///     match rejection.status() {
+    ///         StatusCode::UNAUTHORIZED if !rejection.is_grpc() => Redirect::to("/signin").into_response(),
+    ///         _ => rejection.into_default_response(),
+    ///     }
+    /// }
+    ///
+    /// # let verifier = Verifier::builder()
+    /// #     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+    /// #     .build()?;
+    /// let auth: CognitoAuthLayer<fn(Rejection) -> Response> =
+    ///     CognitoAuthLayer::new(verifier).on_rejection(sign_in_first);
+    /// let app: Router = Router::new().route("/me", get(|| async { "me" })).layer(auth);
+    /// # Ok::<(), cognito_verify::Error>(())
+    /// ```
+    ///
+    /// A handler of another body type than the service's does not compile
+    /// (rather than being skipped at run time): here a handler that answers
+    /// in axum's body, around a hyper service that answers in
+    /// `Full<Bytes>`:
+    ///
+    /// ```compile_fail
+    /// use axum::response::{IntoResponse, Response};
+    /// use bytes::Bytes;
+    /// # use cognito_verify::{PoolConfig, TokenUse, Verifier};
+    /// use cognito_verify_axum::{CognitoAuthLayer, Rejection};
+    /// use http_body_util::Full;
+    /// use tower::{ServiceBuilder, ServiceExt, service_fn};
+    ///
+    /// async fn hello(_: http::Request<String>) -> Result<http::Response<Full<Bytes>>, std::convert::Infallible> {
+    ///     Ok(http::Response::new(Full::new(Bytes::from("hello"))))
+    /// }
+    ///
+    /// # let verifier = Verifier::builder()
+    /// #     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+    /// #     .build()?;
+    /// let axum_style = |rejection: Rejection| -> Response { (rejection.status(), "no").into_response() };
+    /// let service = ServiceBuilder::new()
+    ///     .layer(CognitoAuthLayer::new(verifier).on_rejection(axum_style))
+    ///     .service(service_fn(hello));
+    /// let _ = service.oneshot(http::Request::new(String::new()));
+    /// # Ok::<(), cognito_verify::Error>(())
+    /// ```
+    ///
+    /// The same service with a handler in its own body type compiles:
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// # use cognito_verify::{PoolConfig, TokenUse, Verifier};
+    /// use cognito_verify_axum::{CognitoAuthLayer, Rejection};
+    /// use http_body_util::Full;
+    /// use tower::{ServiceBuilder, ServiceExt, service_fn};
+    ///
+    /// async fn hello(_: http::Request<String>) -> Result<http::Response<Full<Bytes>>, std::convert::Infallible> {
+    ///     Ok(http::Response::new(Full::new(Bytes::from("hello"))))
+    /// }
+    ///
+    /// # let verifier = Verifier::builder()
+    /// #     .pool(PoolConfig::new("us-east-1_Ynsi6EIT0").client_id("4kq1s3m5example").token_use(TokenUse::Access))
+    /// #     .build()?;
+    /// let plain = |rejection: Rejection| {
+    ///     let mut response = http::Response::new(Full::new(Bytes::from("no")));
+    ///     *response.status_mut() = rejection.status();
+    ///     response
+    /// };
+    /// let service = ServiceBuilder::new()
+    ///     .layer(CognitoAuthLayer::new(verifier).on_rejection(plain))
+    ///     .service(service_fn(hello));
+    /// let _ = service.oneshot(http::Request::new(String::new()));
+    /// # Ok::<(), cognito_verify::Error>(())
+    /// ```
+    pub fn on_rejection<H>(self, handler: H) -> CognitoAuthLayer<H> {
+        let Config {
+            verifier,
+            challenge,
+            on_rejection: _,
+            sources,
+            optional,
+            strip,
+        } = self.config;
+        CognitoAuthLayer {
+            config: Config {
+                verifier,
+                challenge,
+                on_rejection: Arc::new(handler),
+                sources,
+                optional,
+                strip,
+            },
+        }
     }
 }
 
-impl<S> Layer<S> for CognitoAuthLayer {
-    type Service = CognitoAuth<S>;
+impl<S, R> Layer<S> for CognitoAuthLayer<R> {
+    type Service = CognitoAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
         CognitoAuth {
@@ -295,19 +436,38 @@ impl<S> Layer<S> for CognitoAuthLayer {
 /// `Arc<`[`CognitoClaims`]`>` in its extensions (what the axum extractors
 /// read, and what a tonic or hyper handler takes with
 /// `request.extensions().get::<Arc<CognitoClaims>>()`).
-#[derive(Clone, Debug)]
-pub struct CognitoAuth<S> {
+///
+/// `R` is the layer's [`OnRejection`] handler.
+pub struct CognitoAuth<S, R = DefaultRejection> {
     inner: S,
     /// Shared by every clone of the service: one reference count per request.
-    config: Arc<Config>,
+    config: Arc<Config<R>>,
 }
 
-impl<S> CognitoAuth<S> {
+impl<S: Clone, R> Clone for CognitoAuth<S, R> {
+    fn clone(&self) -> Self {
+        CognitoAuth {
+            inner: self.inner.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, R> std::fmt::Debug for CognitoAuth<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoAuth")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, R> CognitoAuth<S, R> {
     inner_service_accessors!();
 }
 
 #[cfg(feature = "tonic")]
-impl<S: tonic::server::NamedService> tonic::server::NamedService for CognitoAuth<S> {
+impl<S: tonic::server::NamedService, R> tonic::server::NamedService for CognitoAuth<S, R> {
     const NAME: &'static str = S::NAME;
 }
 
@@ -318,11 +478,12 @@ pub(crate) fn take_ready<S: Clone>(service: &mut S) -> S {
     std::mem::replace(service, clone)
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CognitoAuth<S>
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for CognitoAuth<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
+    R: OnRejection<ResBody>,
     ReqBody: Send + 'static,
     ResBody: RejectionBody + Send + 'static,
 {
@@ -340,7 +501,7 @@ where
         for name in &config.strip {
             while req.headers_mut().remove(name).is_some() {}
         }
-        let context = AuthContext::new(&config.challenge, config.on_rejection.as_ref());
+        let context = AuthContext::new(&config.challenge, &config.on_rejection);
         let span = tracing::debug_span!(
             "cognito_verify",
             outcome = tracing::field::Empty,

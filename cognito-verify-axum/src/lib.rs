@@ -151,6 +151,7 @@ mod layer;
 mod require;
 mod resource; // ProtectedResource: RFC 9728 metadata, served and named in challenges
 mod response;
+pub mod telemetry; // metrics: the layer's table (feature "metrics")
 
 pub use alb::{ALB_ACCESS_TOKEN, ALB_DATA, AlbAuth, AlbAuthLayer};
 pub use body::RejectionBody;

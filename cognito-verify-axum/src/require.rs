@@ -34,7 +34,7 @@ use crate::body::RejectionBody;
 use crate::context::AuthContext;
 use crate::future::ResponseFuture;
 use crate::layer::take_ready;
-use crate::response::{Protocol, Rejection};
+use crate::response::refuse_unlayered;
 
 /// A layer that lets a request through only when its verified claims meet a
 /// [`Requirement`]; otherwise 403 with `error="insufficient_scope"` and the
@@ -146,10 +146,7 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let Some(context) = req.extensions().get::<AuthContext<ResBody>>().cloned() else {
             tracing::error!(route = %req.uri().path(), "Require is used on a route not covered by CognitoAuthLayer");
-            let protocol = Protocol::of(req.headers());
-            return ResponseFuture::answer(
-                Rejection::layer_missing(protocol).into_default_response(),
-            );
+            return ResponseFuture::answer(refuse_unlayered(req.headers()));
         };
         let Some(claims) = req.extensions().get::<Arc<CognitoClaims>>() else {
             return ResponseFuture::answer(context.reject(context.missing_token(req.headers())));

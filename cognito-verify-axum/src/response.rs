@@ -104,6 +104,26 @@ mod grpc_code {
     pub(super) const UNAVAILABLE: u16 = 14;
     pub(super) const PERMISSION_DENIED: u16 = 7;
     pub(super) const UNAUTHENTICATED: u16 = 16;
+
+    /// The code's name, as the gRPC core spells it.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(super) fn name(code: u16) -> &'static str {
+        match code {
+            INTERNAL => "INTERNAL",
+            UNAVAILABLE => "UNAVAILABLE",
+            PERMISSION_DENIED => "PERMISSION_DENIED",
+            _ => "UNAUTHENTICATED",
+        }
+    }
+}
+
+/// The default response of a request that reached a requirement layer or
+/// an extractor without passing through an authentication layer (a wiring
+/// mistake: 500 `auth_layer_missing`), counted as every refusal is.
+pub(crate) fn refuse_unlayered<B: RejectionBody>(headers: &HeaderMap) -> http::Response<B> {
+    let rejection = Rejection::layer_missing(Protocol::of(headers));
+    crate::telemetry::refused(&rejection);
+    rejection.into_default_response()
 }
 
 /// Why a request was refused.
@@ -197,6 +217,26 @@ impl Rejection {
             StatusCode::SERVICE_UNAVAILABLE => grpc_code::UNAVAILABLE,
             StatusCode::INTERNAL_SERVER_ERROR => grpc_code::INTERNAL,
             _ => grpc_code::UNAUTHENTICATED,
+        }
+    }
+
+    /// [`grpc_status`](Self::grpc_status)'s name (`UNAUTHENTICATED`, …),
+    /// for the metrics' `status` label.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn grpc_status_name(&self) -> &'static str {
+        grpc_code::name(self.grpc_status())
+    }
+
+    /// [`status`](Self::status) as a number in text, for the metrics'
+    /// `status` label (one of the statuses the table above lists).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn status_label(&self) -> &'static str {
+        match self.status() {
+            StatusCode::BAD_REQUEST => "400",
+            StatusCode::FORBIDDEN => "403",
+            StatusCode::INTERNAL_SERVER_ERROR => "500",
+            StatusCode::SERVICE_UNAVAILABLE => "503",
+            _ => "401",
         }
     }
 
@@ -375,6 +415,11 @@ impl axum::response::IntoResponse for Rejection {
 /// }
 /// # let _ = plain_text;
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot answer a refusal in the service's response body type `{B}`",
+    label = "not an `OnRejection<{B}>`",
+    note = "an on_rejection handler must return `http::Response<{B}>`: the body type of the service inside the layer"
+)]
 pub trait OnRejection<B>: Send + Sync + 'static {
     /// The response for `rejection`.
     fn respond(&self, rejection: Rejection) -> http::Response<B>;

@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use cognito_verify::testing::LocalIssuer;
 use cognito_verify::{TokenUse, Verifier};
 use cognito_verify_axum::{
-    AccessToken, AppClient, Claims, ClaimsAs, CognitoAuthLayer, IdToken, OptionalClaims, Rejection,
-    Require, Subject, User,
+    AccessToken, AppClient, Claims, ClaimsAs, CognitoAuthLayer, IdToken, OnRejection,
+    OptionalClaims, Rejection, Require, Subject, User,
 };
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -96,7 +96,7 @@ fn verifier(issuer: &LocalIssuer) -> Verifier {
 }
 
 /// The protected router, plus an unprotected route that wrongly uses an extractor.
-fn app(layer: CognitoAuthLayer) -> Router {
+fn app<R: OnRejection<Body>>(layer: CognitoAuthLayer<R>) -> Router {
     routes()
         .layer(layer)
         .route(
