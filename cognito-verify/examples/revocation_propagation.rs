@@ -174,7 +174,7 @@ fn publish(args: &[String]) {
             ["refused", i, at] => {
                 let i: usize = i.parse().expect("an index");
                 let at: i128 = at.parse().expect("a time");
-                lags.push((at - started[i]) as f64 / 1e6);
+                lags.push(((at - started[i]) as f64 / 1e6, i));
             }
             ["missed", _] => missed += 1,
             ["done"] => break,
@@ -185,6 +185,15 @@ fn publish(args: &[String]) {
     drop(follower);
 
     assert!(!lags.is_empty(), "no token was refused ({missed} missed)");
+    let mut slowest = lags.clone();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let over_10ms = slowest.iter().filter(|(lag, _)| *lag > 10.0).count();
+    let slowest: Vec<String> = slowest
+        .iter()
+        .take(5)
+        .map(|(lag, i)| format!("#{i} {lag:.1} ms"))
+        .collect();
+    let mut lags: Vec<f64> = lags.into_iter().map(|(lag, _)| lag).collect();
     lags.sort_by(f64::total_cmp);
     publish_took.sort_by(f64::total_cmp);
     let at = |v: &[f64], q: f64| v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1];
@@ -196,6 +205,11 @@ fn publish(args: &[String]) {
         at(&lags, 0.99),
         lags[lags.len() - 1],
         lags[0],
+    );
+    println!(
+        "over 10 ms: {over_10ms}; p90 {:.2} ms; slowest: {}",
+        at(&lags, 0.9),
+        slowest.join(", ")
     );
     println!(
         "revoke() itself (enforced here, published to Redis): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
