@@ -19,7 +19,8 @@ use videos_mcp::dev::{DEV_ISSUER, DevIssuer};
 /// Against a user pool: COGNITO_USER_POOL_ID, COGNITO_RESOURCE (this
 /// server's URL, e.g. https://videos.example.com/mcp, as clients send it in
 /// `resource=`), COGNITO_CLIENT_ID or --any-client, COGNITO_TOKEN_USE=access.
-/// Development (no AWS): --dev.
+/// Client-credentials clients: add --unbound-tokens. Development (no AWS):
+/// --dev.
 #[derive(Parser, Debug)]
 #[command(name = "videos-mcp", version)]
 struct Args {
@@ -39,6 +40,15 @@ struct Args {
     /// Scopes to list in the metadata (`scopes_supported`), comma-separated.
     #[arg(long, env = "VIDEOS_MCP_SCOPES", value_delimiter = ',')]
     scopes: Vec<String>,
+
+    /// Name --resource in the metadata without requiring it in the tokens'
+    /// aud: for client-credentials (machine-to-machine) clients, whose
+    /// Cognito access tokens carry no aud (resource binding is for managed
+    /// login only). Any access token of the allowed clients is then
+    /// accepted, whatever resource it was issued for: narrow with
+    /// --client-id and --scope.
+    #[arg(long, env = "VIDEOS_MCP_UNBOUND_TOKENS")]
+    unbound_tokens: bool,
 
     #[command(flatten)]
     pool: PoolArgs,
@@ -72,8 +82,14 @@ async fn run(args: Args) -> Result<(), String> {
     })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (verifier, resource, allowed_hosts, dev) = if args.dev {
-        if args.pool.normalized().map_err(|e| e.to_string())? != PoolArgs::default() {
-            return Err("--dev mints its own tokens: leave out the pool flags".into());
+        if args.pool.normalized().map_err(|e| e.to_string())? != PoolArgs::default()
+            || args.unbound_tokens
+        {
+            return Err(
+                "--dev mints its own tokens, bound to this server: leave out the pool flags \
+                 and --unbound-tokens"
+                    .into(),
+            );
         }
         let uri = format!("http://localhost:{}{MCP_PATH}", addr.port());
         let dev = DevIssuer::new(&uri);
@@ -103,8 +119,12 @@ async fn run(args: Args) -> Result<(), String> {
             (None, None) => return Err("no user pool: COGNITO_USER_POOL_ID, or --dev".into()),
         };
         let resource = metadata(uri, &issuer, &args.scopes)?;
+        let mut accepted = pool.clone();
+        if args.unbound_tokens {
+            accepted.resource.clear();
+        }
         let verifier = Verifier::builder()
-            .pool(pool.pool_config().map_err(|e| e.to_string())?)
+            .pool(accepted.pool_config().map_err(|e| e.to_string())?)
             .build()
             .map_err(|e| e.to_string())?;
         if let Err(e) = verifier.hydrate().await {
