@@ -45,7 +45,7 @@ use crate::Error;
 use crate::config::AtHydrate;
 use crate::error::Echo;
 use crate::keyset::{KeySet, RsaKey};
-use crate::status::{JwksCounters, JwksStatus};
+use crate::status::{JwksCounters, JwksStatus, NotReady};
 use crate::telemetry;
 
 /// The settings every key set of a verifier shares: how it is fetched
@@ -541,6 +541,41 @@ impl JwksCache {
         let (flight, launch) = self.start_or_join(&mut self.lock())?;
         Launch::spawn_if(launch);
         flight.outcome(&self.url, self.wait_limit()).await
+    }
+
+    /// Whether this set has keys it may use now; if not, why. A probe
+    /// also keeps an idle set fresh: a set due for its refresh is refreshed
+    /// in the background, and a set that was fetched once but is now too
+    /// stale is fetched again (both within the backoff), so that the answer
+    /// turns ready as soon as the source answers again.
+    pub(crate) fn readiness(self: &Arc<Self>) -> Result<(), NotReady> {
+        let now = Instant::now();
+        let (answer, launch) = {
+            let mut st = self.lock();
+            match (self.usable_keys(&st, now).is_some(), st.fetched_at) {
+                (true, _) => (Ok(()), self.refresh_if_due(&mut st, now)),
+                (false, None) => (
+                    Err(NotReady::KeysNotFetched {
+                        jwks_url: self.url.clone(),
+                    }),
+                    None,
+                ),
+                (false, Some(at)) => {
+                    let launch = match st.inflight.is_none() && self.may_fetch(&st, now) {
+                        true => self.start_or_join(&mut st).ok().and_then(|(_, l)| l),
+                        false => None,
+                    };
+                    let stale = NotReady::KeysStale {
+                        jwks_url: self.url.clone(),
+                        fetched_ago: now.saturating_duration_since(at),
+                        max_staleness: self.settings.max_staleness,
+                    };
+                    (Err(stale), launch)
+                }
+            }
+        };
+        Launch::spawn_if(launch);
+        answer
     }
 
     /// A snapshot for operators.

@@ -176,7 +176,9 @@ pub use error::{ERROR_KINDS, Echo, EchoList, Error, Expected, RefusedBy, Time};
 pub use pool::{UserPoolId, dns_suffix_of};
 pub use requirement::Requirement;
 pub use revocation::{RevocationStatus, Revocations, RevocationsBuilder, Revoked};
-pub use status::{Hydrated, JwksCounters, JwksStatus, NotFetched, TokenCacheStats, VerifierStatus};
+pub use status::{
+    Hydrated, JwksCounters, JwksStatus, NotFetched, NotReady, TokenCacheStats, VerifierStatus,
+};
 pub use token::{Unverified, decode_unverified};
 pub use verify::Verifier;
 

@@ -101,3 +101,67 @@ pub struct TokenCacheStats {
     /// Tokens held now (approximate).
     pub entries: u64,
 }
+
+/// Why a verifier is not ready to verify tokens: the answer of
+/// [`Verifier::readiness`](crate::Verifier::readiness), for a readiness
+/// probe (`/readyz`). Each reason names what to look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotReady {
+    /// A pool has no key set fetched yet: call
+    /// [`hydrate`](crate::Verifier::hydrate) at start-up (or wait for it).
+    KeysNotFetched {
+        /// The JWKS URL of the pool's first key set.
+        jwks_url: String,
+    },
+    /// A pool's key set is older than
+    /// [`jwks_max_staleness`](crate::VerifierBuilder::jwks_max_staleness):
+    /// its refreshes have failed that long, and tokens are refused with
+    /// `jwks_unavailable`.
+    KeysStale {
+        /// The JWKS URL.
+        jwks_url: String,
+        /// How long ago the set was fetched.
+        fetched_ago: Duration,
+        /// The bound it is past.
+        max_staleness: Duration,
+    },
+    /// The revocation list is not current (not loaded from its store yet,
+    /// or no word from the store for longer than its `max_staleness`): see
+    /// [`Revocations::ready`](crate::Revocations::ready).
+    RevocationsNotCurrent,
+}
+
+impl NotReady {
+    /// A stable snake_case code: `keys_not_fetched`, `keys_stale` or
+    /// `revocations_not_current`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NotReady::KeysNotFetched { .. } => "keys_not_fetched",
+            NotReady::KeysStale { .. } => "keys_stale",
+            NotReady::RevocationsNotCurrent => "revocations_not_current",
+        }
+    }
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotReady::KeysNotFetched { jwks_url } => {
+                write!(f, "no keys fetched yet from {jwks_url}")
+            }
+            NotReady::KeysStale {
+                jwks_url,
+                fetched_ago,
+                max_staleness,
+            } => write!(
+                f,
+                "the keys of {jwks_url} were fetched {fetched_ago:.1?} ago, more than jwks_max_staleness ({max_staleness:?})"
+            ),
+            NotReady::RevocationsNotCurrent => write!(f, "the revocation list is not current"),
+        }
+    }
+}
+
+impl std::error::Error for NotReady {}

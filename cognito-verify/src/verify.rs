@@ -13,7 +13,7 @@ use crate::keyset::RsaKey;
 use crate::revocation::Revocations;
 use crate::routes::{Route, Routes};
 use crate::settings::Settings;
-use crate::status::{Hydrated, NotFetched, VerifierStatus};
+use crate::status::{Hydrated, NotFetched, NotReady, VerifierStatus};
 use crate::telemetry;
 use crate::token::{self, Alg, Parsed};
 
@@ -282,6 +282,55 @@ impl Verifier {
     #[must_use]
     pub fn issuers(&self) -> &[String] {
         &self.inner.routes.issuers().0
+    }
+
+    /// Whether this verifier can verify tokens now, for a readiness probe
+    /// (`/readyz`); if not, why. Ready when every pool has a key set it may
+    /// use (fetched, and not older than
+    /// [`jwks_max_staleness`](crate::VerifierBuilder::jwks_max_staleness);
+    /// for a pool with replica regions or a fallback issuer, any one of
+    /// them, as for [`hydrate`](Self::hydrate)) and the
+    /// [revocation list](Self::revocations) is current.
+    ///
+    /// A probe also keeps the keys of an idle service fresh: a set due for
+    /// its refresh is refreshed in the background, and a set past the
+    /// bound is fetched again (within the backoff), so the answer turns
+    /// back to ready as soon as the key source answers. Never waits.
+    ///
+    /// ```
+    /// # async fn demo(verifier: cognito_verify::Verifier) {
+    /// match verifier.readiness() {
+    ///     Ok(()) => println!("200 ready"),
+    ///     Err(why) => println!("503 {}: {why}", why.kind()),
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The first reason found: [`NotReady::KeysNotFetched`] before
+    /// [`hydrate`](Self::hydrate) fetched a pool's keys,
+    /// [`NotReady::KeysStale`] while its keys are past the bound,
+    /// [`NotReady::RevocationsNotCurrent`].
+    pub fn readiness(&self) -> Result<(), NotReady> {
+        for plan in self.inner.routes.hydrate_plans() {
+            let mut first_reason = None;
+            let mut usable = plan.is_empty();
+            for keys in plan.iter().flatten() {
+                match keys.readiness() {
+                    Ok(()) => usable = true,
+                    Err(reason) => {
+                        first_reason.get_or_insert(reason);
+                    }
+                }
+            }
+            if let (false, Some(reason)) = (usable, first_reason) {
+                return Err(reason);
+            }
+        }
+        match self.revocations().ready() {
+            true => Ok(()),
+            false => Err(NotReady::RevocationsNotCurrent),
+        }
     }
 
     /// What the verifier holds and has done, for operators: per JWKS URL
