@@ -200,6 +200,40 @@ async fn redis_restarted_empty_gets_the_entries_back_from_the_replicas() {
     assert!(entry.expires_at <= cognito_verify::unix_now() + 86_400);
 }
 
+/// Connections the server has accepted so far.
+async fn connections_received(redis: &LocalRedis) -> u64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_connections_received:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_healthy_replica_keeps_its_connections_across_heartbeats() {
+    if !redis_here() {
+        return;
+    }
+    let redis = LocalRedis::start().unwrap();
+    let issuer = LocalIssuer::start().await.unwrap();
+    // max_staleness 1 s: a heartbeat every third of a second.
+    let b = plain(&issuer, &redis).await;
+    let before = connections_received(&redis).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let after = connections_received(&redis).await;
+    // Only this test's own INFO connection is new.
+    assert_eq!(after - before, 1, "the replica reconnected");
+    assert_eq!(b.revocations().status().store, StoreState::Connected);
+}
+
 #[tokio::test]
 async fn malformed_messages_on_the_channel_are_ignored_and_following_goes_on() {
     if !redis_here() {

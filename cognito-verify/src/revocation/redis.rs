@@ -248,7 +248,9 @@ impl RedisStore {
                 Ok(None) => return Err(StoreError("the subscription ended".into())),
                 Err(_) => {
                     // Both connections answer, and expired members go.
-                    timed("ping", sink.ping::<String>()).await?;
+                    // A subscribed connection answers PING with an array
+                    // (`pong`, ``), not a status: any answer will do.
+                    timed("ping", sink.ping::<redis::Value>()).await?;
                     timed(
                         "remove expired",
                         conn.zrembyscore::<_, _, _, ()>(
