@@ -94,10 +94,13 @@ impl Server {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let server = Server { resource, child };
+        let mut server = Server { resource, child };
         let metadata = format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp");
         let started = Instant::now();
         while reqwest::get(&metadata).await.is_err() {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("videos-mcp exited: {status}");
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(20),
                 "videos-mcp did not start"
