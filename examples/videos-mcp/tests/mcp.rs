@@ -241,6 +241,13 @@ async fn development_mode_prints_an_endpoint_and_tokens_that_work() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("loopback"));
+    // Development tokens are always bound: --unbound-tokens is refused.
+    let refused = Command::new(env!("CARGO_BIN_EXE_videos-mcp"))
+        .args(["--dev", "--db", ":memory:", "--unbound-tokens"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--unbound-tokens"));
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_videos-mcp"))
         .args(["--dev", "--db", ":memory:", "--addr", "127.0.0.1:0"])
