@@ -99,6 +99,18 @@ pub struct PoolArgs {
         value_delimiter = ','
     )]
     pub resource: Vec<String>,
+
+    /// How old the cached keys may grow while refreshes fail before tokens
+    /// are refused with jwks_unavailable (and a readiness probe says not
+    /// ready), e.g. `1h` or `30s`; default 1 day
+    /// ([`VerifierBuilder::jwks_max_staleness`](crate::VerifierBuilder::jwks_max_staleness)).
+    #[arg(long, env = "COGNITO_JWKS_MAX_STALENESS", value_parser = duration, value_name = "DURATION")]
+    pub jwks_max_staleness: Option<std::time::Duration>,
+}
+
+/// A duration from a flag, in humantime's spelling (`30s`, `1h 30m`).
+fn duration(value: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(value.trim()).map_err(|e| e.to_string())
 }
 
 /// A name from a flag: trimmed, not empty.
@@ -155,6 +167,7 @@ impl PoolArgs {
                 .iter()
                 .filter_map(|r| given(Some(r)))
                 .collect(),
+            jwks_max_staleness: self.jwks_max_staleness,
         };
         if args.user_pool_id.is_some() && args.issuer.is_some() {
             return Err(bad(
@@ -168,6 +181,16 @@ impl PoolArgs {
             ));
         }
         Ok(args)
+    }
+
+    /// `builder` with the verifier-wide settings these flags give
+    /// (`--jwks-max-staleness`); the pool itself is
+    /// [`pool_config`](Self::pool_config).
+    pub fn verifier_settings(&self, builder: crate::VerifierBuilder) -> crate::VerifierBuilder {
+        match self.jwks_max_staleness {
+            Some(staleness) => builder.jwks_max_staleness(staleness),
+            None => builder,
+        }
     }
 
     /// The pool these flags describe (after [`normalized`](Self::normalized)).

@@ -447,10 +447,13 @@ impl JwksCache {
         holds
     }
 
-    /// A background refresh to launch, if the set is due for one and no
-    /// fetch is under way or backing off. Nobody waits for it.
+    /// A background refresh to launch, if the set is due for one (at 90%
+    /// of its TTL, or of `max_staleness` when that is shorter, so that a
+    /// set is refreshed before it grows too stale to use) and no fetch is
+    /// under way or backing off. Nobody waits for it.
     fn refresh_if_due(self: &Arc<Self>, st: &mut State, now: Instant) -> Option<Launch> {
-        let refresh_at = later(st.fetched_at?, st.ttl.mul_f64(0.9));
+        let due_after = st.ttl.min(self.settings.max_staleness).mul_f64(0.9);
+        let refresh_at = later(st.fetched_at?, due_after);
         if now < refresh_at || st.inflight.is_some() || !self.may_fetch(st, now) {
             return None;
         }

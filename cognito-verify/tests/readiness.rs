@@ -121,3 +121,21 @@ async fn keys_from_a_document_are_always_ready() {
     tokio::time::sleep(MAX_STALENESS + Duration::from_millis(100)).await;
     assert_eq!(verifier.readiness(), Ok(()));
 }
+
+#[tokio::test]
+async fn keys_are_refreshed_before_they_grow_stale_when_the_bound_is_below_the_ttl() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    // The default TTL (one hour) is far above the bound: the set must be
+    // refreshed before it reaches the bound, not at 90% of the TTL.
+    let verifier = Verifier::builder()
+        .pool(access(issuer.pool_config()))
+        .jwks_max_staleness(MAX_STALENESS)
+        .build()
+        .unwrap();
+    verifier.hydrate().await.unwrap();
+    let until = Instant::now() + 3 * MAX_STALENESS;
+    while Instant::now() < until {
+        assert_eq!(verifier.readiness(), Ok(()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
