@@ -549,25 +549,31 @@ impl JwksCache {
     /// Whether this set has keys it may use now; if not, why. A probe
     /// also keeps an idle set fresh: a set due for its refresh is refreshed
     /// in the background, and a set that was fetched once but is now too
-    /// stale is fetched again (both within the backoff), so that the answer
-    /// turns ready as soon as the source answers again.
-    pub(crate) fn readiness(self: &Arc<Self>) -> Result<(), NotReady> {
+    /// stale (or, with `fetch_if_never`, never was) is fetched (both within
+    /// the backoff), so that the answer turns ready as soon as the source
+    /// answers, with no token needed.
+    pub(crate) fn readiness(self: &Arc<Self>, fetch_if_never: bool) -> Result<(), NotReady> {
         let now = Instant::now();
         let (answer, launch) = {
             let mut st = self.lock();
-            match (self.usable_keys(&st, now).is_some(), st.fetched_at) {
+            let usable = self.usable_keys(&st, now).is_some();
+            let fetch = !usable
+                && (fetch_if_never || st.fetched_at.is_some())
+                && st.inflight.is_none()
+                && self.may_fetch(&st, now);
+            let launch = match fetch {
+                true => self.start_or_join(&mut st).ok().and_then(|(_, l)| l),
+                false => None,
+            };
+            match (usable, st.fetched_at) {
                 (true, _) => (Ok(()), self.refresh_if_due(&mut st, now)),
                 (false, None) => (
                     Err(NotReady::KeysNotFetched {
                         jwks_url: self.url.clone(),
                     }),
-                    None,
+                    launch,
                 ),
                 (false, Some(at)) => {
-                    let launch = match st.inflight.is_none() && self.may_fetch(&st, now) {
-                        true => self.start_or_join(&mut st).ok().and_then(|(_, l)| l),
-                        false => None,
-                    };
                     let stale = NotReady::KeysStale {
                         jwks_url: self.url.clone(),
                         fetched_ago: now.saturating_duration_since(at),

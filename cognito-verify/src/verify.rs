@@ -294,8 +294,10 @@ impl Verifier {
     ///
     /// A probe also keeps the keys of an idle service fresh: a set due for
     /// its refresh is refreshed in the background, and a set past the
-    /// bound is fetched again (within the backoff), so the answer turns
-    /// back to ready as soon as the key source answers. Never waits.
+    /// bound, or one `hydrate` could not fetch, is fetched (within the
+    /// backoff), so the answer turns to ready as soon as the key source
+    /// answers, without a token (a load balancer sends none to a replica
+    /// that is not ready). Never waits.
     ///
     /// ```
     /// # async fn demo(verifier: cognito_verify::Verifier) {
@@ -315,8 +317,11 @@ impl Verifier {
         for plan in self.inner.routes.hydrate_plans() {
             let mut first_reason = None;
             let mut usable = plan.is_empty();
-            for keys in plan.iter().flatten() {
-                match keys.readiness() {
+            // The first set of each chain is fetched if it never was (as
+            // hydrate would); the others only kept fresh once fetched.
+            let sets = plan.iter().flat_map(|chain| chain.iter().enumerate());
+            for (place, keys) in sets {
+                match keys.readiness(place == 0) {
                     Ok(()) => usable = true,
                     Err(reason) => {
                         first_reason.get_or_insert(reason);

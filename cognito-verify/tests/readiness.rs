@@ -139,3 +139,17 @@ async fn keys_are_refreshed_before_they_grow_stale_when_the_bound_is_below_the_t
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_probe_fetches_the_keys_hydrate_could_not() {
+    let issuer = LocalIssuer::start().await.unwrap();
+    let verifier = verifier(&issuer);
+    // The key source is down at start: hydrate fails.
+    issuer.delay_jwks(Duration::from_secs(30));
+    assert!(verifier.hydrate().await.is_err());
+    assert_eq!(verifier.readiness().unwrap_err().kind(), "keys_not_fetched");
+    // No token arrives (a load balancer sends none to a replica that is
+    // not ready): the probes alone must fetch the keys once it is back.
+    issuer.delay_jwks(Duration::ZERO);
+    assert_eq!(probe_until(&verifier, Result::is_ok).await, Ok(()));
+}
