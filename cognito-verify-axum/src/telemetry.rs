@@ -10,8 +10,10 @@
 //! The status is the refusal's ([`Rejection::status`](crate::Rejection::status),
 //! [`Rejection::grpc_status`](crate::Rejection::grpc_status)), also when an
 //! [`on_rejection`](crate::CognitoAuthLayer::on_rejection) handler answers
-//! with another response. A Prometheus exporter writes
-//! `cognito_verify_layer_refusals_total{protocol="http",status="401"}`.
+//! with another response. `metrics-exporter-prometheus` writes
+//! `cognito_verify_layer_refusals{protocol="http",status="401"}` (dots
+//! become underscores; exporters that follow OpenTelemetry's Prometheus
+//! mapping add `_total`).
 //! The verifier's own metrics (verifications by outcome and kind, the token
 //! cache, key set fetches and age, the revocation list) are in the table
 //! of `cognito_verify::telemetry`.

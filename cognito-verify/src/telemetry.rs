@@ -6,7 +6,9 @@
 //! feature nothing is recorded and nothing is compiled in.
 //!
 //! Names follow the OpenTelemetry style (dotted, lowercase; a Prometheus
-//! exporter writes `cognito_verify_verifications_total` and so on). Every
+//! exporter writes `cognito_verify_verifications` and so on:
+//! `metrics-exporter-prometheus` as is, OpenTelemetry's mapping with
+//! `_total` on counters). Every
 //! label value comes from the configuration or a fixed set: never a token,
 //! a `sub`, a `kid` or anything else a request chose.
 //!

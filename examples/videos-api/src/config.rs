@@ -6,6 +6,7 @@ use clap::Parser;
 use cognito_verify::UserPoolId;
 use cognito_verify::args::{AlbArgs, PoolArgs, TokenUseArg};
 
+use crate::admin::AdminArgs;
 use crate::revocations::RevocationArgs;
 
 /// `videos-api`: each user sees only the videos they own.
@@ -81,6 +82,11 @@ pub struct Args {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+
+    /// The admin listener: `--admin-addr` (`VIDEOS_ADMIN_ADDR`) serves
+    /// `/metrics`, `/readyz` and `/healthz` there (see [`crate::admin`]).
+    #[command(flatten)]
+    pub admin: AdminArgs,
 
     /// Development mode: tokens minted in-process for anyone who asks
     /// (`POST /dev/token`), loopback only. Never for production.

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod cognito_api;
 pub mod config;
 pub mod cors;
@@ -69,6 +70,10 @@ pub struct App {
     pub router: Router,
     /// In development mode, the in-process issuer that mints tokens.
     pub dev_issuer: Option<Arc<DevIssuer>>,
+    /// The verifiers of the requests' tokens, for the readiness probe
+    /// ([`admin`]): none behind a load balancer without a pool (its keys
+    /// are fetched per key id, when a request names one).
+    pub verifiers: Vec<Verifier>,
 }
 
 /// Why the service could not start.
@@ -154,6 +159,10 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     // The layer that reads the access cookie also tells the CSRF guard
     // which requests it authenticates by that cookie.
     let mut cookie_auth = None;
+    let verifiers = match &guard {
+        Guard::Bearer(verifier) | Guard::LoadBalancer(_, Some(verifier)) => vec![verifier.clone()],
+        Guard::LoadBalancer(_, None) => Vec::new(),
+    };
     let protected = match guard {
         Guard::Bearer(verifier) => {
             // Sign-out everywhere and the administrators' sign-out of a
@@ -218,6 +227,7 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     Ok(App {
         router,
         dev_issuer: dev,
+        verifiers,
     })
 }
 
@@ -268,7 +278,7 @@ pub fn pool_verifier_with(
         (None, Some(_)) => "COGNITO_USER_POOL_ID (--user-pool-id) or COGNITO_JWKS_URL (--jwks-url)",
     };
     let config = pool.pool_config().map_err(|e| StartError(e.to_string()))?;
-    Verifier::builder()
+    pool.verifier_settings(Verifier::builder())
         .pool(config)
         .revocations(revocations)
         .build()

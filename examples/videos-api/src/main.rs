@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use tokio::net::TcpListener;
+use videos_api::admin::Admin;
 use videos_api::{App, Args, AuthSettings, Config, DevIssuer};
 
 #[tokio::main]
@@ -17,12 +18,22 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(mut args: Args) -> Result<(), String> {
+    // First: the verifiers and the revocation list make their metric
+    // handles when they are built.
+    let admin = Admin::start(&args.admin)?;
     // The secret comes from the environment only (see `Args::client_secret`).
     args.client_secret = std::env::var("COGNITO_CLIENT_SECRET")
         .ok()
         .map(videos_api::ClientSecret);
     let config = Config::from_args(args).map_err(|e| e.to_string())?;
-    let App { router, dev_issuer } = videos_api::app(&config).await.map_err(|e| e.to_string())?;
+    let App {
+        router,
+        dev_issuer,
+        verifiers,
+    } = videos_api::app(&config).await.map_err(|e| e.to_string())?;
+    if let Some(admin) = admin {
+        admin.serve(verifiers).await?;
+    }
     let listener = TcpListener::bind(config.addr).await.map_err(|e| {
         format!(
             "VIDEOS_API_ADDR (--addr): cannot listen on {}: {e}",

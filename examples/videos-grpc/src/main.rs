@@ -6,6 +6,7 @@ use clap::Parser;
 use cognito_verify::args::{PoolArgs, TokenUseArg};
 use tokio::net::TcpListener;
 use videos_api::DevIssuer;
+use videos_api::admin::{Admin, AdminArgs};
 use videos_api::db::Db;
 use videos_api::revocations::{RevocationArgs, revocations};
 
@@ -40,6 +41,12 @@ struct Args {
     /// follows the one the HTTP service's replicas share in Redis.
     #[command(flatten)]
     revocations: RevocationArgs,
+
+    /// The admin listener: `--admin-addr` (`VIDEOS_ADMIN_ADDR`) serves
+    /// `/metrics`, `/readyz` and `/healthz` there, loopback only unless
+    /// `--admin-any-addr`.
+    #[command(flatten)]
+    admin: AdminArgs,
 }
 
 #[tokio::main]
@@ -55,6 +62,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    // First: the verifier and the revocation list make their metric
+    // handles when they are built.
+    let admin = Admin::start(&args.admin)?;
     let mut pool = args.pool;
     pool.token_use.get_or_insert(TokenUseArg::Access);
     let configured = pool.user_pool_id.is_some() || pool.issuer.is_some();
@@ -94,6 +104,9 @@ async fn run(args: Args) -> Result<(), String> {
     };
     if let Err(e) = verifier.hydrate().await {
         tracing::warn!(error.kind = e.kind(), error = %e, "could not fetch the signing keys at start");
+    }
+    if let Some(admin) = admin {
+        admin.serve(vec![verifier.clone()]).await?;
     }
     let db = Db::open(&args.db).map_err(|e| format!("VIDEOS_DB (--db): {e}"))?;
     let listener = TcpListener::bind(args.addr).await.map_err(|e| {
