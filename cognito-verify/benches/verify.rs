@@ -25,8 +25,14 @@
 //!   list. Each is timed back to back with its row without the list (in
 //!   turn which first), and what the check adds is printed as the median
 //!   over the rounds of (row with the list − row without) / (a).
+//! - `cm_token_cache_hit_recorder`: (c) with a metrics recorder installed
+//!   (`metrics-exporter-prometheus`'s, without its HTTP listener) when the
+//!   verifier was built and while it verifies, timed back to back with (c)
+//!   as the revocation rows are: what recording adds to a token-cache hit
+//!   is printed as the median of (cm − c) / (a). Without the `metrics`
+//!   feature the two rows do the same work.
 //!
-//! Run: `cargo bench -p cognito-verify --features testing --bench verify`
+//! Run: `cargo bench -p cognito-verify --features testing,metrics --bench verify`
 //! (add `-- nomatch` for the interleaved part alone).
 //!
 //! On a shared machine the speed of the CPU drifts while criterion moves
@@ -121,6 +127,13 @@ fn bench(c: &mut Criterion) {
         revocations.status().entries,
         filled.as_secs_f64()
     );
+    // Built under the recorder: the verifier makes its metric handles then.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let cached_recorded = metrics::with_local_recorder(&recorder, || s.verifier(10_000));
+    cached_recorded.verify_cached(&s.token).unwrap();
+    if !cfg!(feature = "metrics") {
+        eprintln!("without the metrics feature: cm records nothing (add --features metrics)");
+    }
     let uncached_revoking = s.verifier_revoking(0, revocations.clone());
     let cached_revoking = s.verifier_revoking(10_000, revocations);
     cached_revoking.verify_cached(&s.token).unwrap();
@@ -195,7 +208,7 @@ fn bench(c: &mut Criterion) {
         )
     };
     let mut alb_ratios = Vec::new();
-    const ROWS: [&str; 15] = [
+    const ROWS: [&str; 16] = [
         "a_floor_rsa_verify",
         "b_verify_no_token_cache",
         "b_small_token",
@@ -211,13 +224,15 @@ fn bench(c: &mut Criterion) {
         "br_no_token_cache_1m_revoked",
         "cr_token_cache_hit_1m_revoked",
         "d0r_10k_distinct_1m_revoked",
+        "cm_token_cache_hit_recorder",
     ];
-    /// (row with the list, row without) for the revocation check's cost.
-    const REVOCATION_PAIRS: [(usize, usize); 3] = [(12, 1), (13, 3), (14, 5)];
+    /// (row with, row without): the revocation check's cost (the first
+    /// three), the metrics recorder's (the last).
+    const PAIRS: [(usize, usize); 4] = [(12, 1), (13, 3), (14, 5), (15, 3)];
     let mut per_op: [Vec<f64>; ROWS.len()] = Default::default();
     let mut ratios: [Vec<f64>; ROWS.len()] = Default::default();
     let mut parallel_overhead = Vec::new();
-    let mut revocation_cost: [Vec<f64>; REVOCATION_PAIRS.len()] = Default::default();
+    let mut pair_cost: [Vec<f64>; PAIRS.len()] = Default::default();
     let mut next_distinct = 0;
     let mut fresh = verifier(10_000);
     for round in 0..ROUNDS {
@@ -266,7 +281,7 @@ fn bench(c: &mut Criterion) {
         // Each revocation row back to back with its row without the list,
         // the first of the two alternating, so that their difference is
         // the check alone.
-        let pairs: [(Row<'_>, Row<'_>); 3] = [
+        let pairs: [(Row<'_>, Row<'_>); 4] = [
             (
                 Box::new(|| drop(uncached.verify_cached(black_box(&s.token)).unwrap())),
                 Box::new(|| {
@@ -303,9 +318,17 @@ fn bench(c: &mut Criterion) {
                     })
                 },
             ),
+            (
+                Box::new(|| drop(cached.verify_cached(black_box(&s.token)).unwrap())),
+                Box::new(|| {
+                    metrics::with_local_recorder(&recorder, || {
+                        drop(cached_recorded.verify_cached(black_box(&s.token)).unwrap())
+                    })
+                }),
+            ),
         ];
         let mut times = times.to_vec();
-        for (cost, (mut without, mut with)) in revocation_cost.iter_mut().zip(pairs) {
+        for (cost, (mut without, mut with)) in pair_cost.iter_mut().zip(pairs) {
             let (without, with) = if round % 2 == 0 {
                 let without = time_batch(&mut without);
                 (without, time_batch(&mut with))
@@ -339,8 +362,14 @@ fn bench(c: &mut Criterion) {
         "  l / k (ALB verify over the P-256 floor): {:.2}",
         median(&mut alb_ratios)
     );
-    eprintln!("  the revocation check with {REVOKED} entries, (with − without) / (a):");
-    for (cost, (with, without)) in revocation_cost.iter_mut().zip(REVOCATION_PAIRS) {
+    for (at, (cost, (with, without))) in pair_cost.iter_mut().zip(PAIRS).enumerate() {
+        match at {
+            0 => {
+                eprintln!("  the revocation check with {REVOKED} entries, (with − without) / (a):")
+            }
+            3 => eprintln!("  a metrics recorder on a token-cache hit, (with − without) / (a):"),
+            _ => {}
+        }
         eprintln!(
             "    {:30} − {:30} {:+.4}",
             ROWS[with],

@@ -8,6 +8,7 @@ use cognito_verify::args::PoolArgs;
 use cognito_verify::{UserPoolId, Verifier};
 use cognito_verify_axum::ProtectedResource;
 use tokio::net::TcpListener;
+use videos_api::admin::{Admin, AdminArgs};
 use videos_api::db::Db;
 use videos_mcp::MCP_PATH;
 use videos_mcp::dev::{DEV_ISSUER, DevIssuer};
@@ -52,6 +53,12 @@ struct Args {
 
     #[command(flatten)]
     pool: PoolArgs,
+
+    /// The admin listener: `--admin-addr` (`VIDEOS_ADMIN_ADDR`) serves
+    /// `/metrics`, `/readyz` and `/healthz` there, loopback only unless
+    /// `--admin-any-addr`.
+    #[command(flatten)]
+    admin: AdminArgs,
 }
 
 #[tokio::main]
@@ -67,6 +74,8 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    // First: the verifier makes its metric handles when it is built.
+    let admin = Admin::start(&args.admin)?;
     let db = Db::open(&args.db).map_err(|e| e.to_string())?;
     if args.dev && !args.addr.ip().is_loopback() {
         return Err(format!(
@@ -123,7 +132,8 @@ async fn run(args: Args) -> Result<(), String> {
         if args.unbound_tokens {
             accepted.resource.clear();
         }
-        let verifier = Verifier::builder()
+        let verifier = accepted
+            .verifier_settings(Verifier::builder())
             .pool(accepted.pool_config().map_err(|e| e.to_string())?)
             .build()
             .map_err(|e| e.to_string())?;
@@ -137,6 +147,9 @@ async fn run(args: Args) -> Result<(), String> {
             .ok_or("the resource has no host")?;
         (verifier, resource, vec![host], None)
     };
+    if let Some(admin) = admin {
+        admin.serve(vec![verifier.clone()]).await?;
+    }
     let router = videos_mcp::app(db, verifier, &resource, allowed_hosts);
     if let Some(dev) = &dev {
         print_development_banner(dev, resource.resource());
