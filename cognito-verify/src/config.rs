@@ -633,11 +633,13 @@ impl PoolConfig {
                 .into()));
         }
         if !self.resources.is_empty() && client_ids.is_none() && token_use.is_none() {
-            return Err(bad("resource(..) with any_client() and any_token_use() would \
+            return Err(bad(
+                "resource(..) with any_client() and any_token_use() would \
                  let through every id token of the pool unbound (an id token's aud \
                  is its client id, which any_client() does not check): accept access \
                  tokens only, with token_use(TokenUse::Access)"
-                .into()));
+                    .into(),
+            ));
         }
         Ok(ResolvedPool {
             name,
