@@ -135,13 +135,6 @@ impl VerifierBuilder {
         self
     }
 
-    /// The older name of
-    /// [`jwks_min_refetch_interval`](Self::jwks_min_refetch_interval).
-    #[deprecated(note = "renamed jwks_min_refetch_interval, like the other JWKS settings")]
-    pub fn min_refetch_interval(self, interval: Duration) -> Self {
-        self.jwks_min_refetch_interval(interval)
-    }
-
     /// How many verified tokens to remember, so that a repeated token skips
     /// the signature check. A token is remembered when it verifies for the
     /// second time (tokens seen once cost the cache nothing), and a hit is

@@ -171,22 +171,6 @@ fn refuses_replica_regions_and_dns_suffixes_that_cannot_be_right() {
 }
 
 #[test]
-#[allow(deprecated)]
-fn the_older_name_of_the_refetch_interval_still_sets_it() {
-    use std::time::Duration;
-    let pool = any_client_pool;
-    let err = Verifier::builder()
-        .pool(pool())
-        .min_refetch_interval(Duration::MAX)
-        .build()
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("jwks_min_refetch_interval"),
-        "{err}"
-    );
-}
-
-#[test]
 fn refuses_absurd_durations_at_build_time() {
     use std::time::Duration;
     let pool = any_client_pool;
