@@ -231,6 +231,22 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     })
 }
 
+/// An example's `main`: logging set up ([`init_tracing`]), then `run`; an
+/// error is printed as `<name>: <message>` and exits with status 2.
+pub async fn main_of(
+    name: &str,
+    run: impl std::future::Future<Output = Result<(), String>>,
+) -> std::process::ExitCode {
+    init_tracing();
+    match run.await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{name}: {message}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 /// Logs to standard error, filtered by `RUST_LOG` (default `info`): the
 /// examples' logging.
 pub fn init_tracing() {

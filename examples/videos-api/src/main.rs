@@ -7,14 +7,7 @@ use videos_api::{App, Args, AuthSettings, Config, DevIssuer};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    videos_api::init_tracing();
-    match run(Args::parse()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("videos-api: {message}");
-            std::process::ExitCode::from(2)
-        }
-    }
+    videos_api::main_of("videos-api", run(Args::parse())).await
 }
 
 async fn run(mut args: Args) -> Result<(), String> {

@@ -51,14 +51,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    videos_api::init_tracing();
-    match run(Args::parse()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("videos-grpc: {message}");
-            std::process::ExitCode::from(2)
-        }
-    }
+    videos_api::main_of("videos-grpc", run(Args::parse())).await
 }
 
 async fn run(args: Args) -> Result<(), String> {
