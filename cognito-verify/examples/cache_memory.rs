@@ -11,20 +11,9 @@
 
 #[path = "../benches/fixture/mod.rs"]
 mod fixture;
-use fixture::{Fixture, realistic_token};
+use fixture::{Fixture, realistic_token, rss};
 
 const TOKENS: usize = 10_000;
-
-/// Resident set size in bytes.
-fn rss() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("the resident page count");
-    pages * 4096
-}
 
 fn main() {
     let fixture = Fixture::start();

@@ -15,18 +15,7 @@ use cognito_verify::Revocations;
 
 #[path = "../benches/fixture/mod.rs"]
 mod fixture;
-use fixture::fill_revocations;
-
-/// Resident set size in bytes.
-fn rss() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("the resident page count");
-    pages * 4096
-}
+use fixture::{fill_revocations, rss};
 
 fn main() {
     let entries: u64 = std::env::args()
